@@ -1,0 +1,1 @@
+//! Hermes topology loading, checking and code generation for build scripts.

@@ -1,0 +1,113 @@
+//! The [`Message`] trait: what every type carried by Hermes implements.
+
+use crate::codec::Codec;
+use crate::error::CodecError;
+
+/// A type that Hermes can carry in an envelope.
+///
+/// Implemented by `#[derive(HermesMessage)]` and by code generated from topology YAML; tests and
+/// unusual types may implement it by hand.
+///
+/// The [`FINGERPRINT`](Message::FINGERPRINT) travels in every native envelope header, so a
+/// receiver can tell that a publisher's idea of a type differs from its own and refuse the
+/// envelope instead of misreading it.
+///
+/// # Examples
+///
+/// A hand-written implementation for a JSON-only type:
+///
+/// ```
+/// use hermes_runtime::{Codec, CodecError, Message};
+///
+/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// struct Ping {
+///     n: u32,
+/// }
+///
+/// impl Message for Ping {
+///     const NAME: &'static str = "demo.Ping";
+///     const FINGERPRINT: u64 = hermes_runtime::fingerprint("demo.Ping{n:u32}");
+///     const DEFAULT_CODEC: Codec = Codec::Json;
+///
+///     fn supports(codec: Codec) -> bool {
+///         codec.is_json()
+///     }
+///     fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+///         match codec {
+///             Codec::Json | Codec::PythonJson => hermes_runtime::codec::json::encode(self, buf),
+///             other => Err(CodecError::Unsupported { codec: other, message: Self::NAME }),
+///         }
+///     }
+///     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
+///         match codec {
+///             Codec::Json | Codec::PythonJson => hermes_runtime::codec::json::decode(bytes),
+///             other => Err(CodecError::Unsupported { codec: other, message: Self::NAME }),
+///         }
+///     }
+/// }
+///
+/// let mut buf = Vec::new();
+/// Ping { n: 7 }.encode(Codec::Json, &mut buf).unwrap();
+/// assert_eq!(buf, br#"{"n":7}"#);
+/// assert_eq!(Ping::decode(Codec::Json, &buf).unwrap(), Ping { n: 7 });
+/// assert!(Ping { n: 7 }.encode(Codec::Protobuf, &mut buf).is_err());
+/// ```
+pub trait Message: Sized + Send + 'static {
+    /// The stable, fully qualified type name, such as `trading.Quote`.
+    const NAME: &'static str;
+
+    /// A 64-bit hash of the canonical field list (names, types, order); see [`fingerprint`].
+    const FINGERPRINT: u64;
+
+    /// The codec a publisher uses when none is configured.
+    const DEFAULT_CODEC: Codec = Codec::Protobuf;
+
+    /// The topic [`Publisher::send`](crate::Publisher::send) uses when none is configured.
+    const DEFAULT_TOPIC: Option<&'static str> = None;
+
+    /// Whether this type can be encoded with `codec`.
+    fn supports(codec: Codec) -> bool;
+
+    /// Appends the payload encoding of `self` under `codec` to `buf`.
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError::Unsupported`] when the type does not support `codec`;
+    /// [`CodecError::Encode`] when the codec refuses the value.
+    fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError>;
+
+    /// Decodes a payload produced by [`encode`](Message::encode) with the same codec.
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError::Unsupported`] or [`CodecError::Decode`]; never panics on any input.
+    fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError>;
+}
+
+/// The schema fingerprint of a canonical type description: 64-bit FNV-1a.
+///
+/// The derive macro passes the canonical form `name{field:type;field:type}` (fields in
+/// declaration order, types as written with spaces removed). The function is `const`, so the
+/// fingerprint is a compile-time constant that is identical on every build and machine.
+///
+/// # Examples
+///
+/// ```
+/// const A: u64 = hermes_runtime::fingerprint("t.Quote{price:f64;size:f64}");
+/// const B: u64 = hermes_runtime::fingerprint("t.Quote{size:f64;price:f64}");
+/// assert_ne!(A, B);
+/// assert_eq!(hermes_runtime::fingerprint(""), 0xcbf2_9ce4_8422_2325);
+/// ```
+pub const fn fingerprint(canonical: &str) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let bytes = canonical.as_bytes();
+    let mut hash = OFFSET;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(PRIME);
+        i += 1;
+    }
+    hash
+}
