@@ -82,6 +82,13 @@ pub trait Message: Sized + Send + 'static {
     ///
     /// [`CodecError::Unsupported`] or [`CodecError::Decode`]; never panics on any input.
     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError>;
+
+    /// The JSON Schema of the message, for tools; `None` when the type has none.
+    ///
+    /// The derive fills it in when the type also implements `schemars::JsonSchema`.
+    fn json_schema() -> Option<schemars::Schema> {
+        None
+    }
 }
 
 /// The schema fingerprint of a canonical type description: 64-bit FNV-1a.
@@ -110,4 +117,38 @@ pub const fn fingerprint(canonical: &str) -> u64 {
         i += 1;
     }
     hash
+}
+
+/// Any JSON value: for tools that read envelopes of every type (`hermes tap`) and for
+/// untyped `python-json` data. Its fingerprint is
+/// [`ANY_FINGERPRINT`](crate::envelope::ANY_FINGERPRINT), so a receiver of `Value` accepts
+/// envelopes from every JSON publisher.
+impl Message for serde_json::Value {
+    const NAME: &'static str = "json.Value";
+    const FINGERPRINT: u64 = crate::envelope::ANY_FINGERPRINT;
+    const DEFAULT_CODEC: Codec = Codec::Json;
+
+    fn supports(codec: Codec) -> bool {
+        codec.is_json()
+    }
+
+    fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        match codec {
+            Codec::Json | Codec::PythonJson => crate::codec::json::encode(self, buf),
+            Codec::Protobuf => Err(CodecError::Unsupported {
+                codec,
+                message: Self::NAME,
+            }),
+        }
+    }
+
+    fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
+        match codec {
+            Codec::Json | Codec::PythonJson => crate::codec::json::decode(bytes),
+            Codec::Protobuf => Err(CodecError::Unsupported {
+                codec,
+                message: Self::NAME,
+            }),
+        }
+    }
 }

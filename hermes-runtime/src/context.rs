@@ -1,0 +1,87 @@
+//! The shared ZeroMQ context.
+
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+
+/// A ZeroMQ context: the I/O threads and socket registry that sockets of one process share.
+///
+/// Cloning is cheap (a reference count); every clone is the same context. A process normally uses
+/// one, [`Context::shared`]; tests make their own with [`Context::new`] so that `inproc://`
+/// endpoints of parallel tests cannot collide.
+///
+/// # Examples
+///
+/// ```
+/// use hermes_runtime::Context;
+///
+/// let context = Context::with_io_threads(2)?;
+/// assert_eq!(context.io_threads(), 2);
+/// let same = context.clone();
+/// assert_eq!(same.io_threads(), 2);
+/// # Ok::<(), hermes_runtime::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: zmq::Context,
+}
+
+impl Context {
+    /// A new context with libzmq's default of one I/O thread.
+    pub fn new() -> Context {
+        Context {
+            inner: zmq::Context::new(),
+        }
+    }
+
+    /// A new context with `threads` I/O threads (one per gigabit per second of traffic is
+    /// libzmq's rule of thumb).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Zmq`] when libzmq refuses the number.
+    pub fn with_io_threads(threads: i32) -> Result<Context> {
+        let context = Context::new();
+        context
+            .inner
+            .set_io_threads(threads)
+            .map_err(Error::zmq("set io threads"))?;
+        Ok(context)
+    }
+
+    /// The process-wide context, created on first use.
+    pub fn shared() -> Context {
+        static SHARED: OnceLock<Context> = OnceLock::new();
+        SHARED.get_or_init(Context::new).clone()
+    }
+
+    /// The number of I/O threads.
+    pub fn io_threads(&self) -> i32 {
+        self.inner.get_io_threads().unwrap_or(1)
+    }
+
+    /// The underlying `zmq` context, for sockets Hermes does not wrap.
+    pub fn as_zmq(&self) -> &zmq::Context {
+        &self.inner
+    }
+
+    pub(crate) fn socket(&self, kind: zmq::SocketType) -> Result<zmq::Socket> {
+        self.inner
+            .socket(kind)
+            .map_err(Error::zmq("create socket"))
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context::new()
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("io_threads", &self.io_threads())
+            .finish()
+    }
+}

@@ -1,0 +1,517 @@
+//! Envelopes and their frames: pure encoding and decoding, no sockets.
+//!
+//! Native envelopes (codecs `protobuf` and `json`) are three frames:
+//!
+//! 1. the topic, as raw UTF-8 bytes, so ZeroMQ's prefix filtering works on it;
+//! 2. a binary header (see [`Header`] and `docs/wire-format.md`);
+//! 3. the payload, encoded by the codec named in the header.
+//!
+//! `python-json` envelopes are the four JSON text frames of hermes-zmq 1.3: topic, origin, data and
+//! timestamp (float seconds). They carry no sequence number and no type fingerprint.
+//!
+//! Decoding any byte sequence returns an envelope or a [`FrameError`]; it never panics.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::codec::Codec;
+use crate::error::{CodecError, FrameError};
+use crate::message::Message;
+
+/// The native wire-format version this build writes and reads.
+pub const VERSION: u8 = 1;
+
+/// Length of the header's fixed part, before the origin bytes.
+pub const HEADER_LEN: usize = 36;
+
+/// The fingerprint of a receiving type that accepts any publisher's type (such as
+/// `serde_json::Value` under a JSON codec).
+pub const ANY_FINGERPRINT: u64 = 0;
+
+/// A message with its routing and accounting data.
+///
+/// # Examples
+///
+/// ```
+/// use hermes_runtime::Envelope;
+///
+/// let envelope = Envelope::new("quotes/bitstamp", "bitstamp", 42u32);
+/// assert_eq!(envelope.topic, "quotes/bitstamp");
+/// assert_eq!(envelope.map(|n| n + 1).message, 43);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope<M> {
+    /// The `/`-separated topic it was published on.
+    pub topic: String,
+    /// The publisher's name (a node name for node publishers).
+    pub origin: String,
+    /// The publisher's sequence number for this topic, from 0; 0 for `python-json`.
+    pub seq: u64,
+    /// A number drawn when the publisher was made; a new one means the publisher restarted.
+    pub epoch: u64,
+    /// When it was sent, in nanoseconds since the Unix epoch.
+    pub timestamp_ns: u64,
+    /// The message itself.
+    pub message: M,
+}
+
+impl<M> Envelope<M> {
+    /// An envelope stamped now, with sequence number 0.
+    pub fn new(topic: impl Into<String>, origin: impl Into<String>, message: M) -> Envelope<M> {
+        Envelope {
+            topic: topic.into(),
+            origin: origin.into(),
+            seq: 0,
+            epoch: 0,
+            timestamp_ns: now_ns(),
+            message,
+        }
+    }
+
+    /// When it was sent.
+    pub fn timestamp(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.timestamp_ns)
+    }
+
+    /// How long ago it was sent (zero when the sender's clock is ahead).
+    pub fn lag(&self) -> Duration {
+        Duration::from_nanos(now_ns().saturating_sub(self.timestamp_ns))
+    }
+
+    /// The same envelope around another message.
+    pub fn map<N>(self, f: impl FnOnce(M) -> N) -> Envelope<N> {
+        Envelope {
+            topic: self.topic,
+            origin: self.origin,
+            seq: self.seq,
+            epoch: self.epoch,
+            timestamp_ns: self.timestamp_ns,
+            message: f(self.message),
+        }
+    }
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// The fixed part of a native header frame.
+///
+/// Layout, all integers little-endian:
+///
+/// | offset | size | field |
+/// | --- | --- | --- |
+/// | 0 | 1 | version, 1 |
+/// | 1 | 1 | codec id (1 protobuf, 2 json) |
+/// | 2 | 2 | origin length in bytes |
+/// | 4 | 8 | type fingerprint |
+/// | 12 | 8 | publisher epoch |
+/// | 20 | 8 | sequence number |
+/// | 28 | 8 | timestamp, ns since the Unix epoch |
+/// | 36 | n | origin, UTF-8 |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The payload's codec.
+    pub codec: Codec,
+    /// The sender's type fingerprint.
+    pub fingerprint: u64,
+    /// The publisher's epoch.
+    pub epoch: u64,
+    /// The sequence number.
+    pub seq: u64,
+    /// The send time, ns since the Unix epoch.
+    pub timestamp_ns: u64,
+}
+
+impl Header {
+    /// Appends the header and `origin` to `buf`.
+    ///
+    /// Origins longer than 65,535 bytes are cut at a character boundary below that.
+    pub fn write(&self, origin: &str, buf: &mut Vec<u8>) {
+        let origin = truncate_utf8(origin, usize::from(u16::MAX));
+        let origin_len = u16::try_from(origin.len()).unwrap_or(u16::MAX);
+        buf.reserve(HEADER_LEN + origin.len());
+        buf.push(VERSION);
+        buf.push(self.codec.id());
+        buf.extend_from_slice(&origin_len.to_le_bytes());
+        buf.extend_from_slice(&self.fingerprint.to_le_bytes());
+        buf.extend_from_slice(&self.epoch.to_le_bytes());
+        buf.extend_from_slice(&self.seq.to_le_bytes());
+        buf.extend_from_slice(&self.timestamp_ns.to_le_bytes());
+        buf.extend_from_slice(origin.as_bytes());
+    }
+
+    /// Reads a header frame, returning the header and the origin.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError`] when the frame is short, of another version, names an unknown codec or
+    /// carries an origin that is not UTF-8.
+    pub fn read(frame: &[u8]) -> Result<(Header, &str), FrameError> {
+        let fixed = frame.get(..HEADER_LEN).ok_or(FrameError::ShortHeader {
+            expected: HEADER_LEN,
+            found: frame.len(),
+        })?;
+        if fixed[0] != VERSION {
+            return Err(FrameError::Version(fixed[0]));
+        }
+        let codec = Codec::from_id(fixed[1]).ok_or(FrameError::UnknownCodec(fixed[1]))?;
+        let origin_len = usize::from(u16::from_le_bytes([fixed[2], fixed[3]]));
+        let u64_at = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&fixed[at..at + 8]);
+            u64::from_le_bytes(bytes)
+        };
+        let header = Header {
+            codec,
+            fingerprint: u64_at(4),
+            epoch: u64_at(12),
+            seq: u64_at(20),
+            timestamp_ns: u64_at(28),
+        };
+        let origin = frame
+            .get(HEADER_LEN..HEADER_LEN + origin_len)
+            .ok_or(FrameError::ShortHeader {
+                expected: HEADER_LEN + origin_len,
+                found: frame.len(),
+            })?;
+        let origin = std::str::from_utf8(origin).map_err(|err| text_error("origin", err))?;
+        Ok((header, origin))
+    }
+}
+
+/// The frames of one envelope, ready to send; reused from send to send to avoid allocation.
+#[derive(Debug, Default)]
+pub struct Frames {
+    parts: [Vec<u8>; 4],
+    count: usize,
+}
+
+impl Frames {
+    /// Empty frames.
+    pub fn new() -> Frames {
+        Frames::default()
+    }
+
+    /// The frames written by the last [`encode`].
+    pub fn parts(&self) -> &[Vec<u8>] {
+        &self.parts[..self.count]
+    }
+}
+
+/// Where and how an envelope is sent: everything but the message.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    /// The codec.
+    pub codec: Codec,
+    /// The topic.
+    pub topic: &'a str,
+    /// The publisher's name.
+    pub origin: &'a str,
+    /// The publisher's epoch.
+    pub epoch: u64,
+    /// The sequence number.
+    pub seq: u64,
+    /// The send time, ns since the Unix epoch.
+    pub timestamp_ns: u64,
+}
+
+/// Encodes `message` into `frames` as the envelope `stamp` describes.
+///
+/// # Errors
+///
+/// [`CodecError`] when the message does not support the codec or the codec refuses it.
+///
+/// # Examples
+///
+/// ```
+/// use hermes_runtime::envelope::{self, Frames, RawEnvelope, Stamp};
+/// use hermes_runtime::Codec;
+///
+/// let stamp = Stamp {
+///     codec: Codec::PythonJson,
+///     topic: "quotes/bitstamp",
+///     origin: "bitstamp",
+///     epoch: 0,
+///     seq: 0,
+///     timestamp_ns: 1_700_000_000_123_456_000,
+/// };
+/// let mut frames = Frames::new();
+/// envelope::encode(&stamp, &serde_json::json!([1, 2]), &mut frames)?;
+/// assert_eq!(frames.parts()[0], br#""quotes/bitstamp""#);
+/// assert_eq!(frames.parts()[3], b"1700000000.123456");
+///
+/// let parts: Vec<&[u8]> = frames.parts().iter().map(Vec::as_slice).collect();
+/// let raw = RawEnvelope::decode(Codec::PythonJson, &parts)?;
+/// assert_eq!(raw.topic, "quotes/bitstamp");
+/// assert_eq!(raw.timestamp_ns, 1_700_000_000_123_456_000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn encode<M: Message>(
+    stamp: &Stamp<'_>,
+    message: &M,
+    frames: &mut Frames,
+) -> Result<(), CodecError> {
+    for part in &mut frames.parts {
+        part.clear();
+    }
+    frames.count = 0;
+    let [topic, second, third, fourth] = &mut frames.parts;
+    match stamp.codec {
+        Codec::Protobuf | Codec::Json => {
+            topic.extend_from_slice(stamp.topic.as_bytes());
+            Header {
+                codec: stamp.codec,
+                fingerprint: M::FINGERPRINT,
+                epoch: stamp.epoch,
+                seq: stamp.seq,
+                timestamp_ns: stamp.timestamp_ns,
+            }
+            .write(stamp.origin, second);
+            message.encode(stamp.codec, third)?;
+            frames.count = 3;
+        }
+        Codec::PythonJson => {
+            write_python_string(stamp.topic, topic);
+            write_python_string(stamp.origin, second);
+            message.encode(Codec::PythonJson, third)?;
+            write_python_timestamp(stamp.timestamp_ns, fourth);
+            frames.count = 4;
+        }
+    }
+    Ok(())
+}
+
+/// An envelope off the wire whose payload is not decoded yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEnvelope<'a> {
+    /// The codec it was sent with.
+    pub codec: Codec,
+    /// The topic.
+    pub topic: Cow<'a, str>,
+    /// The publisher's name.
+    pub origin: Cow<'a, str>,
+    /// The sender's type fingerprint; `None` for `python-json`, which has none.
+    pub fingerprint: Option<u64>,
+    /// The publisher's epoch (0 for `python-json`).
+    pub epoch: u64,
+    /// The sequence number (0 for `python-json`).
+    pub seq: u64,
+    /// The send time, ns since the Unix epoch.
+    pub timestamp_ns: u64,
+    /// The encoded payload.
+    pub payload: &'a [u8],
+}
+
+impl<'a> RawEnvelope<'a> {
+    /// Splits a frame set received by a socket whose codec is `codec`.
+    ///
+    /// A native receiver (`protobuf` or `json`) accepts native envelopes of either codec; the
+    /// payload's codec is read from the header.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError`] for a wrong frame count or any malformed frame.
+    pub fn decode(codec: Codec, parts: &[&'a [u8]]) -> Result<RawEnvelope<'a>, FrameError> {
+        match codec {
+            Codec::Protobuf | Codec::Json => Self::decode_native(parts),
+            Codec::PythonJson => Self::decode_python(parts),
+        }
+    }
+
+    fn decode_native(parts: &[&'a [u8]]) -> Result<RawEnvelope<'a>, FrameError> {
+        let &[topic, header, payload] = parts else {
+            return Err(FrameError::FrameCount {
+                expected: 3,
+                found: parts.len(),
+            });
+        };
+        let topic = std::str::from_utf8(topic).map_err(|err| text_error("topic", err))?;
+        let (header, origin) = Header::read(header)?;
+        if header.codec == Codec::PythonJson {
+            return Err(FrameError::UnknownCodec(header.codec.id()));
+        }
+        Ok(RawEnvelope {
+            codec: header.codec,
+            topic: Cow::Borrowed(topic),
+            origin: Cow::Borrowed(origin),
+            fingerprint: Some(header.fingerprint),
+            epoch: header.epoch,
+            seq: header.seq,
+            timestamp_ns: header.timestamp_ns,
+            payload,
+        })
+    }
+
+    fn decode_python(parts: &[&'a [u8]]) -> Result<RawEnvelope<'a>, FrameError> {
+        let &[topic, origin, data, ts] = parts else {
+            return Err(FrameError::FrameCount {
+                expected: 4,
+                found: parts.len(),
+            });
+        };
+        Ok(RawEnvelope {
+            codec: Codec::PythonJson,
+            topic: read_json_string("topic", topic)?,
+            origin: read_json_string("origin", origin)?,
+            fingerprint: None,
+            epoch: 0,
+            seq: 0,
+            timestamp_ns: read_python_timestamp(ts)?,
+            payload: data,
+        })
+    }
+
+    /// Decodes the payload as `M`, checking the fingerprint first.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::Fingerprint`] when the sender's type is not `M`;
+    /// [`FrameError::Payload`] when the payload does not decode.
+    pub fn into_envelope<M: Message>(self) -> Result<Envelope<M>, FrameError> {
+        if let Some(found) = self.fingerprint
+            && M::FINGERPRINT != ANY_FINGERPRINT
+            && found != M::FINGERPRINT
+        {
+            return Err(FrameError::Fingerprint {
+                message: M::NAME,
+                expected: M::FINGERPRINT,
+                found,
+            });
+        }
+        let message = M::decode(self.codec, self.payload)?;
+        Ok(Envelope {
+            topic: self.topic.into_owned(),
+            origin: self.origin.into_owned(),
+            seq: self.seq,
+            epoch: self.epoch,
+            timestamp_ns: self.timestamp_ns,
+            message,
+        })
+    }
+}
+
+/// The bytes a SUB socket subscribes to for topic prefix `prefix` under `codec`.
+///
+/// Native frames start with the raw topic; `python-json` topic frames start with a `"`, so the
+/// prefix is the JSON string without its closing quote.
+///
+/// # Examples
+///
+/// ```
+/// use hermes_runtime::{Codec, envelope::subscription};
+///
+/// assert_eq!(subscription(Codec::Protobuf, "quotes"), b"quotes");
+/// assert_eq!(subscription(Codec::PythonJson, "quotes"), b"\"quotes");
+/// ```
+pub fn subscription(codec: Codec, prefix: &str) -> Vec<u8> {
+    match codec {
+        Codec::Protobuf | Codec::Json => prefix.as_bytes().to_vec(),
+        Codec::PythonJson => {
+            let mut bytes = Vec::with_capacity(prefix.len() + 2);
+            write_python_string(prefix, &mut bytes);
+            bytes.pop();
+            bytes
+        }
+    }
+}
+
+/// Writes `text` as Python's `json.dumps` does (ASCII only, `\uXXXX` escapes).
+fn write_python_string(text: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            ' '..='~' => out.push(ch as u8),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in ch.encode_utf16(&mut units) {
+                    out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
+                }
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// Writes a timestamp as float seconds with microseconds: `1700000000.123456`.
+fn write_python_timestamp(timestamp_ns: u64, out: &mut Vec<u8>) {
+    let seconds = timestamp_ns / 1_000_000_000;
+    let micros = (timestamp_ns % 1_000_000_000) / 1_000;
+    out.extend_from_slice(format!("{seconds}.{micros:06}").as_bytes());
+}
+
+fn read_json_string<'a>(frame: &'static str, bytes: &'a [u8]) -> Result<Cow<'a, str>, FrameError> {
+    let text = std::str::from_utf8(bytes).map_err(|err| text_error(frame, err))?;
+    // Most topics and origins have no escapes: borrow them.
+    if let Some(inner) = text.strip_prefix('"').and_then(|rest| rest.strip_suffix('"'))
+        && !inner.contains(['\\', '"'])
+        && !inner.chars().any(char::is_control)
+    {
+        return Ok(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(text)
+        .map(Cow::Owned)
+        .map_err(|err| text_error(frame, format!("expected a JSON string: {err}")))
+}
+
+/// Reads float seconds (`1700000000.123456`, or any JSON number) into ns since the epoch.
+fn read_python_timestamp(bytes: &[u8]) -> Result<u64, FrameError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|err| text_error("timestamp", err))?
+        .trim();
+    let exact = text.split_once('.').map_or(Some((text, "")), Some).and_then(|(whole, fraction)| {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
+            return None;
+        }
+        let seconds: u64 = whole.parse().ok()?;
+        let mut nanos = 0u64;
+        for (i, digit) in fraction.bytes().take(9).enumerate() {
+            nanos += u64::from(digit - b'0') * 10u64.pow(8 - i as u32);
+        }
+        seconds.checked_mul(1_000_000_000)?.checked_add(nanos)
+    });
+    if let Some(ns) = exact {
+        return Ok(ns);
+    }
+    let seconds: f64 = serde_json::from_str(text)
+        .map_err(|err| text_error("timestamp", format!("expected a JSON number: {err}")))?;
+    if !(0.0..=18_446_744_073.0).contains(&seconds) {
+        return Err(text_error(
+            "timestamp",
+            format!("expected seconds since the Unix epoch, found {seconds}"),
+        ));
+    }
+    Ok((seconds * 1e9) as u64)
+}
+
+fn text_error(frame: &'static str, reason: impl ToString) -> FrameError {
+    FrameError::Text {
+        frame,
+        reason: reason.to_string(),
+    }
+}
+
+fn truncate_utf8(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests;

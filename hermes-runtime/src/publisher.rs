@@ -1,0 +1,340 @@
+//! Typed PUB sockets.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use crate::codec::Codec;
+use crate::context::Context;
+use crate::endpoint::{self, Attach};
+use crate::envelope::{self, Frames, Stamp};
+use crate::error::{CodecError, Error, Result};
+use crate::message::Message;
+use crate::topic;
+
+/// A typed PUB socket: every envelope it sends carries an `M`.
+///
+/// Each envelope gets the next sequence number of its topic, so receivers count what a
+/// high-water mark or a reconnect lost. A publisher is `Send` but not `Sync`: move it into the
+/// thread that uses it (ZeroMQ sockets must not be used from two threads at once).
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<hermes_runtime::Publisher<serde_json::Value>>();
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use hermes_runtime::{Context, Publisher, Receiver};
+/// use serde_json::{Value, json};
+///
+/// let context = Context::new();
+/// let receiver = Receiver::<Value>::builder(&context).topic("greetings").bind("inproc://doc-pub")?;
+/// let mut publisher = Publisher::<Value>::builder(&context)
+///     .node("alice", "greetings") // topic `greetings/alice`, origin `alice`
+///     .connect("inproc://doc-pub")?;
+///
+/// // PUB/SUB drops what is sent before the subscription arrives: send until one lands.
+/// let envelope = loop {
+///     publisher.send(&json!({"hello": "world"}))?;
+///     if let Ok(envelope) = receiver.recv_timeout(Duration::from_millis(10)) {
+///         break envelope;
+///     }
+/// };
+/// assert_eq!(envelope.topic, "greetings/alice");
+/// assert_eq!(envelope.origin, "alice");
+/// # Ok::<(), hermes_runtime::Error>(())
+/// ```
+pub struct Publisher<M> {
+    socket: zmq::Socket,
+    codec: Codec,
+    topic: String,
+    origin: String,
+    epoch: u64,
+    next_seq: u64,
+    other_topics: HashMap<String, u64>,
+    frames: Frames,
+    endpoints: Vec<String>,
+    sent: u64,
+    _message: PhantomData<fn(M)>,
+}
+
+impl<M: Message> Publisher<M> {
+    /// Starts configuring a publisher on `context`.
+    pub fn builder(context: &Context) -> PublisherBuilder<M> {
+        PublisherBuilder {
+            context: context.clone(),
+            codec: M::DEFAULT_CODEC,
+            topic: M::DEFAULT_TOPIC.unwrap_or_default().to_owned(),
+            origin: None,
+            hwm: 1000,
+            linger: Duration::from_millis(500),
+            _message: PhantomData,
+        }
+    }
+
+    /// Sends `message` on the default topic.
+    ///
+    /// Never blocks: a PUB socket whose peers are at their high-water mark drops the envelope,
+    /// and receivers count it as lost from the sequence gap.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Codec`] when the message does not encode; [`Error::Disconnected`] when the
+    /// context is terminating; [`Error::Zmq`] otherwise.
+    pub fn send(&mut self, message: &M) -> Result<()> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let stamp = Stamp {
+            codec: self.codec,
+            topic: &self.topic,
+            origin: &self.origin,
+            epoch: self.epoch,
+            seq,
+            timestamp_ns: envelope::now_ns(),
+        };
+        envelope::encode(&stamp, message, &mut self.frames)?;
+        self.transmit()
+    }
+
+    /// Sends `message` on `topic` instead of the default topic.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Publisher::send), and [`Error::Topic`] for an invalid topic.
+    pub fn send_to(&mut self, topic: &str, message: &M) -> Result<()> {
+        if topic == self.topic {
+            return self.send(message);
+        }
+        let seq = match self.other_topics.get_mut(topic) {
+            Some(next) => next,
+            None => {
+                topic::validate(topic)?;
+                self.other_topics.entry(topic.to_owned()).or_insert(0)
+            }
+        };
+        let stamp = Stamp {
+            codec: self.codec,
+            topic,
+            origin: &self.origin,
+            epoch: self.epoch,
+            seq: *seq,
+            timestamp_ns: envelope::now_ns(),
+        };
+        *seq += 1;
+        envelope::encode(&stamp, message, &mut self.frames)?;
+        self.transmit()
+    }
+
+    fn transmit(&mut self) -> Result<()> {
+        let parts = self.frames.parts();
+        let last = parts.len() - 1;
+        for (i, part) in parts.iter().enumerate() {
+            let flags = if i < last { zmq::SNDMORE } else { 0 };
+            self.socket
+                .send(part.as_slice(), flags)
+                .map_err(|err| match err {
+                    zmq::Error::ETERM => Error::Disconnected,
+                    other => Error::zmq("send")(other),
+                })?;
+        }
+        self.sent += 1;
+        Ok(())
+    }
+
+    /// Also binds `endpoint`, returning it as resolved (the real port of `tcp://host:0`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Endpoint`] or [`Error::Zmq`].
+    pub fn bind(&mut self, endpoint: &str) -> Result<String> {
+        let resolved = endpoint::attach(&self.socket, Attach::Bind, endpoint)?;
+        self.endpoints.push(resolved.clone());
+        Ok(resolved)
+    }
+
+    /// Also connects to `endpoint`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Endpoint`] or [`Error::Zmq`].
+    pub fn connect(&mut self, endpoint: &str) -> Result<()> {
+        let resolved = endpoint::attach(&self.socket, Attach::Connect, endpoint)?;
+        self.endpoints.push(resolved);
+        Ok(())
+    }
+
+    /// The endpoints bound or connected, as resolved.
+    pub fn endpoints(&self) -> &[String] {
+        &self.endpoints
+    }
+
+    /// The default topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The origin written into every envelope.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The codec.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The epoch drawn for this publisher; receivers see a new one as a restart.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Envelopes handed to the socket so far (including ones a high-water mark then dropped).
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+}
+
+impl<M> std::fmt::Debug for Publisher<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("topic", &self.topic)
+            .field("origin", &self.origin)
+            .field("codec", &self.codec)
+            .field("endpoints", &self.endpoints)
+            .field("sent", &self.sent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Publisher`]; finish with [`bind`](PublisherBuilder::bind) or
+/// [`connect`](PublisherBuilder::connect).
+#[must_use = "a builder does nothing until `bind` or `connect`"]
+pub struct PublisherBuilder<M> {
+    context: Context,
+    codec: Codec,
+    topic: String,
+    origin: Option<String>,
+    hwm: i32,
+    linger: Duration,
+    _message: PhantomData<fn(M)>,
+}
+
+impl<M: Message> PublisherBuilder<M> {
+    /// The default topic for [`Publisher::send`]; default: the type's `#[hermes(topic)]`, or empty.
+    pub fn topic(mut self, topic: impl Into<String>) -> Self {
+        self.topic = topic.into();
+        self
+    }
+
+    /// The origin in every envelope; default: the program's name and process id.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Publishing on `channel` from node `node`, as hermes-zmq did: topic `channel/node`,
+    /// origin `node`.
+    pub fn node(self, node: &str, channel: &str) -> Self {
+        self.topic(format!("{channel}/{node}")).origin(node)
+    }
+
+    /// The codec; default: the type's.
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// The send high-water mark, in envelopes per peer; 0 means no limit. Default 1000.
+    pub fn hwm(mut self, hwm: i32) -> Self {
+        self.hwm = hwm;
+        self
+    }
+
+    /// How long queued envelopes may still be flushed after the publisher is dropped.
+    /// Default 500 ms.
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
+    }
+
+    /// Makes the publisher and binds `endpoint`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Codec`] when `M` does not support the codec; [`Error::Endpoint`],
+    /// [`Error::Topic`] or [`Error::Zmq`].
+    pub fn bind(self, endpoint: &str) -> Result<Publisher<M>> {
+        let mut publisher = self.build()?;
+        publisher.bind(endpoint)?;
+        Ok(publisher)
+    }
+
+    /// Makes the publisher and connects it to `endpoint`.
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](PublisherBuilder::bind).
+    pub fn connect(self, endpoint: &str) -> Result<Publisher<M>> {
+        let mut publisher = self.build()?;
+        publisher.connect(endpoint)?;
+        Ok(publisher)
+    }
+
+    /// Makes the publisher without binding or connecting it.
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](PublisherBuilder::bind).
+    pub fn build(self) -> Result<Publisher<M>> {
+        if !M::supports(self.codec) {
+            return Err(Error::Codec(CodecError::Unsupported {
+                codec: self.codec,
+                message: M::NAME,
+            }));
+        }
+        topic::validate(&self.topic)?;
+        let socket = self.context.socket(zmq::PUB)?;
+        socket
+            .set_sndhwm(self.hwm)
+            .map_err(Error::zmq("set send high-water mark"))?;
+        let linger = i32::try_from(self.linger.as_millis()).unwrap_or(i32::MAX);
+        socket.set_linger(linger).map_err(Error::zmq("set linger"))?;
+        Ok(Publisher {
+            socket,
+            codec: self.codec,
+            topic: self.topic,
+            origin: self.origin.unwrap_or_else(default_origin),
+            epoch: new_epoch(),
+            next_seq: 0,
+            other_topics: HashMap::new(),
+            frames: Frames::new(),
+            endpoints: Vec::new(),
+            sent: 0,
+            _message: PhantomData,
+        })
+    }
+}
+
+fn default_origin() -> String {
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "hermes".to_owned());
+    format!("{program}.{}", std::process::id())
+}
+
+/// A number that differs between publishers and between runs of the same program.
+fn new_epoch() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(envelope::now_ns());
+    hasher.write_u32(std::process::id());
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    // Zero is reserved for "no epoch" (python-json envelopes).
+    hasher.finish().max(1)
+}

@@ -1,0 +1,544 @@
+//! Typed SUB sockets.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use crate::codec::Codec;
+use crate::context::Context;
+use crate::endpoint::{self, Attach};
+use crate::envelope::{self, Envelope, RawEnvelope};
+use crate::error::{CodecError, Error, FrameError, Result};
+use crate::message::Message;
+use crate::stats::{ReceiverStats, SlowSubscriber, SlowSubscriberAction};
+use crate::topic::TopicFilter;
+
+/// Most publisher/topic pairs a receiver keeps sequence state for; past it, new pairs go
+/// untracked, so a hostile peer cannot grow memory without bound.
+const MAX_TRACKED_SEQUENCES: usize = 65_536;
+
+/// A typed SUB socket: delivers envelopes of `M` on the topics it subscribed to.
+///
+/// Frame sets that do not decode, carry another type's fingerprint, fall outside a topic's
+/// segment boundary or come from an origin not asked for are counted in
+/// [`stats`](Receiver::stats) and skipped; the receiver goes on. Gaps in each publisher's
+/// per-topic sequence numbers are counted as [`lost`](ReceiverStats::lost).
+///
+/// Receiving follows crossbeam-channel: [`recv`](Receiver::recv) blocks,
+/// [`try_recv`](Receiver::try_recv) returns [`Error::Empty`],
+/// [`recv_timeout`](Receiver::recv_timeout) returns [`Error::Timeout`], and all of them return
+/// [`Error::Disconnected`] once the socket is closed. A receiver is `Send` but not `Sync`.
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<hermes_runtime::Receiver<serde_json::Value>>();
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use hermes_runtime::{Context, Error, Publisher, Receiver};
+/// use serde_json::{Value, json};
+///
+/// let context = Context::new();
+/// let mut quotes = Receiver::<Value>::builder(&context)
+///     .topic("quotes")
+///     .bind("tcp://127.0.0.1:0")?;
+/// let endpoint = quotes.endpoints()[0].clone();
+/// let mut publisher = Publisher::<Value>::builder(&context).connect(&endpoint)?;
+///
+/// let deadline = std::time::Instant::now() + Duration::from_secs(5);
+/// let envelope = loop {
+///     publisher.send_to("quotes_raw", &json!(0))?; // a byte-prefix match, not a segment match
+///     publisher.send_to("quotes/kraken", &json!(1))?;
+///     match quotes.recv_timeout(Duration::from_millis(10)) {
+///         Ok(envelope) => break envelope,
+///         Err(Error::Timeout) if std::time::Instant::now() < deadline => continue,
+///         Err(err) => return Err(err),
+///     }
+/// };
+/// assert_eq!(envelope.topic, "quotes/kraken");
+/// assert!(matches!(quotes.try_recv(), Ok(_) | Err(Error::Empty)));
+/// # Ok::<(), hermes_runtime::Error>(())
+/// ```
+pub struct Receiver<M> {
+    socket: Option<zmq::Socket>,
+    codec: Codec,
+    parts: [zmq::Message; 4],
+    overflow: zmq::Message,
+    tracker: Tracker,
+    endpoints: Vec<String>,
+    _message: PhantomData<fn() -> M>,
+}
+
+impl<M: Message> Receiver<M> {
+    /// Starts configuring a receiver on `context`.
+    pub fn builder(context: &Context) -> ReceiverBuilder<M> {
+        ReceiverBuilder {
+            context: context.clone(),
+            codec: M::DEFAULT_CODEC,
+            topics: Vec::new(),
+            origins: Vec::new(),
+            hwm: 1000,
+            slow_subscriber: SlowSubscriber::default(),
+            max_message_size: Some(16 * 1024 * 1024),
+            _message: PhantomData,
+        }
+    }
+
+    /// Blocks until an envelope arrives.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Disconnected`] when the socket is closed; [`Error::Zmq`] otherwise.
+    pub fn recv(&mut self) -> Result<Envelope<M>> {
+        loop {
+            if let Some(envelope) = self.receive_one(0)? {
+                return Ok(envelope);
+            }
+        }
+    }
+
+    /// Returns an envelope if one is waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`] when none is; otherwise as [`recv`](Receiver::recv).
+    pub fn try_recv(&mut self) -> Result<Envelope<M>> {
+        loop {
+            if let Some(envelope) = self.receive_one(zmq::DONTWAIT)? {
+                return Ok(envelope);
+            }
+        }
+    }
+
+    /// Waits at most `timeout` for an envelope.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when none came in time; otherwise as [`recv`](Receiver::recv).
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Envelope<M>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.try_recv() {
+                Err(Error::Empty) => {}
+                other => return other,
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout);
+            }
+            let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
+            // Round up so a sub-millisecond wait does not spin.
+            let millis = i64::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i64::MAX);
+            socket
+                .poll(zmq::POLLIN, millis)
+                .map_err(|err| map_recv_error(err, "poll"))?;
+        }
+    }
+
+    /// A blocking iterator over envelopes; it ends when the receiver is disconnected.
+    pub fn iter(&mut self) -> impl Iterator<Item = Envelope<M>> + '_ {
+        std::iter::from_fn(move || self.recv().ok())
+    }
+
+    /// An iterator over the envelopes waiting now.
+    pub fn try_iter(&mut self) -> impl Iterator<Item = Envelope<M>> + '_ {
+        std::iter::from_fn(move || self.try_recv().ok())
+    }
+
+    /// What this receiver has counted so far.
+    pub fn stats(&self) -> ReceiverStats {
+        self.tracker.stats
+    }
+
+    /// The endpoints bound or connected, as resolved.
+    pub fn endpoints(&self) -> &[String] {
+        &self.endpoints
+    }
+
+    /// Also binds `endpoint`, returning it as resolved.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Endpoint`], [`Error::Zmq`], or [`Error::Disconnected`] after a disconnect.
+    pub fn bind(&mut self, endpoint: &str) -> Result<String> {
+        let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
+        let resolved = endpoint::attach(socket, Attach::Bind, endpoint)?;
+        self.endpoints.push(resolved.clone());
+        Ok(resolved)
+    }
+
+    /// Also connects to `endpoint`.
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](Receiver::bind).
+    pub fn connect(&mut self, endpoint: &str) -> Result<()> {
+        let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
+        let resolved = endpoint::attach(socket, Attach::Connect, endpoint)?;
+        self.endpoints.push(resolved);
+        Ok(())
+    }
+
+    /// The codec this receiver's framing expects.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The socket, while connected; nodes poll it.
+    pub(crate) fn socket(&self) -> Option<&zmq::Socket> {
+        self.socket.as_ref()
+    }
+
+    /// Reads one frame set; `Ok(None)` when it was counted and skipped.
+    fn receive_one(&mut self, flags: i32) -> Result<Option<Envelope<M>>> {
+        let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
+        let count = read_frame_set(socket, &mut self.parts, &mut self.overflow, flags)?;
+        let slices: [&[u8]; 4] = [&self.parts[0], &self.parts[1], &self.parts[2], &self.parts[3]];
+        let outcome = self.tracker.accept::<M>(self.codec, &slices, count);
+        if let Err(Error::Disconnected) = outcome {
+            // The slow-subscriber policy said so: close the socket and free its queue.
+            self.socket = None;
+        }
+        outcome
+    }
+}
+
+impl<M> std::fmt::Debug for Receiver<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("codec", &self.codec)
+            .field("topics", &self.tracker.topics)
+            .field("endpoints", &self.endpoints)
+            .field("stats", &self.tracker.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the frames of one multipart message; returns how many there were.
+fn read_frame_set(
+    socket: &zmq::Socket,
+    parts: &mut [zmq::Message; 4],
+    overflow: &mut zmq::Message,
+    flags: i32,
+) -> Result<usize> {
+    socket
+        .recv(&mut parts[0], flags)
+        .map_err(|err| map_recv_error(err, "receive"))?;
+    let mut count = 1;
+    // A multipart message arrives whole: the remaining frames are already here.
+    while socket
+        .get_rcvmore()
+        .map_err(|err| map_recv_error(err, "receive"))?
+    {
+        let slot = parts.get_mut(count).unwrap_or(&mut *overflow);
+        socket
+            .recv(slot, 0)
+            .map_err(|err| map_recv_error(err, "receive"))?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+fn map_recv_error(err: zmq::Error, context: &'static str) -> Error {
+    match err {
+        zmq::Error::EAGAIN => Error::Empty,
+        zmq::Error::ETERM => Error::Disconnected,
+        other => Error::zmq(context)(other),
+    }
+}
+
+/// Sequence state of one publisher on one topic.
+struct Sequence {
+    epoch: u64,
+    next: u64,
+}
+
+/// Filters, sequence tracking, slow-subscriber policy and counters: everything between the
+/// frames and the application, kept apart from the socket so the frames can be borrowed.
+struct Tracker {
+    topics: Vec<TopicFilter>,
+    origins: Vec<String>,
+    slow_subscriber: SlowSubscriber,
+    sequences: HashMap<String, Sequence>,
+    key: String,
+    stats: ReceiverStats,
+    last_lag_warning: Option<Instant>,
+}
+
+impl Tracker {
+    fn accept<M: Message>(
+        &mut self,
+        codec: Codec,
+        slices: &[&[u8]; 4],
+        count: usize,
+    ) -> Result<Option<Envelope<M>>> {
+        let raw = if count > slices.len() {
+            Err(FrameError::FrameCount {
+                expected: if codec == Codec::PythonJson { 4 } else { 3 },
+                found: count,
+            })
+        } else {
+            RawEnvelope::decode(codec, &slices[..count])
+        };
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(err) => {
+                self.stats.decode_errors += 1;
+                log_rejected::<M>("decode error", self.stats.decode_errors, &err);
+                return Ok(None);
+            }
+        };
+        if !self.topics.iter().any(|filter| filter.matches(&raw.topic))
+            || !(self.origins.is_empty() || self.origins.iter().any(|o| *o == raw.origin))
+        {
+            self.stats.filtered += 1;
+            return Ok(None);
+        }
+        self.track_sequence(&raw);
+        let lag_ns = envelope::now_ns().saturating_sub(raw.timestamp_ns);
+        self.stats.max_lag_ns = self.stats.max_lag_ns.max(lag_ns);
+        if lag_ns > u64::try_from(self.slow_subscriber.max_lag.as_nanos()).unwrap_or(u64::MAX) {
+            self.stats.lagging += 1;
+            match self.slow_subscriber.action {
+                SlowSubscriberAction::Warn => self.warn_lag(lag_ns, &raw),
+                SlowSubscriberAction::Drop => {
+                    self.stats.stale_dropped += 1;
+                    return Ok(None);
+                }
+                SlowSubscriberAction::Disconnect => {
+                    self.stats.disconnected = true;
+                    tracing::warn!(
+                        topic = %raw.topic,
+                        lag_ms = lag_ns / 1_000_000,
+                        "receiver of `{}` cannot keep up; disconnecting as its policy says",
+                        M::NAME
+                    );
+                    return Err(Error::Disconnected);
+                }
+            }
+        }
+        if !M::supports(raw.codec) {
+            let err = FrameError::Payload(CodecError::Unsupported {
+                codec: raw.codec,
+                message: M::NAME,
+            });
+            self.stats.type_mismatches += 1;
+            log_rejected::<M>("codec mismatch", self.stats.type_mismatches, &err);
+            return Ok(None);
+        }
+        match raw.into_envelope::<M>() {
+            Ok(envelope) => {
+                self.stats.received += 1;
+                Ok(Some(envelope))
+            }
+            Err(err @ FrameError::Fingerprint { .. }) => {
+                self.stats.type_mismatches += 1;
+                log_rejected::<M>("type mismatch", self.stats.type_mismatches, &err);
+                Ok(None)
+            }
+            Err(err) => {
+                self.stats.decode_errors += 1;
+                log_rejected::<M>("decode error", self.stats.decode_errors, &err);
+                Ok(None)
+            }
+        }
+    }
+
+    fn track_sequence(&mut self, raw: &RawEnvelope<'_>) {
+        if raw.epoch == 0 {
+            return; // python-json envelopes carry no sequence numbers
+        }
+        self.key.clear();
+        self.key.push_str(&raw.origin);
+        self.key.push('\0');
+        self.key.push_str(&raw.topic);
+        let room = self.sequences.len() < MAX_TRACKED_SEQUENCES;
+        match self.sequences.get_mut(self.key.as_str()) {
+            // A late joiner's first envelope is a start, not a gap.
+            None if room => {
+                let sequence = Sequence {
+                    epoch: raw.epoch,
+                    next: raw.seq.wrapping_add(1),
+                };
+                self.sequences.insert(self.key.clone(), sequence);
+            }
+            None => {}
+            Some(sequence) if sequence.epoch != raw.epoch => {
+                self.stats.publisher_restarts += 1;
+                *sequence = Sequence {
+                    epoch: raw.epoch,
+                    next: raw.seq.wrapping_add(1),
+                };
+            }
+            Some(sequence) if raw.seq >= sequence.next => {
+                self.stats.lost += raw.seq - sequence.next;
+                sequence.next = raw.seq.wrapping_add(1);
+            }
+            Some(_) => self.stats.out_of_order += 1,
+        }
+    }
+
+    fn warn_lag(&mut self, lag_ns: u64, raw: &RawEnvelope<'_>) {
+        let now = Instant::now();
+        if self
+            .last_lag_warning
+            .is_none_or(|last| now.duration_since(last) >= Duration::from_secs(1))
+        {
+            self.last_lag_warning = Some(now);
+            tracing::warn!(
+                topic = %raw.topic,
+                origin = %raw.origin,
+                lag_ms = lag_ns / 1_000_000,
+                lagging = self.stats.lagging,
+                "slow subscriber: envelopes arrive later than the configured limit"
+            );
+        }
+    }
+}
+
+/// Logs a rejected frame set at counts 1, 2, 4, 8, … so hostile traffic cannot flood the log.
+fn log_rejected<M: Message>(what: &str, count: u64, err: &FrameError) {
+    if count.is_power_of_two() {
+        tracing::warn!(receiver = M::NAME, count, "{what}: {err}");
+    }
+}
+
+/// Configures a [`Receiver`]; finish with [`bind`](ReceiverBuilder::bind) or
+/// [`connect`](ReceiverBuilder::connect).
+#[must_use = "a builder does nothing until `bind` or `connect`"]
+pub struct ReceiverBuilder<M> {
+    context: Context,
+    codec: Codec,
+    topics: Vec<String>,
+    origins: Vec<String>,
+    hwm: i32,
+    slow_subscriber: SlowSubscriber,
+    max_message_size: Option<i64>,
+    _message: PhantomData<fn() -> M>,
+}
+
+impl<M: Message> ReceiverBuilder<M> {
+    /// Subscribes to `prefix` (segment semantics); call again for more topics. Without any,
+    /// the receiver subscribes to the type's `#[hermes(topic)]`, or to every topic.
+    pub fn topic(mut self, prefix: impl Into<String>) -> Self {
+        self.topics.push(prefix.into());
+        self
+    }
+
+    /// Subscribes to each of `prefixes`.
+    pub fn topics<I: IntoIterator<Item = S>, S: Into<String>>(mut self, prefixes: I) -> Self {
+        self.topics.extend(prefixes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Accepts envelopes only from `origin`; call again for more. Without any, every origin.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origins.push(origin.into());
+        self
+    }
+
+    /// The codec (envelope framing); default: the type's.
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// The receive high-water mark, in envelopes; 0 means no limit. Default 1000.
+    pub fn hwm(mut self, hwm: i32) -> Self {
+        self.hwm = hwm;
+        self
+    }
+
+    /// The slow-subscriber policy; default: warn past one second.
+    pub fn slow_subscriber(mut self, policy: SlowSubscriber) -> Self {
+        self.slow_subscriber = policy;
+        self
+    }
+
+    /// The largest message (all frames) a peer may send, in bytes; a larger one closes that
+    /// peer's connection (`ZMQ_MAXMSGSIZE`). `None` means no limit. Default 16 MiB.
+    pub fn max_message_size(mut self, bytes: Option<u64>) -> Self {
+        self.max_message_size = bytes.map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX));
+        self
+    }
+
+    /// Makes the receiver and binds `endpoint`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Codec`] when `M` does not support the codec; [`Error::Topic`],
+    /// [`Error::Endpoint`] or [`Error::Zmq`].
+    pub fn bind(self, endpoint: &str) -> Result<Receiver<M>> {
+        let mut receiver = self.build()?;
+        receiver.bind(endpoint)?;
+        Ok(receiver)
+    }
+
+    /// Makes the receiver and connects it to `endpoint`.
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](ReceiverBuilder::bind).
+    pub fn connect(self, endpoint: &str) -> Result<Receiver<M>> {
+        let mut receiver = self.build()?;
+        receiver.connect(endpoint)?;
+        Ok(receiver)
+    }
+
+    /// Makes the receiver without binding or connecting it.
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](ReceiverBuilder::bind).
+    pub fn build(mut self) -> Result<Receiver<M>> {
+        if !M::supports(self.codec) {
+            return Err(Error::Codec(CodecError::Unsupported {
+                codec: self.codec,
+                message: M::NAME,
+            }));
+        }
+        if self.topics.is_empty() {
+            self.topics.push(M::DEFAULT_TOPIC.unwrap_or_default().to_owned());
+        }
+        let topics = self
+            .topics
+            .into_iter()
+            .map(TopicFilter::new)
+            .collect::<Result<Vec<_>>>()?;
+        let socket = self.context.socket(zmq::SUB)?;
+        socket
+            .set_rcvhwm(self.hwm)
+            .map_err(Error::zmq("set receive high-water mark"))?;
+        socket.set_linger(0).map_err(Error::zmq("set linger"))?;
+        if let Some(bytes) = self.max_message_size {
+            socket
+                .set_maxmsgsize(bytes)
+                .map_err(Error::zmq("set maximum message size"))?;
+        }
+        for filter in &topics {
+            socket
+                .set_subscribe(&envelope::subscription(self.codec, filter.prefix()))
+                .map_err(Error::zmq("subscribe"))?;
+        }
+        Ok(Receiver {
+            socket: Some(socket),
+            codec: self.codec,
+            parts: std::array::from_fn(|_| zmq::Message::new()),
+            overflow: zmq::Message::new(),
+            tracker: Tracker {
+                topics,
+                origins: self.origins,
+                slow_subscriber: self.slow_subscriber,
+                sequences: HashMap::new(),
+                key: String::new(),
+                stats: ReceiverStats::default(),
+                last_lag_warning: None,
+            },
+            endpoints: Vec::new(),
+            _message: PhantomData,
+        })
+    }
+}
