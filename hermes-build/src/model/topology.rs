@@ -1,0 +1,365 @@
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{NamedMap, Spanned};
+
+/// A topology file (`topology.yaml`): which nodes exist, what each publishes and subscribes
+/// to, and the proxies and endpoints that connect them.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Hermes topology")]
+pub struct Topology {
+    /// The topology's name, used for the generated module.
+    pub name: Spanned<String>,
+    /// Message schema files, relative to this file.
+    #[serde(default)]
+    pub messages: Vec<Spanned<String>>,
+    /// Settings every port inherits unless it overrides them.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// Warnings to treat as errors: `warnings` (all of them), `cycles`, `unused_publication`,
+    /// `empty_node` or `unused_proxy`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<Spanned<Lint>>,
+    /// Proxies by name: an XSUB frontend that publishers connect to, forwarding to an XPUB
+    /// backend that subscribers connect to.
+    #[serde(default)]
+    pub proxies: NamedMap<Proxy>,
+    /// Nodes by name: the programs that publish and subscribe.
+    #[serde(default)]
+    pub nodes: NamedMap<Node>,
+}
+
+/// Settings that ports inherit.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// How messages are encoded on the wire; `protobuf` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec: Option<Spanned<Codec>>,
+    /// The ZeroMQ high-water mark: how many messages a socket queues per peer before it drops
+    /// (publishers) or stops reading (subscribers); 1000 when not given, 0 for no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hwm: Option<Spanned<u32>>,
+    /// What a subscriber does when it falls behind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_subscriber: Option<SlowSubscriber>,
+}
+
+/// A wire encoding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Codec {
+    /// Protocol Buffers, with field numbers from the messages file.
+    #[default]
+    Protobuf,
+    /// JSON objects keyed by field name.
+    Json,
+    /// The four-frame JSON envelope of the Python `hermes-zmq` package, to talk to Python nodes.
+    PythonJson,
+}
+
+impl Codec {
+    /// The name written in YAML.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Protobuf => "protobuf",
+            Codec::Json => "json",
+            Codec::PythonJson => "python-json",
+        }
+    }
+}
+
+impl fmt::Display for Codec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The slow-subscriber policy: how far behind a subscriber may fall, and what happens then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlowSubscriber {
+    /// How old (by its send timestamp) a received message may be before the subscriber counts
+    /// as slow, in milliseconds; 1000 when not given.
+    #[serde(default = "SlowSubscriber::default_max_lag_ms")]
+    pub max_lag_ms: u64,
+    /// What to do with a slow subscriber; `warn` when not given.
+    #[serde(default)]
+    pub action: SlowSubscriberAction,
+}
+
+impl SlowSubscriber {
+    fn default_max_lag_ms() -> u64 {
+        1000
+    }
+}
+
+impl Default for SlowSubscriber {
+    fn default() -> Self {
+        SlowSubscriber {
+            max_lag_ms: SlowSubscriber::default_max_lag_ms(),
+            action: SlowSubscriberAction::Warn,
+        }
+    }
+}
+
+/// What happens to a subscriber that falls behind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SlowSubscriberAction {
+    /// Log a warning and carry on.
+    #[default]
+    Warn,
+    /// Drop stale messages until the subscriber catches up.
+    Drop,
+    /// Disconnect and reconnect the subscriber's socket.
+    Disconnect,
+}
+
+/// A warning that `deny:` can turn into an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Lint {
+    /// Every warning.
+    Warnings,
+    /// `hermes::cycle`: nodes that feed each other.
+    #[serde(alias = "cycle")]
+    Cycles,
+    /// `hermes::unused_publication`: a publication nobody subscribes to.
+    UnusedPublication,
+    /// `hermes::empty_node`: a node with no ports.
+    EmptyNode,
+    /// `hermes::unused_proxy`: a proxy no port uses.
+    UnusedProxy,
+}
+
+/// A proxy: binds an XSUB frontend and an XPUB backend and forwards between them.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Proxy {
+    /// Documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// The XSUB endpoint the proxy binds; publishers connect here.
+    pub frontend: Spanned<String>,
+    /// The XPUB endpoint the proxy binds; subscribers connect here.
+    pub backend: Spanned<String>,
+    /// An optional PUB endpoint that sees a copy of every message, for debugging tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<Spanned<String>>,
+    /// The machine the proxy runs on; the local machine when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Spanned<String>>,
+    /// The process group the proxy runs in (see [`Node::process`]); by default a proxy is its
+    /// own process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<Spanned<String>>,
+}
+
+/// A node: one program (or one part of a program) with its ports.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// Documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// What the node publishes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub publishes: Vec<Port>,
+    /// What the node subscribes to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscribes: Vec<Port>,
+    /// How `hermes up` starts the node: a shell command line, or a list of program and
+    /// arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<Spanned<RunCommand>>,
+    /// The machine the node runs on; the local machine when not given. Loopback and wildcard
+    /// addresses in the node's endpoints refer to this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Spanned<String>>,
+    /// The process group the node runs in. Every node is its own process unless several name
+    /// the same `process:`, in which case they run in one process and may share `inproc://`
+    /// endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<Spanned<String>>,
+    /// Whether `hermes up` restarts the node when it exits; `on-failure` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<Spanned<RestartPolicy>>,
+}
+
+impl Node {
+    /// The name of the process the node runs in: its `process:`, else its own name.
+    pub fn process_name<'a>(&'a self, node_name: &'a str) -> &'a str {
+        self.process
+            .as_ref()
+            .map_or(node_name, |process| process.as_str())
+    }
+
+    /// The node's ports: publications first, then subscriptions, each in file order.
+    pub fn ports(&self) -> impl Iterator<Item = (Direction, usize, &Port)> {
+        let publishes = self
+            .publishes
+            .iter()
+            .enumerate()
+            .map(|(index, port)| (Direction::Publish, index, port));
+        let subscribes = self
+            .subscribes
+            .iter()
+            .enumerate()
+            .map(|(index, port)| (Direction::Subscribe, index, port));
+        publishes.chain(subscribes)
+    }
+}
+
+impl Proxy {
+    /// The name of the process the proxy runs in: its `process:`, else its own name.
+    pub fn process_name<'a>(&'a self, proxy_name: &'a str) -> &'a str {
+        self.process
+            .as_ref()
+            .map_or(proxy_name, |process| process.as_str())
+    }
+}
+
+/// Whether a port publishes or subscribes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// A PUB socket.
+    Publish,
+    /// A SUB socket.
+    Subscribe,
+}
+
+/// How `hermes up` starts a node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RunCommand {
+    /// A command line, run by the shell.
+    Shell(String),
+    /// A program and its arguments, run without a shell.
+    Args(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for RunCommand {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RunVisitor;
+
+        impl<'de> Visitor<'de> for RunVisitor {
+            type Value = RunCommand;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a command line or a list of program and arguments")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RunCommand, E> {
+                Ok(RunCommand::Shell(value.to_string()))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RunCommand, A::Error> {
+                let mut args = Vec::new();
+                while let Some(arg) = seq.next_element::<String>()? {
+                    args.push(arg);
+                }
+                Ok(RunCommand::Args(args))
+            }
+        }
+
+        deserializer.deserialize_any(RunVisitor)
+    }
+}
+
+/// Whether `hermes up` restarts a node that exits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Restart whenever it exits.
+    Always,
+    /// Restart when it exits with a failure.
+    #[default]
+    OnFailure,
+    /// Never restart.
+    Never,
+}
+
+/// One publication or subscription of a node.
+///
+/// A port reaches its peers in exactly one way: `via:` a proxy, or directly by binding
+/// (`bind:`) or connecting to (`connect:`) an endpoint. Endpoints are `tcp://host:port`,
+/// `ipc://path` or `inproc://name`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Port {
+    /// The topic. Publications name a full topic such as `quotes/bitstamp`; subscriptions
+    /// name a prefix of whole segments: `quotes` receives `quotes` and `quotes/bitstamp` but
+    /// not `quotes2`, and the empty topic receives everything.
+    pub topic: Spanned<String>,
+    /// The message type carried, declared in one of the topology's messages files.
+    pub message: Spanned<String>,
+    /// The proxy to go through: publishers connect to its frontend, subscribers to its
+    /// backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Spanned<String>>,
+    /// An endpoint to bind, so that peers connect to this port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<Spanned<String>>,
+    /// An endpoint to connect to: a peer's `bind:`, or a proxy's frontend (to publish) or
+    /// backend or capture (to subscribe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<Spanned<String>>,
+    /// Overrides `defaults.codec` for this port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec: Option<Spanned<Codec>>,
+    /// Overrides `defaults.hwm` for this port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hwm: Option<Spanned<u32>>,
+    /// Overrides `defaults.slow_subscriber` for this port (subscriptions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_subscriber: Option<SlowSubscriber>,
+    /// Documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+}
+
+/// A port's settings after applying the topology's defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortSettings {
+    /// The wire encoding.
+    pub codec: Codec,
+    /// The high-water mark.
+    pub hwm: u32,
+    /// The slow-subscriber policy.
+    pub slow_subscriber: SlowSubscriber,
+}
+
+impl PortSettings {
+    /// ZeroMQ's own default high-water mark.
+    pub const DEFAULT_HWM: u32 = 1000;
+}
+
+impl Topology {
+    /// The settings a port runs with: its own overrides, else `defaults:`, else the built-in
+    /// defaults (protobuf, hwm 1000, warn after 1000 ms).
+    pub fn port_settings(&self, port: &Port) -> PortSettings {
+        let defaults = &self.defaults;
+        PortSettings {
+            codec: port
+                .codec
+                .as_ref()
+                .or(defaults.codec.as_ref())
+                .map_or(Codec::Protobuf, |codec| codec.value),
+            hwm: port
+                .hwm
+                .as_ref()
+                .or(defaults.hwm.as_ref())
+                .map_or(PortSettings::DEFAULT_HWM, |hwm| hwm.value),
+            slow_subscriber: port
+                .slow_subscriber
+                .or(defaults.slow_subscriber)
+                .unwrap_or_default(),
+        }
+    }
+}
