@@ -1,0 +1,121 @@
+//! Test support: hand-written message types and bounded waits. No mocks: real sockets only.
+#![allow(dead_code, reason = "each test binary uses part of the support module")]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hermes_runtime::{Codec, CodecError, Envelope, Error, Message, Publisher, Receiver};
+
+/// The bound on every wait in these tests.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A small message implemented by hand, with every codec.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+pub struct Tick {
+    #[prost(uint64, tag = "1")]
+    pub n: u64,
+    #[prost(string, tag = "2")]
+    pub note: String,
+}
+
+impl Tick {
+    pub fn new(n: u64) -> Tick {
+        Tick {
+            n,
+            note: format!("tick {n}"),
+        }
+    }
+}
+
+/// Another shape, so its fingerprint differs from `Tick`'s.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+pub struct Other {
+    #[prost(double, tag = "1")]
+    pub value: f64,
+}
+
+macro_rules! every_codec {
+    ($ty:ty, $name:literal, $canonical:literal) => {
+        impl Message for $ty {
+            const NAME: &'static str = $name;
+            const FINGERPRINT: u64 = hermes_runtime::fingerprint($canonical);
+
+            fn supports(_: Codec) -> bool {
+                true
+            }
+
+            fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+                match codec {
+                    Codec::Protobuf => hermes_runtime::codec::protobuf::encode(self, buf),
+                    Codec::Json | Codec::PythonJson => hermes_runtime::codec::json::encode(self, buf),
+                }
+            }
+
+            fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
+                match codec {
+                    Codec::Protobuf => hermes_runtime::codec::protobuf::decode(bytes),
+                    Codec::Json | Codec::PythonJson => hermes_runtime::codec::json::decode(bytes),
+                }
+            }
+        }
+    };
+}
+
+every_codec!(Tick, "test.Tick", "test.Tick{n:u64;note:String}");
+every_codec!(Other, "test.Other", "test.Other{value:f64}");
+
+/// A name no other test in this process uses.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// An `ipc://` endpoint in a fresh temporary directory (kept alive by the returned guard).
+pub fn ipc_endpoint() -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let endpoint = format!("ipc://{}", dir.path().join("socket").display());
+    (endpoint, dir)
+}
+
+/// The endpoints each transport test binds: tcp on an ephemeral loopback port, ipc, inproc.
+pub fn transports() -> Vec<(&'static str, String, Option<tempfile::TempDir>)> {
+    let (ipc, dir) = ipc_endpoint();
+    vec![
+        ("tcp", "tcp://127.0.0.1:0".to_owned(), None),
+        ("ipc", ipc, Some(dir)),
+        ("inproc", format!("inproc://{}", unique("transport")), None),
+    ]
+}
+
+/// Sends `probe` on `topic` until `receiver` gets an envelope (PUB/SUB drops what is sent
+/// before the subscription arrives), then drains what is left of the probes; returns the last.
+pub fn await_subscription<M: Message>(
+    publisher: &mut Publisher<M>,
+    receiver: &mut Receiver<M>,
+    topic: &str,
+    probe: &M,
+) -> Envelope<M> {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        publisher.send_to(topic, probe).expect("send probe");
+        match receiver.recv_timeout(Duration::from_millis(20)) {
+            Ok(mut last) => {
+                while let Ok(envelope) = receiver.recv_timeout(Duration::from_millis(50)) {
+                    last = envelope;
+                }
+                return last;
+            }
+            Err(Error::Timeout) => assert!(Instant::now() < deadline, "subscription never arrived"),
+            Err(err) => panic!("receive failed: {err}"),
+        }
+    }
+}
+
+/// Waits for a condition, polling it, up to [`DEADLINE`].
+pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

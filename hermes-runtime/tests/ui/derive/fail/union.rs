@@ -1,0 +1,9 @@
+use hermes_runtime::HermesMessage;
+
+#[derive(HermesMessage)]
+pub union Bits {
+    pub int: u64,
+    pub float: f64,
+}
+
+fn main() {}

@@ -1,0 +1,18 @@
+//! Tuple and unit structs: tuple fields are named by index in the fingerprint.
+#![deny(warnings)]
+
+use hermes_runtime::{HermesMessage, Message, fingerprint};
+
+#[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+#[hermes(name = "demo.Pair", codec = "json")]
+pub struct Pair(pub u32, pub Vec<String>);
+
+#[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+#[hermes(name = "demo.Heartbeat", codec = "python-json")]
+pub struct Heartbeat;
+
+fn main() {
+    assert_eq!(Pair::FINGERPRINT, fingerprint("demo.Pair{0:u32;1:Vec<String>}"));
+    assert_eq!(Heartbeat::FINGERPRINT, fingerprint("demo.Heartbeat{}"));
+    assert_eq!(Heartbeat::DEFAULT_CODEC, hermes_runtime::Codec::PythonJson);
+}
