@@ -15,6 +15,7 @@
 
 pub mod codec;
 mod context;
+mod derive_support;
 mod endpoint;
 pub mod envelope;
 mod error;
@@ -49,6 +50,7 @@ pub use hermes_macros::HermesMessage;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::codec::{Codec, json, protobuf};
+    pub use crate::derive_support::*;
     pub use crate::error::CodecError;
     pub use crate::message::{Message, fingerprint};
     pub use prost;
