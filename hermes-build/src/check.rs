@@ -203,7 +203,7 @@ fn check_invalid_identifiers(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 fn report_duplicates<'a>(
     names: impl IntoIterator<Item = (FileId, &'a Spanned<String>)>,
     convert: fn(&str) -> String,
-    what: &str,
+    (what, what_plural): (&str, &str),
     out: &mut Vec<Diagnostic>,
 ) {
     let mut seen: HashMap<String, (FileId, &Spanned<String>)> = HashMap::new();
@@ -222,7 +222,7 @@ fn report_duplicates<'a>(
             Some(&(first_file, first)) => out.push(
                 Diagnostic::new(
                     Code::DuplicateName,
-                    format!("{what}s `{first}` and `{name}` both become `{key}` in Rust"),
+                    format!("{what_plural} `{first}` and `{name}` both become `{key}` in Rust"),
                 )
                 .with_label(file, name.span, format!("becomes `{key}`"))
                 .with_label(first_file, first.span, format!("also becomes `{key}`"))
@@ -258,21 +258,36 @@ fn check_duplicate_names(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    report_duplicates(types, |name| name.to_upper_camel_case(), "type", out);
+    report_duplicates(
+        types,
+        |name| name.to_upper_camel_case(),
+        ("type", "types"),
+        out,
+    );
     for source in cx.messages {
         for (_, definition) in source.schema.enums.iter() {
             let variants = definition
                 .variants
                 .iter()
                 .map(|variant| (source.file, variant));
-            report_duplicates(variants, |name| name.to_upper_camel_case(), "variant", out);
+            report_duplicates(
+                variants,
+                |name| name.to_upper_camel_case(),
+                ("variant", "variants"),
+                out,
+            );
         }
         for (_, message) in source.schema.messages.iter() {
             let fields = message
                 .fields
                 .iter()
                 .map(|field| (source.file, &field.name));
-            report_duplicates(fields, |name| name.to_snake_case(), "field", out);
+            report_duplicates(
+                fields,
+                |name| name.to_snake_case(),
+                ("field", "fields"),
+                out,
+            );
         }
     }
     let nodes_and_proxies = cx
@@ -284,7 +299,7 @@ fn check_duplicate_names(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     report_duplicates(
         nodes_and_proxies,
         |name| name.to_snake_case(),
-        "node or proxy",
+        ("node or proxy", "nodes or proxies"),
         out,
     );
 }
@@ -827,6 +842,16 @@ fn check_unmatched_subscriptions(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .or_default()
             .push(&topic.topic);
     }
+    // Publications whose wiring is already reported; a subscription they would match is not
+    // reported again.
+    let unwired: Vec<&str> = cx
+        .graph
+        .ports
+        .iter()
+        .filter(|info| info.id.direction == Direction::Publish && info.channel.is_none())
+        .filter_map(|info| cx.port(info.id))
+        .map(|port| port.topic.as_str())
+        .collect();
     for info in &cx.graph.ports {
         if info.id.direction != Direction::Subscribe
             || !info.topics.is_empty()
@@ -838,6 +863,12 @@ fn check_unmatched_subscriptions(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let subscription = port.topic.as_str();
+        if unwired
+            .iter()
+            .any(|topic| crate::topic_matches(subscription, topic))
+        {
+            continue;
+        }
         let published = topics_by_channel
             .get(channel)
             .map_or(&[][..], Vec::as_slice);
@@ -1123,7 +1154,7 @@ fn check_cycles(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 name.span,
                 "publishes and subscribes to the same topic",
             )
-            .with_help("feedback loops can amplify traffic; `deny: [cycles]` makes this an error"),
+            .with_help("feedback loops can amplify traffic: break the loop unless it is intended"),
         );
     }
     for component in tarjan_scc(&flow) {
@@ -1147,7 +1178,7 @@ fn check_cycles(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 format!("nodes form a cycle: {}", names.join(" → ")),
             )
             .with_label(cx.file, name.span, "the cycle starts here")
-            .with_help("feedback loops can amplify traffic; `deny: [cycles]` makes this an error"),
+            .with_help("feedback loops can amplify traffic: break the loop unless it is intended"),
         );
     }
 }

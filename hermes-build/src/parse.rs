@@ -14,16 +14,22 @@ use crate::suggest::did_you_mean;
 /// The largest file the loader reads; anything bigger is rejected before parsing.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// The deepest nesting of mappings and sequences accepted.
+const MAX_DEPTH: usize = 32;
+/// The most aliases (and anchors) accepted in one file.
+const MAX_ALIASES: usize = 1_000;
+
 /// Structural limits against hostile input. A topology of 10,000 nodes with 50,000 ports stays
 /// well inside them.
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
-            max_depth: 32,
+            max_depth: MAX_DEPTH,
+            flow_nesting_limit: MAX_DEPTH * 2,
             max_events: 8_000_000,
             max_nodes: 4_000_000,
-            max_aliases: 1_000,
-            max_anchors: 1_000,
+            max_aliases: MAX_ALIASES,
+            max_anchors: MAX_ALIASES,
             max_documents: 1,
             max_total_scalar_bytes: MAX_FILE_BYTES as usize,
             max_recorded_anchor_events: 100_000,
@@ -58,6 +64,93 @@ fn span_of(location: Location) -> Span {
         column: u32::try_from(location.column()).unwrap_or(u32::MAX),
         offset: span.byte_offset().map_or(0, to_usize),
         len: span.byte_len().map_or(0, to_usize),
+    }
+}
+
+/// Fills in the byte offset of an error span from its line and column, which the parser
+/// reports even where it does not know byte offsets.
+fn locate(text: &str, mut span: Span) -> Span {
+    if !span.is_known() {
+        return span;
+    }
+    let line_start = if span.line == 1 {
+        Some(0)
+    } else {
+        text.match_indices('\n')
+            .nth(span.line as usize - 2)
+            .map(|(index, _)| index + 1)
+    };
+    let Some(line_start) = line_start else {
+        return span;
+    };
+    let line = &text[line_start..];
+    let column = span.column.saturating_sub(1) as usize;
+    let offset = line
+        .char_indices()
+        .take_while(|(_, c)| *c != '\n')
+        .nth(column)
+        .map_or_else(
+            || line_start + line.find('\n').unwrap_or(line.len()),
+            |(index, _)| line_start + index,
+        );
+    if span.offset != offset {
+        span.offset = offset;
+        span.len = span.len.min(text.len() - offset);
+        if !text.is_char_boundary(offset + span.len) {
+            span.len = 0;
+        }
+    }
+    span
+}
+
+/// The parser reports a missing key where it noticed, at the mapping's last key; when that
+/// key is in a one-line flow mapping `{ ... }`, point at the whole mapping instead.
+fn enclosing_flow_mapping(text: &str, span: Span) -> Span {
+    let Some(before) = text.get(..span.offset) else {
+        return span;
+    };
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    let mut depth = 0usize;
+    let mut open = None;
+    for (index, c) in before[line_start..].char_indices().rev() {
+        match c {
+            '}' => depth += 1,
+            '{' if depth == 0 => {
+                open = Some(line_start + index);
+                break;
+            }
+            '{' => depth -= 1,
+            _ => {}
+        }
+    }
+    let Some(open) = open else {
+        return span;
+    };
+    let rest = &text[open..];
+    let line_end = rest.find('\n').unwrap_or(rest.len());
+    let mut depth = 0usize;
+    let mut len = line_end;
+    for (index, c) in rest[..line_end].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    len = index + 1;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let column = (span.column as usize)
+        .saturating_sub(before[open..].chars().count())
+        .max(1);
+    Span {
+        line: span.line,
+        column: u32::try_from(column).unwrap_or(1),
+        offset: open,
+        len,
     }
 }
 
@@ -177,7 +270,9 @@ fn quote_list(items: &[&str]) -> String {
 }
 
 fn convert(file: FileId, text: &str, error: &YamlError) -> Diagnostic {
-    let span = error.location().map_or(Span::UNKNOWN, span_of);
+    let span = error
+        .location()
+        .map_or(Span::UNKNOWN, |location| locate(text, span_of(location)));
     let inner = innermost(error);
     match inner {
         YamlError::SerdeUnknownField {
@@ -208,7 +303,7 @@ fn convert(file: FileId, text: &str, error: &YamlError) -> Diagnostic {
         }
         YamlError::SerdeMissingField { field, .. } => {
             Diagnostic::new(Code::MissingKey, format!("missing key `{field}`"))
-                .with_label(file, span, format!("this mapping needs `{field}:`"))
+                .with_label(file, enclosing_flow_mapping(text, span), format!("this mapping needs `{field}:`"))
         }
         YamlError::DuplicateMappingKey { key, .. } => {
             let message = match key {
@@ -245,8 +340,14 @@ fn convert(file: FileId, text: &str, error: &YamlError) -> Diagnostic {
             },
         )
         .with_label(file, span, ""),
-        YamlError::Budget { .. }
-        | YamlError::AliasReplayCounterOverflow { .. }
+        YamlError::Budget { breach, .. } => {
+            Diagnostic::new(Code::ResourceLimit, describe_breach(breach))
+                .with_label(file, span, "limit exceeded here")
+                .with_help(
+                    "topologies are small, shallow documents: avoid deep nesting and repeated alias expansion",
+                )
+        }
+        YamlError::AliasReplayCounterOverflow { .. }
         | YamlError::AliasReplayLimitExceeded { .. }
         | YamlError::AliasExpansionLimitExceeded { .. }
         | YamlError::AliasReplayStackDepthExceeded { .. } => {
@@ -264,7 +365,35 @@ fn convert(file: FileId, text: &str, error: &YamlError) -> Diagnostic {
         YamlError::Message { .. } | YamlError::NullIntoString { .. } => {
             Diagnostic::new(Code::InvalidValue, plain_message(inner)).with_label(file, span, "")
         }
-        _ => Diagnostic::new(Code::Syntax, plain_message(inner)).with_label(file, span, ""),
+        _ => {
+            let message = plain_message(inner);
+            if message.contains("recursion limit") || message.contains("nesting limit") {
+                return Diagnostic::new(Code::ResourceLimit, "nesting is too deep")
+                .with_label(file, span, "limit exceeded here")
+                .with_help("topologies are small, shallow documents");
+            }
+            Diagnostic::new(Code::Syntax, message)
+                .with_label(file, span, "")
+                .with_help("check the indentation, and that every `[`, `{` and quote is closed")
+        }
+    }
+}
+
+fn describe_breach(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach;
+    match breach {
+        BudgetBreach::Aliases { .. } => format!("more than {MAX_ALIASES} aliases"),
+        BudgetBreach::Anchors { .. } => format!("more than {MAX_ALIASES} anchors"),
+        BudgetBreach::AliasAnchorRatio { aliases, anchors } => {
+            format!("{aliases} aliases of only {anchors} anchors")
+        }
+        BudgetBreach::Depth { .. } => format!("nesting is too deep (more than {MAX_DEPTH} levels)"),
+        BudgetBreach::Events { .. } | BudgetBreach::Nodes { .. } => {
+            "the document has too many values".to_string()
+        }
+        BudgetBreach::ScalarBytes { .. } => "the document's text values are too large".to_string(),
+        BudgetBreach::Documents { .. } => "more than one YAML document".to_string(),
+        other => format!("resource limit exceeded ({other:?})"),
     }
 }
 

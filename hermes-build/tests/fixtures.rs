@@ -1,0 +1,87 @@
+//! Fixtures: every `valid/<case>/topology.yaml` loads without findings, and every
+//! `invalid/<code>.yaml` reports `hermes::<code>`, rendered as in its reviewed snapshot.
+
+use std::path::{Path, PathBuf};
+
+use hermes_build::{LoadError, Report};
+
+fn fixtures(kind: &str) -> Vec<PathBuf> {
+    let dir = Path::new("tests/fixtures").join(kind);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// The report of a fixture, whether it loads (warnings only) or not.
+fn report_of(path: &Path) -> Report {
+    match hermes_build::load(path) {
+        Ok(loaded) => loaded.report,
+        Err(LoadError::Invalid(report)) => report,
+        Err(error) => panic!("{}: {error}", path.display()),
+    }
+}
+
+#[test]
+fn valid_fixtures_load_without_findings() {
+    let cases = fixtures("valid");
+    assert!(!cases.is_empty());
+    for case in cases {
+        let path = case.join("topology.yaml");
+        match hermes_build::load(&path) {
+            Ok(loaded) => assert!(
+                loaded.report.is_empty(),
+                "{}:\n{}",
+                path.display(),
+                loaded.report.render_human()
+            ),
+            Err(LoadError::Invalid(report)) => {
+                panic!("{}:\n{}", path.display(), report.render_human())
+            }
+            Err(error) => panic!("{}: {error}", path.display()),
+        }
+    }
+}
+
+#[test]
+fn each_invalid_fixture_reports_its_code() {
+    let cases: Vec<PathBuf> = fixtures("invalid")
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    assert!(cases.len() >= 28, "one fixture per rule");
+    for path in cases {
+        let code = path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .expect("fixture name");
+        let report = report_of(&path);
+        let rendered = report.render_human();
+        assert!(
+            report
+                .diagnostics()
+                .iter()
+                .any(|diagnostic| diagnostic.code.as_str() == format!("hermes::{code}")),
+            "{} should report hermes::{code}, got:\n{rendered}",
+            path.display()
+        );
+        insta::assert_snapshot!(code, rendered);
+    }
+}
+
+#[test]
+fn every_code_has_an_invalid_fixture() {
+    for code in hermes_build::Code::ALL {
+        let name = code.as_str().trim_start_matches("hermes::");
+        let path = Path::new("tests/fixtures/invalid").join(format!("{name}.yaml"));
+        assert!(path.exists(), "no fixture for {code}: {}", path.display());
+    }
+}
+
+#[test]
+fn json_rendering_lists_every_finding() {
+    let report = report_of(Path::new("tests/fixtures/invalid/duplicate_name.yaml"));
+    insta::assert_snapshot!("duplicate_name_json", report.render_json());
+}
