@@ -13,5 +13,5 @@ mod messages {
 
 fn main() {
     use hermes::Message;
-    assert_eq!(messages::Ping::NAME, "crate_path::messages::Ping");
+    assert_eq!(messages::Ping::NAME, concat!(module_path!(), "::messages::Ping"));
 }

@@ -15,10 +15,11 @@ pub struct Quote {
 const FINGERPRINT: u64 = <Quote as Message>::FINGERPRINT;
 
 fn main() {
-    assert_eq!(Quote::NAME, "struct_protobuf::Quote");
+    // Without `name`, the Rust path of the type.
+    assert_eq!(Quote::NAME, concat!(module_path!(), "::Quote"));
     assert_eq!(
         FINGERPRINT,
-        hermes_runtime::fingerprint("struct_protobuf::Quote{price:f64;symbol:String}")
+        hermes_runtime::fingerprint(concat!(module_path!(), "::Quote{price:f64;symbol:String}"))
     );
     assert_eq!(Quote::DEFAULT_CODEC, Codec::Protobuf);
     assert_eq!(Quote::DEFAULT_TOPIC, None);
