@@ -154,7 +154,7 @@ pub struct Proxy {
     /// The machine the proxy runs on; the local machine when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<Spanned<String>>,
-    /// The process group the proxy runs in (see [`Node::process`]); by default a proxy is its
+    /// The process group the proxy runs in (see `process` on nodes); by default a proxy is its
     /// own process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<Spanned<String>>,

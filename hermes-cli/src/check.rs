@@ -1,0 +1,94 @@
+//! `hermes check TOPOLOGY`: load a topology, run every check, print the findings.
+
+use std::path::PathBuf;
+
+use hermes_build::model::Lint;
+use hermes_build::{LoadError, LoadOptions, Report};
+
+use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
+
+/// Arguments of `hermes check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The topology file.
+    topology: PathBuf,
+    /// How to print findings: rustc-like text on stderr, or one JSON document on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Treat these warnings as errors (`warnings` for all of them); may be repeated.
+    #[arg(long, value_enum, value_name = "LINT")]
+    deny: Vec<DenyLint>,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// Human-readable, like rustc.
+    Human,
+    /// JSON, for CI tools.
+    Json,
+}
+
+/// Warnings `--deny` can turn into errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DenyLint {
+    /// Every warning.
+    Warnings,
+    /// `hermes::cycle`.
+    Cycles,
+    /// `hermes::unused_publication`.
+    #[value(name = "unused_publication")]
+    UnusedPublication,
+    /// `hermes::empty_node`.
+    #[value(name = "empty_node")]
+    EmptyNode,
+    /// `hermes::unused_proxy`.
+    #[value(name = "unused_proxy")]
+    UnusedProxy,
+}
+
+impl From<DenyLint> for Lint {
+    fn from(lint: DenyLint) -> Lint {
+        match lint {
+            DenyLint::Warnings => Lint::Warnings,
+            DenyLint::Cycles => Lint::Cycles,
+            DenyLint::UnusedPublication => Lint::UnusedPublication,
+            DenyLint::EmptyNode => Lint::EmptyNode,
+            DenyLint::UnusedProxy => Lint::UnusedProxy,
+        }
+    }
+}
+
+/// Runs the check and returns the exit code.
+pub fn run(args: &Args) -> u8 {
+    let mut options = LoadOptions::default();
+    options.deny = args.deny.iter().copied().map(Lint::from).collect();
+    let (report, valid) = match hermes_build::load_with_options(&args.topology, &options) {
+        Ok(loaded) => (loaded.report, true),
+        Err(LoadError::Invalid(report)) => (report, false),
+        Err(error @ LoadError::Io { .. }) => {
+            eprintln!("error: {error}");
+            return USAGE_OR_IO;
+        }
+    };
+    print_report(args, &report);
+    if valid { SUCCESS } else { FINDINGS }
+}
+
+fn print_report(args: &Args, report: &Report) {
+    match args.format {
+        Format::Json => print!("{}", report.render_json()),
+        Format::Human => {
+            let rendered = report.render_human();
+            if !rendered.is_empty() {
+                eprintln!("{rendered}");
+            }
+            let verdict = if report.has_errors() { "invalid" } else { "ok" };
+            eprintln!(
+                "{}: {verdict} ({})",
+                args.topology.display(),
+                report.summary()
+            );
+        }
+    }
+}
