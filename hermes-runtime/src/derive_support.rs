@@ -35,7 +35,8 @@ pub trait ProstPayload {
     /// Whether the `protobuf` codec is available.
     fn has_protobuf(&self) -> bool;
     /// Encodes with prost.
-    fn encode_protobuf(&self, message: &Self::Message, buf: &mut Vec<u8>) -> Result<(), CodecError>;
+    fn encode_protobuf(&self, message: &Self::Message, buf: &mut Vec<u8>)
+    -> Result<(), CodecError>;
     /// Decodes with prost.
     fn decode_protobuf(&self, bytes: &[u8]) -> Result<Self::Message, CodecError>;
 }
@@ -60,7 +61,8 @@ pub trait NoProstPayload {
     /// Always `false`.
     fn has_protobuf(&self) -> bool;
     /// Always [`CodecError::Unsupported`].
-    fn encode_protobuf(&self, message: &Self::Message, buf: &mut Vec<u8>) -> Result<(), CodecError>;
+    fn encode_protobuf(&self, message: &Self::Message, buf: &mut Vec<u8>)
+    -> Result<(), CodecError>;
     /// Always [`CodecError::Unsupported`].
     fn decode_protobuf(&self, bytes: &[u8]) -> Result<Self::Message, CodecError>;
 }
@@ -159,31 +161,38 @@ fn unsupported<T: crate::Message>(codec: Codec) -> CodecError {
     }
 }
 
-/// Proves at compile time that a type can use the `protobuf` codec it declares.
+/// Proves at compile time that a type can use the `protobuf` codec it declares: the expansion
+/// reads `<T as ProtobufCodec>::PROVEN`.
+///
+/// `do_not_recommend` makes rustc report this trait, with the message below, once — rather than
+/// each missing supertrait of the blanket impl as an error of its own.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` uses the `protobuf` codec but does not implement `prost::Message`",
     label = "the `protobuf` codec needs `prost::Message + Default`",
     note = "derive `prost::Message` on `{Self}`, or choose another codec with `#[hermes(codec = \"json\")]`"
 )]
-pub trait ProtobufCodec {}
+pub trait ProtobufCodec {
+    /// Exists when the proof holds.
+    const PROVEN: () = ();
+}
 
+#[diagnostic::do_not_recommend]
 impl<T: prost::Message + Default> ProtobufCodec for T {}
 
-/// Proves at compile time that a type can use the JSON codec it declares.
+/// Proves at compile time that a type can use the JSON codec it declares: the expansion reads
+/// `<T as JsonCodec>::PROVEN`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` uses a JSON codec but does not implement `serde::Serialize` and `serde::Deserialize`",
     label = "the JSON codecs need `serde::Serialize + serde::de::DeserializeOwned`",
     note = "derive `serde::Serialize` and `serde::Deserialize` on `{Self}`, or choose another codec with `#[hermes(codec = \"protobuf\")]`"
 )]
-pub trait JsonCodec {}
+pub trait JsonCodec {
+    /// Exists when the proof holds.
+    const PROVEN: () = ();
+}
 
+#[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned> JsonCodec for T {}
-
-/// Compiles only when `T` can use the `protobuf` codec.
-pub const fn assert_protobuf_codec<T: ProtobufCodec>() {}
-
-/// Compiles only when `T` can use the JSON codecs.
-pub const fn assert_json_codec<T: JsonCodec>() {}
 
 /// The protobuf encoding of a unit enum: a message whose field 1 (`int64`) holds the value.
 ///

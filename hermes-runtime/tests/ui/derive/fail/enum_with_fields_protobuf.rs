@@ -13,7 +13,4 @@ pub enum Command {
     Move { x: i32, y: i32 },
 }
 
-#[derive(HermesMessage)]
-pub enum Never {}
-
 fn main() {}

@@ -13,5 +13,8 @@ mod messages {
 
 fn main() {
     use hermes::Message;
-    assert_eq!(messages::Ping::NAME, concat!(module_path!(), "::messages::Ping"));
+    assert_eq!(
+        messages::Ping::NAME,
+        concat!(module_path!(), "::messages::Ping")
+    );
 }

@@ -3,7 +3,9 @@
 
 use hermes_runtime::{Codec, HermesMessage, Message};
 
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema, HermesMessage)]
+#[derive(
+    Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema, HermesMessage,
+)]
 #[hermes(name = "trading.Quote", codec = "json")]
 #[hermes(topic = "quotes")]
 pub struct Quote {

@@ -12,7 +12,10 @@ pub struct Pair(pub u32, pub Vec<String>);
 pub struct Heartbeat;
 
 fn main() {
-    assert_eq!(Pair::FINGERPRINT, fingerprint("demo.Pair{0:u32;1:Vec<String>}"));
+    assert_eq!(
+        Pair::FINGERPRINT,
+        fingerprint("demo.Pair{0:u32;1:Vec<String>}")
+    );
     assert_eq!(Heartbeat::FINGERPRINT, fingerprint("demo.Heartbeat{}"));
     assert_eq!(Heartbeat::DEFAULT_CODEC, hermes_runtime::Codec::PythonJson);
 }

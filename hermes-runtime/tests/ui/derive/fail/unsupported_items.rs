@@ -6,4 +6,7 @@ pub union Bits {
     pub float: f64,
 }
 
+#[derive(HermesMessage)]
+pub enum Never {}
+
 fn main() {}

@@ -1,0 +1,186 @@
+//! The `impl Message` of a valid input.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::DeriveInput;
+
+use crate::ast::{Data, Input};
+use crate::attr::Codec;
+use crate::fallback;
+use crate::valid::{self, Errors};
+
+/// Expands `#[derive(HermesMessage)]`: the impl, or every error and a stub impl.
+pub fn derive(node: &DeriveInput) -> TokenStream {
+    let mut errors = Errors::default();
+    let input = Input::from_syn(node, &mut errors);
+    if let Some(input) = &input {
+        valid::check(input, &mut errors);
+    }
+    let root = input
+        .as_ref()
+        .and_then(|input| input.attrs.krate.clone())
+        .unwrap_or_else(|| syn::parse_quote!(::hermes_runtime));
+    match (errors.finish(), input) {
+        (Ok(()), Some(input)) => impl_message(&input, &root),
+        (Err(errors), _) => fallback::expand(node, &root, &errors),
+        (Ok(()), None) => fallback::expand(
+            node,
+            &root,
+            &syn::Error::new_spanned(node, "internal error: input rejected without an error"),
+        ),
+    }
+}
+
+fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
+    let private = quote!(#root::__private);
+    let ident = input.ident;
+    let where_clause = &input.generics.where_clause;
+
+    // Without `name`, the Rust path of the type: `module_path!()` is only known where the derive
+    // is used, so both the name and the canonical string are `concat!`s of it.
+    let shape = input.canonical_shape();
+    let (name, canonical) = match &input.attrs.name {
+        Some(name) => {
+            let canonical = format!("{}{shape}", name.value());
+            (quote!(#name), quote!(#canonical))
+        }
+        None => {
+            let type_name = format!("::{ident}");
+            let type_canonical = format!("{type_name}{shape}");
+            (
+                quote!(::core::concat!(::core::module_path!(), #type_name)),
+                quote!(::core::concat!(::core::module_path!(), #type_canonical)),
+            )
+        }
+    };
+
+    let codec = input
+        .attrs
+        .codec
+        .as_ref()
+        .map_or(Codec::Protobuf, |(codec, _)| *codec);
+    let codec_variant = codec.variant();
+    let topic = match &input.attrs.topic {
+        Some(topic) => quote!(::core::option::Option::Some(#topic)),
+        None => quote!(::core::option::Option::None),
+    };
+
+    // The default codec must work: checked here, with the span of the attribute that chose it
+    // (or of the type, for the implicit `protobuf`), so a missing trait is reported there.
+    let span = input
+        .attrs
+        .codec
+        .as_ref()
+        .map_or(ident.span(), |(_, lit)| lit.span());
+    let spanned_ident = syn::Ident::new(&ident.to_string(), span);
+    let codec_assertion = match codec {
+        Codec::Protobuf if input.is_unit_enum() => quote!(),
+        Codec::Protobuf => quote_spanned! {span=>
+            const _: () = <#spanned_ident as #private::ProtobufCodec>::PROVEN;
+        },
+        Codec::Json | Codec::PythonJson => quote_spanned! {span=>
+            const _: () = <#spanned_ident as #private::JsonCodec>::PROVEN;
+        },
+    };
+
+    let probe = quote!((&#private::Probe::<Self>::new()));
+    let (has_protobuf, encode_protobuf, decode_protobuf) = if input.is_unit_enum() {
+        unit_enum_protobuf(input, &private)
+    } else {
+        (
+            quote!(#probe.has_protobuf()),
+            quote!(#probe.encode_protobuf(self, buf)),
+            quote!(#probe.decode_protobuf(bytes)),
+        )
+    };
+
+    quote! {
+        const _: () = {
+            #[allow(unused_imports, reason = "only one trait of each pair is picked")]
+            use #private::{
+                NoProstPayload as _, NoSchemarsSchema as _, NoSerdePayload as _,
+                ProstPayload as _, SchemarsSchema as _, SerdePayload as _,
+            };
+
+            #codec_assertion
+
+            #[automatically_derived]
+            impl #private::Message for #ident #where_clause {
+                const NAME: &'static str = #name;
+                const FINGERPRINT: u64 = #private::fingerprint(#canonical);
+                const DEFAULT_CODEC: #private::Codec = #private::Codec::#codec_variant;
+                const DEFAULT_TOPIC: ::core::option::Option<&'static str> = #topic;
+
+                fn supports(codec: #private::Codec) -> bool {
+                    match codec {
+                        #private::Codec::Protobuf => #has_protobuf,
+                        codec if codec.is_json() => #probe.has_json(),
+                        _ => false,
+                    }
+                }
+
+                fn encode(
+                    &self,
+                    codec: #private::Codec,
+                    buf: &mut ::std::vec::Vec<u8>,
+                ) -> ::core::result::Result<(), #private::CodecError> {
+                    match codec {
+                        #private::Codec::Protobuf => #encode_protobuf,
+                        codec if codec.is_json() => #probe.encode_json(self, buf),
+                        codec => ::core::result::Result::Err(#private::CodecError::Unsupported {
+                            codec,
+                            message: <Self as #private::Message>::NAME,
+                        }),
+                    }
+                }
+
+                fn decode(
+                    codec: #private::Codec,
+                    bytes: &[u8],
+                ) -> ::core::result::Result<Self, #private::CodecError> {
+                    match codec {
+                        #private::Codec::Protobuf => #decode_protobuf,
+                        codec if codec.is_json() => #probe.decode_json(bytes),
+                        codec => ::core::result::Result::Err(#private::CodecError::Unsupported {
+                            codec,
+                            message: <Self as #private::Message>::NAME,
+                        }),
+                    }
+                }
+
+                fn json_schema() -> ::core::option::Option<#private::schemars::Schema> {
+                    #probe.json_schema()
+                }
+            }
+        };
+    }
+}
+
+/// The built-in protobuf encoding of an enum without fields: its value (the discriminant) as
+/// field 1, so decoding an unknown value is an error rather than a panic.
+fn unit_enum_protobuf(
+    input: &Input<'_>,
+    private: &TokenStream,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let Data::Enum(variants) = &input.data else {
+        return (quote!(false), quote!(), quote!());
+    };
+    let idents: Vec<_> = variants.iter().map(|variant| variant.ident).collect();
+    let encode = quote! {
+        #private::encode_enum_value(
+            match self {
+                #(Self::#idents => Self::#idents as i64,)*
+            },
+            buf,
+        )
+    };
+    let decode = quote! {
+        match #private::decode_enum_value(bytes)? {
+            #(value if value == Self::#idents as i64 => ::core::result::Result::Ok(Self::#idents),)*
+            value => ::core::result::Result::Err(
+                #private::unknown_enum_value(<Self as #private::Message>::NAME, value),
+            ),
+        }
+    };
+    (quote!(true), encode, decode)
+}

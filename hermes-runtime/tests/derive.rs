@@ -1,0 +1,286 @@
+//! `#[derive(HermesMessage)]` at run time: derived types cross real PUB/SUB sockets with every
+//! codec they support, and their fingerprints follow their shape.
+
+mod common;
+
+use std::fmt::Debug;
+
+use common::{DEADLINE, await_subscription, unique};
+use hermes_runtime::{Codec, CodecError, Context, HermesMessage, Message, Publisher, Receiver};
+
+/// Generated code derives prost, serde and schemars, so it travels with every codec.
+#[derive(
+    Clone,
+    PartialEq,
+    prost::Message,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    HermesMessage,
+)]
+#[hermes(name = "trading.Quote", topic = "quotes")]
+struct Quote {
+    #[prost(double, tag = "1")]
+    price: f64,
+    #[prost(double, tag = "2")]
+    size: f64,
+    #[prost(string, tag = "3")]
+    symbol: String,
+}
+
+fn quote(price: f64) -> Quote {
+    Quote {
+        price,
+        size: 2.5,
+        symbol: "BTC-EUR".to_owned(),
+    }
+}
+
+/// A unit enum: the built-in protobuf encoding, and serde for JSON.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, HermesMessage)]
+#[hermes(name = "trading.Side")]
+enum Side {
+    Buy = 1,
+    Sell = 2,
+    Hold = 0,
+}
+
+/// An enum with fields: JSON only.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, HermesMessage)]
+#[hermes(name = "demo.Command", codec = "json")]
+enum Command {
+    Stop,
+    Move { x: i32, y: i32 },
+    Say(String),
+}
+
+/// Sends `message` from a publisher to a receiver, both using `codec`, and returns what arrived.
+fn round_trip<M: Message + Clone + PartialEq + Debug>(codec: Codec, message: &M) -> M {
+    let context = Context::new();
+    let endpoint = format!("inproc://{}", unique("derive"));
+    let mut receiver = Receiver::<M>::builder(&context)
+        .topic("derived")
+        .codec(codec)
+        .bind(&endpoint)
+        .expect("bind receiver");
+    let mut publisher = Publisher::<M>::builder(&context)
+        .topic("derived/data")
+        .origin("test")
+        .codec(codec)
+        .connect(&endpoint)
+        .expect("connect publisher");
+    await_subscription(&mut publisher, &mut receiver, "derived/probe", message);
+    publisher.send(message).expect("send");
+    let envelope = receiver.recv_timeout(DEADLINE).expect("receive");
+    assert_eq!(envelope.topic, "derived/data", "{codec}");
+    envelope.message
+}
+
+#[test]
+fn derived_struct_round_trips_through_every_codec() {
+    for codec in Codec::ALL {
+        assert!(Quote::supports(codec), "{codec}");
+        let sent = quote(101.25);
+        assert_eq!(round_trip(codec, &sent), sent, "{codec}");
+    }
+}
+
+#[test]
+fn derived_unit_enum_round_trips_through_every_codec() {
+    for codec in Codec::ALL {
+        for side in [Side::Buy, Side::Sell, Side::Hold] {
+            assert_eq!(round_trip(codec, &side), side, "{codec}");
+        }
+    }
+}
+
+#[test]
+fn derived_enum_with_fields_round_trips_through_json_codecs() {
+    for codec in [Codec::Json, Codec::PythonJson] {
+        let sent = Command::Move { x: -3, y: 4 };
+        assert_eq!(round_trip(codec, &sent), sent, "{codec}");
+        let sent = Command::Say("hello".to_owned());
+        assert_eq!(round_trip(codec, &sent), sent, "{codec}");
+    }
+}
+
+#[test]
+fn default_codec_and_topic_configure_publishers_and_receivers() {
+    let context = Context::new();
+    let endpoint = format!("inproc://{}", unique("derive-defaults"));
+    let commands = Receiver::<Command>::builder(&context).build().unwrap();
+    assert_eq!(commands.codec(), Codec::Json);
+
+    let mut receiver = Receiver::<Quote>::builder(&context)
+        .topic("quotes")
+        .bind(&endpoint)
+        .unwrap();
+    let mut publisher = Publisher::<Quote>::builder(&context)
+        .connect(&endpoint)
+        .unwrap();
+    assert_eq!(
+        (receiver.codec(), publisher.codec()),
+        (Codec::Protobuf, Codec::Protobuf)
+    );
+    assert_eq!(publisher.topic(), "quotes");
+    await_subscription(&mut publisher, &mut receiver, "quotes/probe", &quote(1.0));
+    publisher.send(&quote(2.0)).unwrap();
+    let envelope = receiver.recv_timeout(DEADLINE).unwrap();
+    assert_eq!(
+        (envelope.topic.as_str(), envelope.message),
+        ("quotes", quote(2.0))
+    );
+}
+
+#[test]
+fn unsupported_codecs_are_errors() {
+    let mut buf = Vec::new();
+    assert!(!Command::supports(Codec::Protobuf));
+    assert_eq!(
+        Command::Stop.encode(Codec::Protobuf, &mut buf),
+        Err(CodecError::Unsupported {
+            codec: Codec::Protobuf,
+            message: "demo.Command",
+        })
+    );
+    assert!(matches!(
+        Command::decode(Codec::Protobuf, b""),
+        Err(CodecError::Unsupported { .. })
+    ));
+}
+
+#[test]
+fn unit_enum_protobuf_is_its_value_as_field_one() {
+    let mut buf = Vec::new();
+    Side::Sell.encode(Codec::Protobuf, &mut buf).unwrap();
+    assert_eq!(buf, [0x08, 0x02]);
+    // Value 0 is the protobuf default and is not written.
+    buf.clear();
+    Side::Hold.encode(Codec::Protobuf, &mut buf).unwrap();
+    assert!(buf.is_empty());
+    assert_eq!(Side::decode(Codec::Protobuf, b"").unwrap(), Side::Hold);
+}
+
+#[test]
+fn unit_enum_unknown_or_malformed_values_are_decode_errors() {
+    assert_eq!(
+        Side::decode(Codec::Protobuf, &[0x08, 0x07]),
+        Err(CodecError::Decode(
+            "no variant of `trading.Side` has value 7".to_owned()
+        ))
+    );
+    for bytes in [&[0x08][..], &[0x08, 0xff][..], &[0xff; 11][..]] {
+        assert!(
+            matches!(
+                Side::decode(Codec::Protobuf, bytes),
+                Err(CodecError::Decode(_))
+            ),
+            "{bytes:?}"
+        );
+    }
+}
+
+#[test]
+fn different_shapes_have_different_fingerprints() {
+    mod shapes {
+        use hermes_runtime::HermesMessage;
+
+        #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+        #[hermes(name = "trading.Quote", codec = "json")]
+        pub struct Reordered {
+            pub size: f64,
+            pub price: f64,
+            pub symbol: String,
+        }
+
+        #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+        #[hermes(name = "trading.Quote", codec = "json")]
+        pub struct Retyped {
+            pub price: f32,
+            pub size: f64,
+            pub symbol: String,
+        }
+
+        #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+        #[hermes(name = "trading.Quote", codec = "json")]
+        pub struct Renamed {
+            pub bid: f64,
+            pub size: f64,
+            pub symbol: String,
+        }
+
+        #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+        #[hermes(name = "trading.Quote", codec = "json")]
+        pub struct Tuple(pub f64, pub f64, pub String);
+
+        #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+        #[hermes(name = "trading.Side")]
+        pub enum SideReordered {
+            Sell = 2,
+            Buy = 1,
+            Hold = 0,
+        }
+    }
+    let fingerprints = [
+        Quote::FINGERPRINT,
+        shapes::Reordered::FINGERPRINT,
+        shapes::Retyped::FINGERPRINT,
+        shapes::Renamed::FINGERPRINT,
+        shapes::Tuple::FINGERPRINT,
+        Side::FINGERPRINT,
+        shapes::SideReordered::FINGERPRINT,
+        Command::FINGERPRINT,
+    ];
+    for (i, a) in fingerprints.iter().enumerate() {
+        for b in &fingerprints[i + 1..] {
+            assert_ne!(a, b);
+        }
+    }
+}
+
+/// Pinned: a change to the canonical form or to the hash changes every fingerprint on the wire,
+/// so it must be deliberate. The constants were computed independently (FNV-1a 64 of the
+/// canonical strings); update them only together with a wire-format note.
+#[test]
+fn fingerprints_are_pinned_constants() {
+    const QUOTE: u64 = <Quote as Message>::FINGERPRINT;
+    assert_eq!(
+        QUOTE,
+        hermes_runtime::fingerprint("trading.Quote{price:f64;size:f64;symbol:String}")
+    );
+    assert_eq!(QUOTE, 0x51c2_1a3c_a45a_0fb5);
+    assert_eq!(
+        Side::FINGERPRINT,
+        hermes_runtime::fingerprint("trading.Side{Buy=1;Sell=2;Hold=0}")
+    );
+    assert_eq!(Side::FINGERPRINT, 0xceef_1026_25ca_c484);
+    assert_eq!(
+        Command::FINGERPRINT,
+        hermes_runtime::fingerprint("demo.Command{Stop;Move(x:i32;y:i32);Say(0:String)}")
+    );
+    assert_eq!(Command::FINGERPRINT, 0x87ca_8031_b065_e21e);
+}
+
+#[test]
+fn default_name_is_the_rust_path_of_the_type() {
+    #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+    #[hermes(codec = "json")]
+    struct Local {
+        n: u32,
+    }
+    assert_eq!(Local::NAME, "derive::Local");
+    assert_eq!(
+        Local::FINGERPRINT,
+        hermes_runtime::fingerprint("derive::Local{n:u32}")
+    );
+}
+
+#[test]
+fn json_schema_comes_from_schemars_when_derived() {
+    let schema = Quote::json_schema().expect("Quote derives JsonSchema");
+    let properties = schema.get("properties").expect("an object schema");
+    for field in ["price", "size", "symbol"] {
+        assert!(properties.get(field).is_some(), "{field}");
+    }
+    assert!(Side::json_schema().is_none());
+}
