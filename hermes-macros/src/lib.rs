@@ -1,9 +1,9 @@
 //! Derive macros for Hermes. Use them through `hermes_runtime`, which re-exports them and
 //! documents them on the re-export.
 //!
-//! The crate follows the shape of `serde_derive`: [`ast`] reads the input and its
-//! `#[hermes]` attributes ([`attr`]), [`valid`] checks what the attributes alone cannot, and
-//! [`expand`] writes the impl — or, when any error was collected, [`fallback`] writes every error
+//! The crate follows the shape of `serde_derive`: `ast` reads the input and its
+//! `#[hermes]` attributes (`attr`), `valid` checks what the attributes alone cannot, and
+//! `expand` writes the impl — or, when any error was collected, `fallback` writes every error
 //! and a stub impl so the user sees those errors and nothing else.
 
 mod ast;

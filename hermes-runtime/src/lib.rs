@@ -43,7 +43,102 @@ pub use shutdown::Shutdown;
 pub use stats::{ReceiverStats, SlowSubscriber, SlowSubscriberAction};
 pub use topic::TopicFilter;
 
-/// Derives [`Message`] for a struct or enum; see the trait for what it provides.
+/// Derives [`Message`] for a struct or enum, the way `#[derive(Serialize)]` derives serde.
+///
+/// Code generated from topology YAML uses this same derive, so hand-written and generated
+/// messages behave alike.
+///
+/// # Examples
+///
+/// ```
+/// use hermes_runtime::{Codec, HermesMessage, Message};
+///
+/// // Generated types derive prost and serde both, so they travel with every codec.
+/// #[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize, HermesMessage)]
+/// #[hermes(name = "trading.Quote", topic = "quotes")]
+/// pub struct Quote {
+///     #[prost(double, tag = "1")]
+///     pub price: f64,
+///     #[prost(string, tag = "2")]
+///     pub symbol: String,
+/// }
+///
+/// // A serde-only type names its codec; enums with fields need a JSON codec.
+/// #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, HermesMessage)]
+/// #[hermes(name = "trading.Order", codec = "json")]
+/// pub enum Order {
+///     Market { size: f64 },
+///     Cancel(u64),
+/// }
+///
+/// // A unit enum is carried by `protobuf` without prost: its value is field 1.
+/// #[derive(Debug, PartialEq, HermesMessage)]
+/// #[hermes(name = "trading.Side")]
+/// pub enum Side {
+///     Buy = 1,
+///     Sell = 2,
+/// }
+///
+/// const QUOTE: u64 = <Quote as Message>::FINGERPRINT; // a compile-time constant
+/// assert_eq!(QUOTE, hermes_runtime::fingerprint("trading.Quote{price:f64;symbol:String}"));
+/// assert_eq!(Quote::DEFAULT_TOPIC, Some("quotes"));
+/// assert!(Codec::ALL.into_iter().all(Quote::supports));
+/// assert!(!Order::supports(Codec::Protobuf));
+///
+/// let mut buf = Vec::new();
+/// Side::Sell.encode(Codec::Protobuf, &mut buf)?;
+/// assert_eq!(buf, [0x08, 0x02]);
+/// assert_eq!(Side::decode(Codec::Protobuf, &buf)?, Side::Sell);
+/// assert!(Side::decode(Codec::Protobuf, &[0x08, 0x07]).is_err()); // no variant has value 7
+/// # Ok::<(), hermes_runtime::CodecError>(())
+/// ```
+///
+/// # Attributes
+///
+/// On the type, in one `#[hermes(...)]` or several:
+///
+/// | attribute | default | meaning |
+/// | --- | --- | --- |
+/// | `name = "trading.Quote"` | the Rust path, `concat!(module_path!(), "::Quote")` | [`Message::NAME`]: identifiers joined by `.` (or `::`) |
+/// | `codec = "protobuf"` \| `"json"` \| `"python-json"` | `"protobuf"` | [`Message::DEFAULT_CODEC`]; the type must implement that codec's traits |
+/// | `topic = "quotes"` | none | [`Message::DEFAULT_TOPIC`] |
+/// | `crate = "path"` | `::hermes_runtime` | where the runtime is, when it is re-exported or renamed |
+///
+/// The default name moves with the type: set `name` on anything that crosses a process
+/// boundary, so renaming a module does not change the fingerprint. Fields and variants take no
+/// `#[hermes]` attributes: the fingerprint covers every one of them.
+///
+/// # Codecs
+///
+/// The expansion supports every codec the type's traits allow, whatever `codec` says, because
+/// a topology chooses the codec per port:
+///
+/// - `protobuf` when the type implements `prost::Message + Default`; a unit-only enum has a
+///   built-in encoding instead (a message whose `int64` field 1 is the variant's discriminant,
+///   wire-compatible with a protobuf `enum` field, 0 not written), and decoding a value no
+///   variant has is a [`CodecError::Decode`], never a panic;
+/// - `json` and `python-json` when it implements `serde::Serialize + serde::de::DeserializeOwned`;
+/// - [`Message::json_schema`] is `Some` when it implements `schemars::JsonSchema`.
+///
+/// Other codecs return [`CodecError::Unsupported`] and [`Message::supports`] says `false`.
+/// The *default* codec must be supported: `codec = "json"` on a type without serde, or no
+/// `codec` on a type without `prost::Message`, is a compile error at the attribute (or type).
+///
+/// # Fingerprint
+///
+/// [`Message::FINGERPRINT`] is [`fingerprint`] of the canonical form `name{field:type;...}`:
+/// fields in declaration order, types as written with whitespace removed, tuple fields named
+/// `0`, `1`, ...; an enum lists its variants as `Unit`, `Tuple(0:type)`, `Named(field:type)`,
+/// with `=value` after an explicit discriminant. Any change of name, field name, type or order
+/// changes it; `String` and `std::string::String` count as different types.
+///
+/// # Errors
+///
+/// Every mistake is reported at once, each at its own token, and the type still gets a stub
+/// impl so that uses of it add no further errors. Rejected: unknown, duplicate or non-string
+/// keys, unknown codecs, invalid names, empty topics, `#[hermes]` on fields or variants,
+/// unions, enums without variants, enums with fields under `protobuf`, and generic or lifetime
+/// parameters (a message has one name and one fingerprint, and `Message: 'static`).
 pub use hermes_macros::HermesMessage;
 
 /// What generated code and `#[derive(HermesMessage)]` expand to. Not a public API.
