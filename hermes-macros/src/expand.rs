@@ -3,6 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::DeriveInput;
+use syn::ext::IdentExt;
 
 use crate::ast::{Data, Input};
 use crate::attr::Codec;
@@ -45,7 +46,7 @@ fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
             (quote!(#name), quote!(#canonical))
         }
         None => {
-            let type_name = format!("::{ident}");
+            let type_name = format!("::{}", ident.unraw());
             let type_canonical = format!("{type_name}{shape}");
             (
                 quote!(::core::concat!(::core::module_path!(), #type_name)),
@@ -72,7 +73,8 @@ fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
         .codec
         .as_ref()
         .map_or(ident.span(), |(_, lit)| lit.span());
-    let spanned_ident = syn::Ident::new(&ident.to_string(), span);
+    let mut spanned_ident = ident.clone();
+    spanned_ident.set_span(span);
     let codec_assertion = match codec {
         Codec::Protobuf if input.is_unit_enum() => quote!(),
         Codec::Protobuf => quote_spanned! {span=>

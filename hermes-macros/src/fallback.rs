@@ -6,11 +6,12 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::DeriveInput;
+use syn::ext::IdentExt;
 
 pub fn expand(input: &DeriveInput, root: &syn::Path, errors: &syn::Error) -> TokenStream {
     let private = quote!(#root::__private);
     let ident = &input.ident;
-    let name = ident.to_string();
+    let name = ident.unraw().to_string();
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     // A generic stub must not add errors of its own: assume what `Message` requires.
     let bounds = if input.generics.params.is_empty() {
