@@ -503,7 +503,7 @@ fn check_port_transports(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             let help = match did_you_mean(via, proxies.iter().copied()) {
                 Some(suggestion) => format!("did you mean `{suggestion}`?"),
                 None if proxies.is_empty() => {
-                    format!("declare it under `proxies:` with a `frontend:` and a `backend:`")
+                    "declare it under `proxies:` with a `frontend:` and a `backend:`".to_string()
                 }
                 None => format!("declared proxies are {}", quoted(&proxies)),
             };

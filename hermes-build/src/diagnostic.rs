@@ -168,7 +168,7 @@ impl Sources {
         self.files.get(id.0 as usize)
     }
 
-    /// The displayed path of a file ("<unknown>" for a foreign id).
+    /// The displayed path of a file (`<unknown>` for a foreign id).
     pub fn path(&self, id: FileId) -> &Path {
         self.get(id)
             .map_or(Path::new("<unknown>"), |file| file.path.as_path())

@@ -38,6 +38,10 @@
 //! - [`diagnostic`]: findings, their stable [`Code`]s and their rendering;
 //! - [`schema`]: the JSON Schemas editors use to validate the YAML.
 
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod check;
 pub mod diagnostic;
 mod endpoint;
