@@ -52,7 +52,7 @@ pub struct Publisher<M> {
     codec: Codec,
     topic: String,
     origin: String,
-    epoch: u64,
+    epoch: u32,
     next_seq: u64,
     other_topics: HashMap<String, u64>,
     frames: Frames,
@@ -187,7 +187,7 @@ impl<M: Message> Publisher<M> {
     }
 
     /// The epoch drawn for this publisher; receivers see a new one as a restart.
-    pub fn epoch(&self) -> u64 {
+    pub fn epoch(&self) -> u32 {
         self.epoch
     }
 
@@ -327,7 +327,7 @@ fn default_origin() -> String {
 }
 
 /// A number that differs between publishers and between runs of the same program.
-fn new_epoch() -> u64 {
+fn new_epoch() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -336,5 +336,5 @@ fn new_epoch() -> u64 {
     hasher.write_u32(std::process::id());
     hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     // Zero is reserved for "no epoch" (python-json envelopes).
-    hasher.finish().max(1)
+    (hasher.finish() as u32).max(1)
 }

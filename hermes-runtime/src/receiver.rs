@@ -228,15 +228,14 @@ fn read_frame_set(
         .recv(&mut parts[0], flags)
         .map_err(|err| map_recv_error(err, "receive"))?;
     let mut count = 1;
+    let mut more = parts[0].get_more();
     // A multipart message arrives whole: the remaining frames are already here.
-    while socket
-        .get_rcvmore()
-        .map_err(|err| map_recv_error(err, "receive"))?
-    {
+    while more {
         let slot = parts.get_mut(count).unwrap_or(&mut *overflow);
         socket
             .recv(slot, 0)
             .map_err(|err| map_recv_error(err, "receive"))?;
+        more = slot.get_more();
         count += 1;
     }
     Ok(count)
@@ -252,7 +251,7 @@ fn map_recv_error(err: zmq::Error, context: &'static str) -> Error {
 
 /// Sequence state of one publisher on one topic.
 struct Sequence {
-    epoch: u64,
+    epoch: u32,
     next: u64,
 }
 
@@ -262,8 +261,9 @@ struct Tracker {
     topics: Vec<TopicFilter>,
     origins: Vec<String>,
     slow_subscriber: SlowSubscriber,
-    sequences: HashMap<String, Sequence>,
-    key: String,
+    /// Origin → topic → sequence state; looked up by `&str`, so no allocation per envelope.
+    sequences: HashMap<String, HashMap<String, Sequence>>,
+    tracked: usize,
     stats: ReceiverStats,
     last_lag_warning: Option<Instant>,
 }
@@ -351,33 +351,37 @@ impl Tracker {
         if raw.epoch == 0 {
             return; // python-json envelopes carry no sequence numbers
         }
-        self.key.clear();
-        self.key.push_str(&raw.origin);
-        self.key.push('\0');
-        self.key.push_str(&raw.topic);
-        let room = self.sequences.len() < MAX_TRACKED_SEQUENCES;
-        match self.sequences.get_mut(self.key.as_str()) {
-            // A late joiner's first envelope is a start, not a gap.
-            None if room => {
-                let sequence = Sequence {
-                    epoch: raw.epoch,
-                    next: raw.seq.wrapping_add(1),
-                };
-                self.sequences.insert(self.key.clone(), sequence);
-            }
-            None => {}
+        let restart = |sequence: &mut Sequence| {
+            *sequence = Sequence {
+                epoch: raw.epoch,
+                next: raw.seq.wrapping_add(1),
+            };
+        };
+        let known = self
+            .sequences
+            .get_mut(raw.origin.as_ref())
+            .and_then(|topics| topics.get_mut(raw.topic.as_ref()));
+        match known {
             Some(sequence) if sequence.epoch != raw.epoch => {
                 self.stats.publisher_restarts += 1;
-                *sequence = Sequence {
-                    epoch: raw.epoch,
-                    next: raw.seq.wrapping_add(1),
-                };
+                restart(sequence);
             }
             Some(sequence) if raw.seq >= sequence.next => {
                 self.stats.lost += raw.seq - sequence.next;
                 sequence.next = raw.seq.wrapping_add(1);
             }
             Some(_) => self.stats.out_of_order += 1,
+            // A late joiner's first envelope is a start, not a gap.
+            None if self.tracked < MAX_TRACKED_SEQUENCES => {
+                self.tracked += 1;
+                let mut sequence = Sequence { epoch: 0, next: 0 };
+                restart(&mut sequence);
+                self.sequences
+                    .entry(raw.origin.as_ref().to_owned())
+                    .or_default()
+                    .insert(raw.topic.as_ref().to_owned(), sequence);
+            }
+            None => {}
         }
     }
 
@@ -533,7 +537,7 @@ impl<M: Message> ReceiverBuilder<M> {
                 origins: self.origins,
                 slow_subscriber: self.slow_subscriber,
                 sequences: HashMap::new(),
-                key: String::new(),
+                tracked: 0,
                 stats: ReceiverStats::default(),
                 last_lag_warning: None,
             },

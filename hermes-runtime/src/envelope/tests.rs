@@ -86,13 +86,14 @@ fn python_timestamps_in_other_number_forms_decode() {
 fn native_header_round_trips() {
     let mut frames = Frames::new();
     encode(&stamp(Codec::Json), &json!({"price": 1.5}), &mut frames).unwrap();
-    let [topic, header, payload] = parts(&frames)[..] else {
-        panic!("expected three frames");
+    let [topic, body] = parts(&frames)[..] else {
+        panic!("expected two frames");
     };
     assert_eq!(topic, b"quotes/bitstamp");
-    assert_eq!(header.len(), HEADER_LEN + "bitstamp".len());
-    assert_eq!(&header[..2], &[VERSION, Codec::Json.id()]);
-    assert_eq!(payload, br#"{"price":1.5}"#);
+    assert_eq!(&body[..2], &[VERSION << 4 | Codec::Json.id(), 8]);
+    assert_eq!(body[HEADER_LEN], 42, "a small sequence number is one varint byte");
+    assert_eq!(&body[HEADER_LEN + 1..HEADER_LEN + 9], b"bitstamp");
+    assert_eq!(&body[HEADER_LEN + 9..], br#"{"price":1.5}"#);
     let raw = RawEnvelope::decode(Codec::Protobuf, &parts(&frames)).unwrap();
     assert_eq!(raw.codec, Codec::Json, "the header's codec wins");
     assert_eq!((raw.epoch, raw.seq), (7, 42));
@@ -106,22 +107,23 @@ fn native_header_layout_is_pinned() {
         codec: Codec::Protobuf,
         fingerprint: 0x0102_0304_0506_0708,
         epoch: 9,
-        seq: 10,
+        seq: 300,
         timestamp_ns: 11,
     };
     let mut buf = Vec::new();
     header.write("ab", &mut buf);
     let expected: Vec<u8> = [
-        &[1u8, 1, 2, 0][..],
+        &[0x11u8, 2][..],
         &[8, 7, 6, 5, 4, 3, 2, 1],
-        &[9, 0, 0, 0, 0, 0, 0, 0],
-        &[10, 0, 0, 0, 0, 0, 0, 0],
+        &[9, 0, 0, 0],
         &[11, 0, 0, 0, 0, 0, 0, 0],
+        &[0xac, 0x02],
         b"ab",
     ]
     .concat();
     assert_eq!(buf, expected);
-    assert_eq!(Header::read(&buf).unwrap(), (header, "ab"));
+    buf.extend_from_slice(b"payload");
+    assert_eq!(Header::read(&buf).unwrap(), (header, "ab", &b"payload"[..]));
 }
 
 #[test]
@@ -138,16 +140,23 @@ fn malformed_native_frames_are_typed_errors() {
     fn decode<'a>(parts: &[&'a [u8]]) -> Result<RawEnvelope<'a>, FrameError> {
         RawEnvelope::decode(Codec::Json, parts)
     }
-    assert!(matches!(decode(&[b"t"]), Err(FrameError::FrameCount { expected: 3, found: 1 })));
-    assert!(matches!(decode(&[b"t", b"short", b"{}"]), Err(FrameError::ShortHeader { .. })));
-    assert!(matches!(decode(&[b"t", &good[..HEADER_LEN + 2], b"{}"]), Err(FrameError::ShortHeader { .. })));
+    assert!(matches!(decode(&[b"t"]), Err(FrameError::FrameCount { expected: 2, found: 1 })));
+    assert!(matches!(decode(&[b"t", &good, b"{}"]), Err(FrameError::FrameCount { expected: 2, found: 3 })));
+    assert!(matches!(decode(&[b"t", b"short"]), Err(FrameError::ShortHeader { .. })));
+    assert!(matches!(decode(&[b"t", &good[..HEADER_LEN + 2]]), Err(FrameError::ShortHeader { .. })));
     let mut wrong_version = good.clone();
-    wrong_version[0] = 9;
-    assert_eq!(decode(&[b"t", &wrong_version, b"{}"]), Err(FrameError::Version(9)));
+    wrong_version[0] = 0x92;
+    assert_eq!(decode(&[b"t", &wrong_version]), Err(FrameError::Version(9)));
     let mut wrong_codec = good.clone();
-    wrong_codec[1] = 200;
-    assert_eq!(decode(&[b"t", &wrong_codec, b"{}"]), Err(FrameError::UnknownCodec(200)));
-    assert!(matches!(decode(&[b"\xff", &good, b"{}"]), Err(FrameError::Text { frame: "topic", .. })));
+    wrong_codec[0] = 0x1c;
+    assert_eq!(decode(&[b"t", &wrong_codec]), Err(FrameError::UnknownCodec(12)));
+    let mut python_id = good.clone();
+    python_id[0] = 0x13;
+    assert_eq!(decode(&[b"t", &python_id]), Err(FrameError::UnknownCodec(3)));
+    let mut endless_varint = good[..HEADER_LEN].to_vec();
+    endless_varint.extend_from_slice(&[0xff; 11]);
+    assert!(matches!(decode(&[b"t", &endless_varint]), Err(FrameError::ShortHeader { .. })));
+    assert!(matches!(decode(&[b"\xff", &good]), Err(FrameError::Text { frame: "topic", .. })));
 }
 
 #[test]
@@ -208,7 +217,7 @@ proptest! {
         topic in "[a-z]{1,8}(/[a-z0-9_]{1,8}){0,3}",
         origin in "\\PC{0,16}",
         seq in any::<u64>(),
-        epoch in 1u64..,
+        epoch in 1u32..,
         micros in 0u64..4_000_000_000_000_000,
     ) {
         for codec in [Codec::Json, Codec::PythonJson] {
