@@ -12,7 +12,9 @@
 
 use std::time::{Duration, Instant};
 
-use hermes_runtime::{Codec, CodecError, Context, Message, Node, Proxy, ProxyConfig, Publisher, Receiver, Runtime};
+use hermes_runtime::{
+    Codec, CodecError, Context, Message, Node, Proxy, ProxyConfig, Publisher, Receiver, Runtime,
+};
 
 const PAYLOAD: usize = 64;
 const TOPIC: &str = "bench/ticks";
@@ -37,14 +39,20 @@ impl Message for Blob {
     fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
         match codec {
             Codec::Protobuf => hermes_runtime::codec::protobuf::encode(self, buf),
-            other => Err(CodecError::Unsupported { codec: other, message: Self::NAME }),
+            other => Err(CodecError::Unsupported {
+                codec: other,
+                message: Self::NAME,
+            }),
         }
     }
 
     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
         match codec {
             Codec::Protobuf => hermes_runtime::codec::protobuf::decode(bytes),
-            other => Err(CodecError::Unsupported { codec: other, message: Self::NAME }),
+            other => Err(CodecError::Unsupported {
+                codec: other,
+                message: Self::NAME,
+            }),
         }
     }
 }
@@ -67,7 +75,10 @@ fn endpoints(transport: &str, run: usize) -> (String, String) {
                 format!("ipc://{}/hermes-bench-{id}-{run}-back", dir.display()),
             )
         }
-        _ => (format!("inproc://front-{run}"), format!("inproc://back-{run}")),
+        _ => (
+            format!("inproc://front-{run}"),
+            format!("inproc://back-{run}"),
+        ),
     }
 }
 
@@ -136,14 +147,21 @@ fn hermes(options: &Options, run: usize) -> f64 {
     let mut config = ProxyConfig::new(front, back);
     config.hwm = 0;
     let proxy = Proxy::spawn(&context, config).unwrap();
-    let mut receiver = Receiver::<Blob>::builder(&context).topic("bench").hwm(0).connect(proxy.backend()).unwrap();
+    let mut receiver = Receiver::<Blob>::builder(&context)
+        .topic("bench")
+        .hwm(0)
+        .connect(proxy.backend())
+        .unwrap();
     let mut publisher = Publisher::<Blob>::builder(&context)
         .topic(TOPIC)
         .origin("bench")
         .hwm(0)
         .connect(proxy.frontend())
         .unwrap();
-    let blob = Blob { n: 0, data: vec![7u8; PAYLOAD - 6] };
+    let blob = Blob {
+        n: 0,
+        data: vec![7u8; PAYLOAD - 6],
+    };
     loop {
         publisher.send(&blob).unwrap();
         if receiver.recv_timeout(Duration::from_millis(10)).is_ok() {
@@ -189,9 +207,19 @@ fn process_cpu() -> Option<Duration> {
 /// CPU share of a runtime with a proxy and a node that waits for input that never comes.
 fn idle_cpu() -> Option<f64> {
     let mut runtime = Runtime::new().ok()?;
-    let proxy = runtime.spawn_proxy("idle", ProxyConfig::new("tcp://127.0.0.1:0", "tcp://127.0.0.1:0")).ok()?;
-    let inbox = Receiver::<Blob>::builder(runtime.context()).topic("never").connect(&proxy.backend).ok()?;
-    runtime.spawn_node(Node::new("idle", ()).subscribe(inbox, |_, _| Ok(()))).ok()?;
+    let proxy = runtime
+        .spawn_proxy(
+            "idle",
+            ProxyConfig::new("tcp://127.0.0.1:0", "tcp://127.0.0.1:0"),
+        )
+        .ok()?;
+    let inbox = Receiver::<Blob>::builder(runtime.context())
+        .topic("never")
+        .connect(&proxy.backend)
+        .ok()?;
+    runtime
+        .spawn_node(Node::new("idle", ()).subscribe(inbox, |_, _| Ok(())))
+        .ok()?;
     let stop = runtime.shutdown();
     let waiter = std::thread::spawn(move || runtime.wait_timeout(Duration::from_secs(60)));
     std::thread::sleep(Duration::from_millis(200));
@@ -205,22 +233,41 @@ fn idle_cpu() -> Option<f64> {
 }
 
 fn main() {
-    let mut options = Options { messages: 200_000, runs: 5, transport: "tcp".into(), raw_padding: 0 };
+    let mut options = Options {
+        messages: 200_000,
+        runs: 5,
+        transport: "tcp".into(),
+        raw_padding: 0,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--messages" => options.messages = args.next().and_then(|v| v.parse().ok()).expect("--messages N"),
+            "--messages" => {
+                options.messages = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--messages N")
+            }
             "--runs" => options.runs = args.next().and_then(|v| v.parse().ok()).expect("--runs R"),
             "--transport" => options.transport = args.next().expect("--transport tcp|ipc|inproc"),
-            "--raw-padding" => options.raw_padding = args.next().and_then(|v| v.parse().ok()).expect("--raw-padding BYTES"),
+            "--raw-padding" => {
+                options.raw_padding = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--raw-padding BYTES")
+            }
             _ => {} // cargo bench passes --bench
         }
     }
     let (mut raws, mut typed) = (Vec::new(), Vec::new());
     let (mut raw_cpu, mut hermes_cpu) = (Vec::new(), Vec::new());
     let cpu_per_message = |before: Option<Duration>| {
-        let used = process_cpu().zip(before).map(|(after, before)| after - before);
-        used.map_or(f64::NAN, |used| used.as_secs_f64() * 1e6 / options.messages as f64)
+        let used = process_cpu()
+            .zip(before)
+            .map(|(after, before)| after - before);
+        used.map_or(f64::NAN, |used| {
+            used.as_secs_f64() * 1e6 / options.messages as f64
+        })
     };
     for run in 0..options.runs {
         let before = process_cpu();
@@ -238,16 +285,29 @@ fn main() {
         options.transport,
         options.messages,
         options.runs,
-        if options.raw_padding > 0 { format!(", raw padded by {} B", options.raw_padding) } else { String::new() }
+        if options.raw_padding > 0 {
+            format!(", raw padded by {} B", options.raw_padding)
+        } else {
+            String::new()
+        }
     );
     println!("| path | msg/s | MB/s (payload) | CPU µs/msg (all threads) |");
     println!("| --- | ---: | ---: | ---: |");
-    for (name, rate, cpu) in [("raw zmq", raw, raw_cpu), ("hermes typed", hermes, hermes_cpu)] {
-        println!("| {name} | {rate:.0} | {:.1} | {cpu:.2} |", rate * PAYLOAD as f64 / 1e6);
+    for (name, rate, cpu) in [
+        ("raw zmq", raw, raw_cpu),
+        ("hermes typed", hermes, hermes_cpu),
+    ] {
+        println!(
+            "| {name} | {rate:.0} | {:.1} | {cpu:.2} |",
+            rate * PAYLOAD as f64 / 1e6
+        );
     }
     println!("ratio hermes/raw: {:.3} (target ≥ 0.95)", hermes / raw);
     match idle_cpu() {
-        Some(share) => println!("idle node + proxy: {:.2} % of a core (target < 1 %)", share * 100.0),
+        Some(share) => println!(
+            "idle node + proxy: {:.2} % of a core (target < 1 %)",
+            share * 100.0
+        ),
         None => println!("idle node + proxy: not measured (needs /proc)"),
     }
 }

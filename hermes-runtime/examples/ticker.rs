@@ -33,14 +33,20 @@ impl Message for Tick {
     fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
         match codec {
             Codec::Protobuf => hermes_runtime::codec::protobuf::encode(self, buf),
-            other => Err(CodecError::Unsupported { codec: other, message: Self::NAME }),
+            other => Err(CodecError::Unsupported {
+                codec: other,
+                message: Self::NAME,
+            }),
         }
     }
 
     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
         match codec {
             Codec::Protobuf => hermes_runtime::codec::protobuf::decode(bytes),
-            other => Err(CodecError::Unsupported { codec: other, message: Self::NAME }),
+            other => Err(CodecError::Unsupported {
+                codec: other,
+                message: Self::NAME,
+            }),
         }
     }
 }
@@ -55,7 +61,9 @@ fn main() -> std::process::ExitCode {
     while let Some(arg) = args.next() {
         let value = args.next().and_then(|value| value.parse::<f64>().ok());
         match (arg.as_str(), value) {
-            ("--duration", Some(seconds)) if seconds > 0.0 => duration = Some(Duration::from_secs_f64(seconds)),
+            ("--duration", Some(seconds)) if seconds > 0.0 => {
+                duration = Some(Duration::from_secs_f64(seconds))
+            }
             ("--rate", Some(hz)) if hz > 0.0 => rate = hz,
             _ => {
                 eprintln!("usage: ticker [--duration SECS] [--rate HZ]  (positive numbers)");
@@ -74,29 +82,51 @@ fn main() -> std::process::ExitCode {
 
 fn run(duration: Option<Duration>, rate: f64) -> Result<(), Box<dyn std::error::Error>> {
     let mut runtime = Runtime::new()?;
-    let proxy = runtime.spawn_proxy("market", ProxyConfig::new("tcp://127.0.0.1:0", "tcp://127.0.0.1:0"))?;
-    println!("proxy frontend {} backend {}", proxy.frontend, proxy.backend);
+    let proxy = runtime.spawn_proxy(
+        "market",
+        ProxyConfig::new("tcp://127.0.0.1:0", "tcp://127.0.0.1:0"),
+    )?;
+    println!(
+        "proxy frontend {} backend {}",
+        proxy.frontend, proxy.backend
+    );
     let context = runtime.context().clone();
 
     let received = Arc::new(AtomicU64::new(0));
     let seen = received.clone();
-    let ticks = Receiver::<Tick>::builder(&context).topic("ticks").connect(&proxy.backend)?;
-    runtime.spawn_node(Node::new("counter", ()).subscribe(ticks, move |_, envelope| {
-        seen.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(n = envelope.message.n, price = envelope.message.price, "tick");
-        Ok(())
-    }))?;
+    let ticks = Receiver::<Tick>::builder(&context)
+        .topic("ticks")
+        .connect(&proxy.backend)?;
+    runtime.spawn_node(
+        Node::new("counter", ()).subscribe(ticks, move |_, envelope| {
+            seen.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                n = envelope.message.n,
+                price = envelope.message.price,
+                "tick"
+            );
+            Ok(())
+        }),
+    )?;
 
     let sent = Arc::new(AtomicU64::new(0));
     let count = sent.clone();
-    let mut publisher = Publisher::<Tick>::builder(&context).node("source", "ticks").connect(&proxy.frontend)?;
+    let mut publisher = Publisher::<Tick>::builder(&context)
+        .node("source", "ticks")
+        .connect(&proxy.frontend)?;
     let mut n = 0u64;
-    runtime.spawn_node(Node::new("source", ()).on_tick(Duration::from_secs_f64(1.0 / rate), move |_| {
-        n += 1;
-        publisher.send(&Tick { n, price: 100.0 + (n as f64 * 0.1).sin() })?;
-        count.store(n, Ordering::Relaxed);
-        Ok(())
-    }))?;
+    runtime.spawn_node(Node::new("source", ()).on_tick(
+        Duration::from_secs_f64(1.0 / rate),
+        move |_| {
+            n += 1;
+            publisher.send(&Tick {
+                n,
+                price: 100.0 + (n as f64 * 0.1).sin(),
+            })?;
+            count.store(n, Ordering::Relaxed);
+            Ok(())
+        },
+    ))?;
     println!("running; Ctrl-C to stop");
 
     let outcome = runtime.run_until_signal_or(duration);
@@ -106,6 +136,11 @@ fn run(duration: Option<Duration>, rate: f64) -> Result<(), Box<dyn std::error::
         received.load(Ordering::Relaxed),
     );
     outcome.map_err(|failures| {
-        failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ").into()
+        failures
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+            .into()
     })
 }

@@ -66,9 +66,7 @@ impl Context {
     }
 
     pub(crate) fn socket(&self, kind: zmq::SocketType) -> Result<zmq::Socket> {
-        self.inner
-            .socket(kind)
-            .map_err(Error::zmq("create socket"))
+        self.inner.socket(kind).map_err(Error::zmq("create socket"))
     }
 }
 

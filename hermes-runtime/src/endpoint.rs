@@ -17,9 +17,9 @@ pub(crate) fn validate(endpoint: &str) -> Result<()> {
         endpoint: endpoint.to_owned(),
         reason: reason.to_owned(),
     };
-    let (scheme, address) = endpoint
-        .split_once("://")
-        .ok_or_else(|| invalid("expected `tcp://`, `ipc://` or `inproc://` followed by an address"))?;
+    let (scheme, address) = endpoint.split_once("://").ok_or_else(|| {
+        invalid("expected `tcp://`, `ipc://` or `inproc://` followed by an address")
+    })?;
     if address.is_empty() {
         return Err(invalid("the address after `://` is empty"));
     }
@@ -29,7 +29,9 @@ pub(crate) fn validate(endpoint: &str) -> Result<()> {
                 .rsplit_once(':')
                 .ok_or_else(|| invalid("expected `tcp://host:port`"))?;
             if host.is_empty() {
-                return Err(invalid("expected a host before `:` (use `*` for every interface)"));
+                return Err(invalid(
+                    "expected a host before `:` (use `*` for every interface)",
+                ));
             }
             if port != "*" && port.parse::<u16>().is_err() {
                 return Err(invalid("expected a port from 0 to 65535, or `*`"));
@@ -75,14 +77,28 @@ mod tests {
 
     #[test]
     fn accepts_the_three_transports() {
-        for endpoint in ["tcp://127.0.0.1:6000", "tcp://*:0", "tcp://h:*", "ipc:///tmp/x", "inproc://a"] {
+        for endpoint in [
+            "tcp://127.0.0.1:6000",
+            "tcp://*:0",
+            "tcp://h:*",
+            "ipc:///tmp/x",
+            "inproc://a",
+        ] {
             assert!(validate(endpoint).is_ok(), "{endpoint}");
         }
     }
 
     #[test]
     fn rejects_nonsense_with_a_reason() {
-        for endpoint in ["", "tcp://", "tcp://host", "tcp://:1", "tcp://h:99999", "udp://h:1", "quotes"] {
+        for endpoint in [
+            "",
+            "tcp://",
+            "tcp://host",
+            "tcp://:1",
+            "tcp://h:99999",
+            "udp://h:1",
+            "quotes",
+        ] {
             let err = validate(endpoint).expect_err(endpoint).to_string();
             assert!(err.starts_with("invalid endpoint"), "{err}");
         }

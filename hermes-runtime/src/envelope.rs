@@ -102,7 +102,9 @@ impl<M> Envelope<M> {
 pub fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 /// The metadata at the start of a native envelope's second frame, before the payload.
@@ -481,7 +483,9 @@ fn write_python_timestamp(timestamp_ns: u64, out: &mut Vec<u8>) {
 fn read_json_string<'a>(frame: &'static str, bytes: &'a [u8]) -> Result<Cow<'a, str>, FrameError> {
     let text = std::str::from_utf8(bytes).map_err(|err| text_error(frame, err))?;
     // Most topics and origins have no escapes: borrow them.
-    if let Some(inner) = text.strip_prefix('"').and_then(|rest| rest.strip_suffix('"'))
+    if let Some(inner) = text
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
         && !inner.contains(['\\', '"'])
         && !inner.chars().any(char::is_control)
     {
@@ -497,18 +501,21 @@ fn read_python_timestamp(bytes: &[u8]) -> Result<u64, FrameError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|err| text_error("timestamp", err))?
         .trim();
-    let exact = text.split_once('.').map_or(Some((text, "")), Some).and_then(|(whole, fraction)| {
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
-            return None;
-        }
-        let seconds: u64 = whole.parse().ok()?;
-        let mut nanos = 0u64;
-        for (i, digit) in fraction.bytes().take(9).enumerate() {
-            nanos += u64::from(digit - b'0') * 10u64.pow(8 - i as u32);
-        }
-        seconds.checked_mul(1_000_000_000)?.checked_add(nanos)
-    });
+    let exact = text
+        .split_once('.')
+        .map_or(Some((text, "")), Some)
+        .and_then(|(whole, fraction)| {
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
+                return None;
+            }
+            let seconds: u64 = whole.parse().ok()?;
+            let mut nanos = 0u64;
+            for (i, digit) in fraction.bytes().take(9).enumerate() {
+                nanos += u64::from(digit - b'0') * 10u64.pow(8 - i as u32);
+            }
+            seconds.checked_mul(1_000_000_000)?.checked_add(nanos)
+        });
     if let Some(ns) = exact {
         return Ok(ns);
     }

@@ -103,13 +103,19 @@ impl<S: Send + 'static> Node<S> {
     }
 
     /// Calls `hook` once before the first envelope.
-    pub fn on_start(mut self, hook: impl FnMut(&mut S) -> HandlerResult + Send + 'static) -> Node<S> {
+    pub fn on_start(
+        mut self,
+        hook: impl FnMut(&mut S) -> HandlerResult + Send + 'static,
+    ) -> Node<S> {
         self.on_start = Some(Box::new(hook));
         self
     }
 
     /// Calls `hook` once after the last envelope, when the node stops without failing.
-    pub fn on_stop(mut self, hook: impl FnMut(&mut S) -> HandlerResult + Send + 'static) -> Node<S> {
+    pub fn on_stop(
+        mut self,
+        hook: impl FnMut(&mut S) -> HandlerResult + Send + 'static,
+    ) -> Node<S> {
         self.on_stop = Some(Box::new(hook));
         self
     }
@@ -137,7 +143,10 @@ impl<S: Send + 'static> Node<S> {
         if let Some(hook) = &mut self.on_start {
             hook(&mut self.state).map_err(fail)?;
         }
-        let mut next_tick = self.tick.as_ref().map(|(period, _)| Instant::now() + *period);
+        let mut next_tick = self
+            .tick
+            .as_ref()
+            .map(|(period, _)| Instant::now() + *period);
         let mut readable = Vec::with_capacity(self.inputs.len());
         loop {
             let open = self.inputs.iter().any(|input| !input.is_closed());

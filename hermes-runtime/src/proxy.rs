@@ -122,7 +122,9 @@ impl Proxy {
             }
             None => None,
         };
-        let capture = capture_socket.as_ref().map(|(_, endpoint)| endpoint.clone());
+        let capture = capture_socket
+            .as_ref()
+            .map(|(_, endpoint)| endpoint.clone());
         let control = shutdown.listener()?;
         let stop = shutdown.clone();
         let thread = std::thread::Builder::new()
@@ -232,7 +234,12 @@ impl Sockets {
                 return Ok(());
             }
             if items[1].is_readable() {
-                move_frames(&self.frontend, &self.backend, self.capture.as_ref(), &mut frame)?;
+                move_frames(
+                    &self.frontend,
+                    &self.backend,
+                    self.capture.as_ref(),
+                    &mut frame,
+                )?;
             }
             if items[2].is_readable() {
                 move_frames(&self.backend, &self.frontend, None, &mut frame)?;

@@ -31,7 +31,7 @@ use crate::topic;
 /// use serde_json::{Value, json};
 ///
 /// let context = Context::new();
-/// let receiver = Receiver::<Value>::builder(&context).topic("greetings").bind("inproc://doc-pub")?;
+/// let mut receiver = Receiver::<Value>::builder(&context).topic("greetings").bind("inproc://doc-pub")?;
 /// let mut publisher = Publisher::<Value>::builder(&context)
 ///     .node("alice", "greetings") // topic `greetings/alice`, origin `alice`
 ///     .connect("inproc://doc-pub")?;
@@ -301,7 +301,9 @@ impl<M: Message> PublisherBuilder<M> {
             .set_sndhwm(self.hwm)
             .map_err(Error::zmq("set send high-water mark"))?;
         let linger = i32::try_from(self.linger.as_millis()).unwrap_or(i32::MAX);
-        socket.set_linger(linger).map_err(Error::zmq("set linger"))?;
+        socket
+            .set_linger(linger)
+            .map_err(Error::zmq("set linger"))?;
         Ok(Publisher {
             socket,
             codec: self.codec,
@@ -321,7 +323,10 @@ impl<M: Message> PublisherBuilder<M> {
 fn default_origin() -> String {
     let program = std::env::current_exe()
         .ok()
-        .and_then(|path| path.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
+        .and_then(|path| {
+            path.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "hermes".to_owned());
     format!("{program}.{}", std::process::id())
 }

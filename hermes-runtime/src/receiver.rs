@@ -196,7 +196,12 @@ impl<M: Message> Receiver<M> {
     fn receive_one(&mut self, flags: i32) -> Result<Option<Envelope<M>>> {
         let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
         let count = read_frame_set(socket, &mut self.parts, &mut self.overflow, flags)?;
-        let slices: [&[u8]; 4] = [&self.parts[0], &self.parts[1], &self.parts[2], &self.parts[3]];
+        let slices: [&[u8]; 4] = [
+            &self.parts[0],
+            &self.parts[1],
+            &self.parts[2],
+            &self.parts[3],
+        ];
         let outcome = self.tracker.accept::<M>(self.codec, &slices, count);
         if let Err(Error::Disconnected) = outcome {
             // The slow-subscriber policy said so: close the socket and free its queue.
@@ -505,7 +510,8 @@ impl<M: Message> ReceiverBuilder<M> {
             }));
         }
         if self.topics.is_empty() {
-            self.topics.push(M::DEFAULT_TOPIC.unwrap_or_default().to_owned());
+            self.topics
+                .push(M::DEFAULT_TOPIC.unwrap_or_default().to_owned());
         }
         let topics = self
             .topics

@@ -30,7 +30,7 @@ pub enum NodeFailure {
         /// The panic message.
         message: String,
     },
-    /// It had not finished [`STOP_GRACE`] after the stop signal.
+    /// It had not finished a second after the stop signal.
     DidNotStop {
         /// The node.
         node: String,
@@ -43,7 +43,11 @@ impl std::fmt::Display for NodeFailure {
             NodeFailure::Failed { node, error } => write!(f, "`{node}` failed: {error}"),
             NodeFailure::Panicked { node, message } => write!(f, "`{node}` panicked: {message}"),
             NodeFailure::DidNotStop { node } => {
-                write!(f, "`{node}` did not stop within {} ms", STOP_GRACE.as_millis())
+                write!(
+                    f,
+                    "`{node}` did not stop within {} ms",
+                    STOP_GRACE.as_millis()
+                )
             }
         }
     }
@@ -214,7 +218,11 @@ impl Runtime {
     /// # Errors
     ///
     /// [`Error::Thread`] when the thread cannot start.
-    pub fn spawn(&mut self, name: &str, body: impl FnOnce() -> Result<()> + Send + 'static) -> Result<()> {
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        body: impl FnOnce() -> Result<()> + Send + 'static,
+    ) -> Result<()> {
         let index = self.workers.len();
         let events = self.events.0.clone();
         let handle = std::thread::Builder::new()
@@ -308,7 +316,10 @@ impl Runtime {
         outcome
     }
 
-    fn wait_until(mut self, deadline: Option<Instant>) -> std::result::Result<(), Vec<NodeFailure>> {
+    fn wait_until(
+        mut self,
+        deadline: Option<Instant>,
+    ) -> std::result::Result<(), Vec<NodeFailure>> {
         let mut failures = Vec::new();
         let has_nodes = self.workers.iter().any(|worker| !worker.is_proxy);
         let mut stop_deadline: Option<Instant> = None;
@@ -326,7 +337,11 @@ impl Runtime {
             };
             let event = match until {
                 Some(until) => self.events.1.recv_deadline(until),
-                None => self.events.1.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                None => self
+                    .events
+                    .1
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
             };
             match event {
                 Ok(Event::Exited { index, outcome }) => {
@@ -384,14 +399,24 @@ impl Runtime {
                 });
             }
         }
-        if failures.is_empty() { Ok(()) } else { Err(failures) }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures)
+        }
     }
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.workers.iter().map(|worker| worker.name.as_str()).collect();
-        f.debug_struct("Runtime").field("threads", &names).finish_non_exhaustive()
+        let names: Vec<&str> = self
+            .workers
+            .iter()
+            .map(|worker| worker.name.as_str())
+            .collect();
+        f.debug_struct("Runtime")
+            .field("threads", &names)
+            .finish_non_exhaustive()
     }
 }
 

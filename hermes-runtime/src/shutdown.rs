@@ -12,7 +12,7 @@ pub(crate) const TERMINATE: &[u8] = b"TERMINATE";
 /// A cloneable stop signal shared by a runtime's nodes and proxies.
 ///
 /// Triggering it sets a flag and publishes `TERMINATE` on an `inproc://` PUB socket; every
-/// listener (a SUB socket made by [`Shutdown::listener`]) becomes readable, so a thread blocked
+/// listener (a SUB socket the runtime makes for each node and proxy) becomes readable, so a thread blocked
 /// in `zmq::poll` wakes at once instead of polling a flag.
 ///
 /// # Examples
@@ -94,9 +94,7 @@ impl Shutdown {
     pub(crate) fn listener(&self) -> Result<zmq::Socket> {
         let socket = self.inner.context.socket(zmq::SUB)?;
         socket.set_linger(0).map_err(Error::zmq("set linger"))?;
-        socket
-            .set_subscribe(b"")
-            .map_err(Error::zmq("subscribe"))?;
+        socket.set_subscribe(b"").map_err(Error::zmq("subscribe"))?;
         socket
             .connect(&self.inner.endpoint)
             .map_err(Error::zmq_at("connect", &self.inner.endpoint))?;

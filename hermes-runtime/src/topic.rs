@@ -59,7 +59,9 @@ impl TopicFilter {
 pub fn matches(prefix: &str, topic: &str) -> bool {
     match topic.strip_prefix(prefix) {
         None => false,
-        Some(rest) => prefix.is_empty() || rest.is_empty() || prefix.ends_with('/') || rest.starts_with('/'),
+        Some(rest) => {
+            prefix.is_empty() || rest.is_empty() || prefix.ends_with('/') || rest.starts_with('/')
+        }
     }
 }
 

@@ -10,7 +10,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
 
@@ -24,8 +27,16 @@ fn garbage_then_valid(codec: Codec) {
     let context = Context::new();
     let endpoint = format!("inproc://{}", unique("hostile"));
     // Subscribe to everything so every garbage frame set reaches the decoder.
-    let mut receiver = Receiver::<Tick>::builder(&context).topic("").codec(codec).bind(&endpoint).unwrap();
-    let mut publisher = Publisher::<Tick>::builder(&context).topic("t").codec(codec).connect(&endpoint).unwrap();
+    let mut receiver = Receiver::<Tick>::builder(&context)
+        .topic("")
+        .codec(codec)
+        .bind(&endpoint)
+        .unwrap();
+    let mut publisher = Publisher::<Tick>::builder(&context)
+        .topic("t")
+        .codec(codec)
+        .connect(&endpoint)
+        .unwrap();
     await_subscription(&mut publisher, &mut receiver, "t", &Tick::new(0));
 
     let raw = context.as_zmq().socket(zmq::PUB).unwrap();
@@ -46,12 +57,21 @@ fn garbage_then_valid(codec: Codec) {
     let deadline = std::time::Instant::now() + DEADLINE;
     loop {
         raw.send_multipart(valid.parts(), 0).unwrap();
-        if receiver.recv_timeout(std::time::Duration::from_millis(20)).is_ok() {
+        if receiver
+            .recv_timeout(std::time::Duration::from_millis(20))
+            .is_ok()
+        {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the raw socket never got the subscription");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the raw socket never got the subscription"
+        );
     }
-    while receiver.recv_timeout(std::time::Duration::from_millis(50)).is_ok() {}
+    while receiver
+        .recv_timeout(std::time::Duration::from_millis(50))
+        .is_ok()
+    {}
     let before = receiver.stats();
 
     let mut random = Lcg(0x5eed);
@@ -93,8 +113,15 @@ fn garbage_then_valid(codec: Codec) {
     let rejected = (after.decode_errors - before.decode_errors)
         + (after.type_mismatches - before.type_mismatches)
         + (after.filtered - before.filtered);
-    assert_eq!(after.received - before.received, 1, "only the valid envelope is delivered");
-    assert_eq!(rejected, sets, "every garbage frame set is counted: {after:?}");
+    assert_eq!(
+        after.received - before.received,
+        1,
+        "only the valid envelope is delivered"
+    );
+    assert_eq!(
+        rejected, sets,
+        "every garbage frame set is counted: {after:?}"
+    );
 }
 
 #[test]
@@ -117,7 +144,10 @@ fn an_oversized_message_is_refused_by_libzmq() {
         .bind(endpoint)
         .unwrap();
     let bound = receiver.endpoints()[0].clone();
-    let mut publisher = Publisher::<Tick>::builder(&context).topic("t").connect(&bound).unwrap();
+    let mut publisher = Publisher::<Tick>::builder(&context)
+        .topic("t")
+        .connect(&bound)
+        .unwrap();
     await_subscription(&mut publisher, &mut receiver, "t", &Tick::new(0));
     let before = receiver.stats().received;
     let huge = Tick {
@@ -126,6 +156,10 @@ fn an_oversized_message_is_refused_by_libzmq() {
     };
     publisher.send(&huge).unwrap();
     // The oversized frame closes that connection; nothing is delivered and nothing panics.
-    assert!(receiver.recv_timeout(std::time::Duration::from_millis(300)).is_err());
+    assert!(
+        receiver
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_err()
+    );
     assert_eq!(receiver.stats().received, before);
 }

@@ -11,8 +11,16 @@ use hermes_runtime::{Context, Publisher, Receiver};
 fn reported_losses_equal_sent_minus_received_with_a_tiny_hwm_and_a_stalled_receiver() {
     let context = Context::new();
     let endpoint = format!("inproc://{}", unique("loss"));
-    let mut receiver = Receiver::<Tick>::builder(&context).topic("t").hwm(10).bind(&endpoint).unwrap();
-    let mut publisher = Publisher::<Tick>::builder(&context).topic("t").hwm(10).connect(&endpoint).unwrap();
+    let mut receiver = Receiver::<Tick>::builder(&context)
+        .topic("t")
+        .hwm(10)
+        .bind(&endpoint)
+        .unwrap();
+    let mut publisher = Publisher::<Tick>::builder(&context)
+        .topic("t")
+        .hwm(10)
+        .connect(&endpoint)
+        .unwrap();
     let last_seq = await_subscription(&mut publisher, &mut receiver, "t", &Tick::new(0)).seq;
     let baseline = receiver.stats();
 
@@ -36,7 +44,10 @@ fn reported_losses_equal_sent_minus_received_with_a_tiny_hwm_and_a_stalled_recei
     // Everything sent after the baseline, up to the marker that arrived.
     let sent = marker.seq - last_seq;
     let stats = receiver.stats();
-    assert!(received < burst, "the high-water mark must have dropped something");
+    assert!(
+        received < burst,
+        "the high-water mark must have dropped something"
+    );
     assert_eq!(stats.lost - baseline.lost, sent - received, "{stats:?}");
     assert_eq!(stats.received - baseline.received, received);
     assert_eq!(stats.out_of_order, 0);
@@ -46,11 +57,17 @@ fn reported_losses_equal_sent_minus_received_with_a_tiny_hwm_and_a_stalled_recei
 fn a_late_joiner_does_not_report_earlier_envelopes_as_lost() {
     let context = Context::new();
     let endpoint = format!("inproc://{}", unique("late"));
-    let mut publisher = Publisher::<Tick>::builder(&context).topic("t").bind(&endpoint).unwrap();
+    let mut publisher = Publisher::<Tick>::builder(&context)
+        .topic("t")
+        .bind(&endpoint)
+        .unwrap();
     for n in 0..1_000 {
         publisher.send(&Tick::new(n)).unwrap(); // nobody listens yet
     }
-    let mut receiver = Receiver::<Tick>::builder(&context).topic("t").connect(&endpoint).unwrap();
+    let mut receiver = Receiver::<Tick>::builder(&context)
+        .topic("t")
+        .connect(&endpoint)
+        .unwrap();
     let first = await_subscription(&mut publisher, &mut receiver, "t", &Tick::new(0));
     assert!(first.seq >= 1_000);
     for n in 0..100 {
@@ -66,9 +83,16 @@ fn a_late_joiner_does_not_report_earlier_envelopes_as_lost() {
 fn a_restarted_publisher_is_a_new_epoch_not_a_gap() {
     let context = Context::new();
     let endpoint = format!("inproc://{}", unique("epoch"));
-    let mut receiver = Receiver::<Tick>::builder(&context).topic("t").bind(&endpoint).unwrap();
+    let mut receiver = Receiver::<Tick>::builder(&context)
+        .topic("t")
+        .bind(&endpoint)
+        .unwrap();
     for life in 0..2 {
-        let mut publisher = Publisher::<Tick>::builder(&context).topic("t").origin("feed").connect(&endpoint).unwrap();
+        let mut publisher = Publisher::<Tick>::builder(&context)
+            .topic("t")
+            .origin("feed")
+            .connect(&endpoint)
+            .unwrap();
         await_subscription(&mut publisher, &mut receiver, "t", &Tick::new(0));
         for n in 0..50 {
             publisher.send(&Tick::new(n)).unwrap();

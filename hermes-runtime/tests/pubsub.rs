@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 fn typed_envelopes_cross_every_transport_directly() {
     let context = Context::new();
     for (name, endpoint, _guard) in transports() {
-        let mut receiver = Receiver::<Tick>::builder(&context).topic("ticks").bind(&endpoint).unwrap();
+        let mut receiver = Receiver::<Tick>::builder(&context)
+            .topic("ticks")
+            .bind(&endpoint)
+            .unwrap();
         let bound = receiver.endpoints()[0].clone();
         let mut publisher = Publisher::<Tick>::builder(&context)
             .topic("ticks/a")
@@ -24,10 +27,19 @@ fn typed_envelopes_cross_every_transport_directly() {
             publisher.send(&Tick::new(n)).unwrap();
         }
         for n in 1..=100 {
-            let envelope = receiver.recv_timeout(DEADLINE).unwrap_or_else(|err| panic!("{name}: {err}"));
+            let envelope = receiver
+                .recv_timeout(DEADLINE)
+                .unwrap_or_else(|err| panic!("{name}: {err}"));
             assert_eq!(envelope.message, Tick::new(n), "{name}");
-            assert_eq!((envelope.topic.as_str(), envelope.origin.as_str()), ("ticks/a", "alice"));
-            assert_eq!(envelope.seq, n - 1, "{name}: per-topic sequence numbers start at 0");
+            assert_eq!(
+                (envelope.topic.as_str(), envelope.origin.as_str()),
+                ("ticks/a", "alice")
+            );
+            assert_eq!(
+                envelope.seq,
+                n - 1,
+                "{name}: per-topic sequence numbers start at 0"
+            );
             assert_eq!(envelope.epoch, publisher.epoch());
         }
         assert_eq!(receiver.stats().lost, 0, "{name}");
@@ -45,7 +57,11 @@ fn typed_envelopes_go_through_the_proxy_and_its_capture() {
             endpoint
         };
         let (front, back, capture) = match name {
-            "tcp" => ("tcp://127.0.0.1:0".to_owned(), "tcp://127.0.0.1:0".to_owned(), "tcp://127.0.0.1:0".to_owned()),
+            "tcp" => (
+                "tcp://127.0.0.1:0".to_owned(),
+                "tcp://127.0.0.1:0".to_owned(),
+                "tcp://127.0.0.1:0".to_owned(),
+            ),
             "ipc" => (ipc(), ipc(), ipc()),
             _ => (
                 format!("inproc://{}", unique("front")),
@@ -53,10 +69,22 @@ fn typed_envelopes_go_through_the_proxy_and_its_capture() {
                 format!("inproc://{}", unique("capture")),
             ),
         };
-        let proxy = Proxy::spawn(&context, ProxyConfig::new(front, back).with_capture(capture)).unwrap();
-        let mut tap = Receiver::<Tick>::builder(&context).connect(proxy.capture().unwrap()).unwrap();
-        let mut receiver = Receiver::<Tick>::builder(&context).topic("ticks").connect(proxy.backend()).unwrap();
-        let mut publisher = Publisher::<Tick>::builder(&context).topic("ticks/x").connect(proxy.frontend()).unwrap();
+        let proxy = Proxy::spawn(
+            &context,
+            ProxyConfig::new(front, back).with_capture(capture),
+        )
+        .unwrap();
+        let mut tap = Receiver::<Tick>::builder(&context)
+            .connect(proxy.capture().unwrap())
+            .unwrap();
+        let mut receiver = Receiver::<Tick>::builder(&context)
+            .topic("ticks")
+            .connect(proxy.backend())
+            .unwrap();
+        let mut publisher = Publisher::<Tick>::builder(&context)
+            .topic("ticks/x")
+            .connect(proxy.frontend())
+            .unwrap();
         await_subscription(&mut publisher, &mut receiver, "ticks/probe", &Tick::new(0));
         // The capture socket has no subscription upstream of it: drain the probes it saw.
         while tap.recv_timeout(Duration::from_millis(100)).is_ok() {}
@@ -64,9 +92,17 @@ fn typed_envelopes_go_through_the_proxy_and_its_capture() {
             publisher.send(&Tick::new(n)).unwrap();
         }
         for n in 1..=50 {
-            assert_eq!(receiver.recv_timeout(DEADLINE).unwrap().message, Tick::new(n), "{name}");
+            assert_eq!(
+                receiver.recv_timeout(DEADLINE).unwrap().message,
+                Tick::new(n),
+                "{name}"
+            );
             let captured = tap.recv_timeout(DEADLINE).unwrap();
-            assert_eq!((captured.message, captured.topic.as_str()), (Tick::new(n), "ticks/x"), "{name}");
+            assert_eq!(
+                (captured.message, captured.topic.as_str()),
+                (Tick::new(n), "ticks/x"),
+                "{name}"
+            );
         }
         proxy.stop().unwrap();
     }
@@ -76,10 +112,22 @@ fn typed_envelopes_go_through_the_proxy_and_its_capture() {
 fn subscriptions_respect_topic_segments() {
     let context = Context::new();
     let endpoint = format!("inproc://{}", unique("segments"));
-    let mut receiver = Receiver::<Tick>::builder(&context).topic("quotes").bind(&endpoint).unwrap();
-    let mut publisher = Publisher::<Tick>::builder(&context).connect(&endpoint).unwrap();
+    let mut receiver = Receiver::<Tick>::builder(&context)
+        .topic("quotes")
+        .bind(&endpoint)
+        .unwrap();
+    let mut publisher = Publisher::<Tick>::builder(&context)
+        .connect(&endpoint)
+        .unwrap();
     await_subscription(&mut publisher, &mut receiver, "quotes", &Tick::new(0));
-    for topic in ["quotes_raw", "quotes", "quotesx/y", "quotes/bitstamp", "quote", "quotes/kraken/btc"] {
+    for topic in [
+        "quotes_raw",
+        "quotes",
+        "quotesx/y",
+        "quotes/bitstamp",
+        "quote",
+        "quotes/kraken/btc",
+    ] {
         publisher.send_to(topic, &Tick::new(1)).unwrap();
     }
     publisher.send_to("quotes/end", &Tick::new(2)).unwrap();
@@ -105,16 +153,30 @@ fn origin_filter_keeps_only_the_named_publishers() {
         .origin("bitstamp")
         .bind(&endpoint)
         .unwrap();
-    let mut bitstamp = Publisher::<Tick>::builder(&context).node("bitstamp", "quotes").connect(&endpoint).unwrap();
-    let mut kraken = Publisher::<Tick>::builder(&context).node("kraken", "quotes").connect(&endpoint).unwrap();
-    await_subscription(&mut bitstamp, &mut receiver, "quotes/bitstamp", &Tick::new(0));
+    let mut bitstamp = Publisher::<Tick>::builder(&context)
+        .node("bitstamp", "quotes")
+        .connect(&endpoint)
+        .unwrap();
+    let mut kraken = Publisher::<Tick>::builder(&context)
+        .node("kraken", "quotes")
+        .connect(&endpoint)
+        .unwrap();
+    await_subscription(
+        &mut bitstamp,
+        &mut receiver,
+        "quotes/bitstamp",
+        &Tick::new(0),
+    );
     for n in 1..=10 {
         kraken.send(&Tick::new(n)).unwrap();
         bitstamp.send(&Tick::new(n)).unwrap();
     }
     for n in 1..=10 {
         let envelope = receiver.recv_timeout(DEADLINE).unwrap();
-        assert_eq!((envelope.origin.as_str(), envelope.message.n), ("bitstamp", n));
+        assert_eq!(
+            (envelope.origin.as_str(), envelope.message.n),
+            ("bitstamp", n)
+        );
     }
     assert_eq!(receiver.stats().filtered, 10);
 }
@@ -123,9 +185,18 @@ fn origin_filter_keeps_only_the_named_publishers() {
 fn another_types_envelopes_are_counted_not_delivered() {
     let context = Context::new();
     let endpoint = format!("inproc://{}", unique("fingerprint"));
-    let mut receiver = Receiver::<Tick>::builder(&context).topic("t").bind(&endpoint).unwrap();
-    let mut ticks = Publisher::<Tick>::builder(&context).topic("t").connect(&endpoint).unwrap();
-    let mut others = Publisher::<Other>::builder(&context).topic("t").connect(&endpoint).unwrap();
+    let mut receiver = Receiver::<Tick>::builder(&context)
+        .topic("t")
+        .bind(&endpoint)
+        .unwrap();
+    let mut ticks = Publisher::<Tick>::builder(&context)
+        .topic("t")
+        .connect(&endpoint)
+        .unwrap();
+    let mut others = Publisher::<Other>::builder(&context)
+        .topic("t")
+        .connect(&endpoint)
+        .unwrap();
     await_subscription(&mut ticks, &mut receiver, "t", &Tick::new(0));
     for _ in 0..5 {
         others.send(&Other { value: 1.0 }).unwrap();
@@ -133,12 +204,21 @@ fn another_types_envelopes_are_counted_not_delivered() {
     // `others` may still be connecting: keep it sending until five mismatches were seen.
     let deadline = std::time::Instant::now() + DEADLINE;
     while receiver.stats().type_mismatches < 5 {
-        assert!(std::time::Instant::now() < deadline, "mismatches never arrived");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mismatches never arrived"
+        );
         others.send(&Other { value: 1.0 }).unwrap();
-        assert!(matches!(receiver.recv_timeout(Duration::from_millis(10)), Err(Error::Timeout)));
+        assert!(matches!(
+            receiver.recv_timeout(Duration::from_millis(10)),
+            Err(Error::Timeout)
+        ));
     }
     ticks.send(&Tick::new(7)).unwrap();
-    assert_eq!(receiver.recv_timeout(DEADLINE).unwrap().message, Tick::new(7));
+    assert_eq!(
+        receiver.recv_timeout(DEADLINE).unwrap().message,
+        Tick::new(7)
+    );
     assert_eq!(receiver.stats().decode_errors, 0);
 }
 
@@ -147,8 +227,16 @@ fn each_codec_round_trips_over_a_socket() {
     let context = Context::new();
     for codec in Codec::ALL {
         let endpoint = format!("inproc://{}", unique(codec.name()));
-        let mut receiver = Receiver::<Tick>::builder(&context).topic("t").codec(codec).bind(&endpoint).unwrap();
-        let mut publisher = Publisher::<Tick>::builder(&context).topic("t/x").codec(codec).connect(&endpoint).unwrap();
+        let mut receiver = Receiver::<Tick>::builder(&context)
+            .topic("t")
+            .codec(codec)
+            .bind(&endpoint)
+            .unwrap();
+        let mut publisher = Publisher::<Tick>::builder(&context)
+            .topic("t/x")
+            .codec(codec)
+            .connect(&endpoint)
+            .unwrap();
         await_subscription(&mut publisher, &mut receiver, "t/probe", &Tick::new(0));
         publisher.send(&Tick::new(9)).unwrap();
         let envelope = receiver.recv_timeout(DEADLINE).unwrap();
@@ -169,7 +257,12 @@ fn a_python_json_receiver_subscribes_with_the_leading_quote() {
     // A raw PUB socket writing exactly what hermes-zmq 1.3 writes.
     let raw = context.as_zmq().socket(zmq::PUB).unwrap();
     raw.connect(&endpoint).unwrap();
-    let frames: [&[u8]; 4] = [br#""quotes/bitstamp""#, br#""bitstamp""#, br#"["Quote", 1.5]"#, b"1700000000.25"];
+    let frames: [&[u8]; 4] = [
+        br#""quotes/bitstamp""#,
+        br#""bitstamp""#,
+        br#"["Quote", 1.5]"#,
+        b"1700000000.25",
+    ];
     let deadline = std::time::Instant::now() + DEADLINE;
     let envelope = loop {
         raw.send_multipart(frames, 0).unwrap();
@@ -187,10 +280,22 @@ fn a_python_json_receiver_subscribes_with_the_leading_quote() {
 #[test]
 fn unsupported_codecs_and_bad_endpoints_are_refused_up_front() {
     let context = Context::new();
-    let err = Publisher::<Value>::builder(&context).codec(Codec::Protobuf).build().unwrap_err();
-    assert!(err.to_string().contains("does not support the `protobuf` codec"), "{err}");
-    let err = Receiver::<Tick>::builder(&context).bind("tcp://nowhere").unwrap_err();
+    let err = Publisher::<Value>::builder(&context)
+        .codec(Codec::Protobuf)
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not support the `protobuf` codec"),
+        "{err}"
+    );
+    let err = Receiver::<Tick>::builder(&context)
+        .bind("tcp://nowhere")
+        .unwrap_err();
     assert!(matches!(err, Error::Endpoint { .. }), "{err}");
-    let err = Publisher::<Tick>::builder(&context).topic("a\0b").build().unwrap_err();
+    let err = Publisher::<Tick>::builder(&context)
+        .topic("a\0b")
+        .build()
+        .unwrap_err();
     assert!(matches!(err, Error::Topic { .. }), "{err}");
 }

@@ -18,7 +18,10 @@ fn stale_then_fresh(action: SlowSubscriberAction) -> (Receiver<Tick>, Vec<Result
         .slow_subscriber(SlowSubscriber::new(LIMIT, action))
         .bind(&endpoint)
         .unwrap();
-    let mut publisher = Publisher::<Tick>::builder(&context).topic("t").connect(&endpoint).unwrap();
+    let mut publisher = Publisher::<Tick>::builder(&context)
+        .topic("t")
+        .connect(&endpoint)
+        .unwrap();
     // Handshake without reading stale data: the probe is read at once.
     let deadline = std::time::Instant::now() + DEADLINE;
     while receiver.recv_timeout(Duration::from_millis(10)).is_err() {

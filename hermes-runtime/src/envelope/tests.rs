@@ -21,7 +21,12 @@ fn parts(frames: &Frames) -> Vec<&[u8]> {
 #[test]
 fn python_json_frames_match_the_reference_page() {
     let mut frames = Frames::new();
-    encode(&stamp(Codec::PythonJson), &json!(["Quote", 101.5]), &mut frames).unwrap();
+    encode(
+        &stamp(Codec::PythonJson),
+        &json!(["Quote", 101.5]),
+        &mut frames,
+    )
+    .unwrap();
     let expected: [&[u8]; 4] = [
         br#""quotes/bitstamp""#,
         br#""bitstamp""#,
@@ -46,7 +51,10 @@ fn python_json_decodes_frames_as_python_writes_them() {
     assert_eq!(raw.fingerprint, None);
     assert_eq!(raw.timestamp_ns, 1_700_000_000_123_456_000);
     let envelope = raw.into_envelope::<Value>().unwrap();
-    assert_eq!(envelope.message, json!(["Quote", 1700000000.5, "BTC", 101.5]));
+    assert_eq!(
+        envelope.message,
+        json!(["Quote", 1700000000.5, "BTC", 101.5])
+    );
 }
 
 #[test]
@@ -75,7 +83,11 @@ fn python_timestamps_in_other_number_forms_decode() {
         ("1700000000.1234567891", 1_700_000_000_123_456_789),
         ("1.7e9", 1_700_000_000_000_000_000),
     ] {
-        assert_eq!(read_python_timestamp(text.as_bytes()).unwrap(), ns, "{text}");
+        assert_eq!(
+            read_python_timestamp(text.as_bytes()).unwrap(),
+            ns,
+            "{text}"
+        );
     }
     for bad in ["", "-1", "abc", "1e400", "\"1\""] {
         assert!(read_python_timestamp(bad.as_bytes()).is_err(), "{bad}");
@@ -91,7 +103,10 @@ fn native_header_round_trips() {
     };
     assert_eq!(topic, b"quotes/bitstamp");
     assert_eq!(&body[..2], &[VERSION << 4 | Codec::Json.id(), 8]);
-    assert_eq!(body[HEADER_LEN], 42, "a small sequence number is one varint byte");
+    assert_eq!(
+        body[HEADER_LEN], 42,
+        "a small sequence number is one varint byte"
+    );
     assert_eq!(&body[HEADER_LEN + 1..HEADER_LEN + 9], b"bitstamp");
     assert_eq!(&body[HEADER_LEN + 9..], br#"{"price":1.5}"#);
     let raw = RawEnvelope::decode(Codec::Protobuf, &parts(&frames)).unwrap();
@@ -140,23 +155,53 @@ fn malformed_native_frames_are_typed_errors() {
     fn decode<'a>(parts: &[&'a [u8]]) -> Result<RawEnvelope<'a>, FrameError> {
         RawEnvelope::decode(Codec::Json, parts)
     }
-    assert!(matches!(decode(&[b"t"]), Err(FrameError::FrameCount { expected: 2, found: 1 })));
-    assert!(matches!(decode(&[b"t", &good, b"{}"]), Err(FrameError::FrameCount { expected: 2, found: 3 })));
-    assert!(matches!(decode(&[b"t", b"short"]), Err(FrameError::ShortHeader { .. })));
-    assert!(matches!(decode(&[b"t", &good[..HEADER_LEN + 2]]), Err(FrameError::ShortHeader { .. })));
+    assert!(matches!(
+        decode(&[b"t"]),
+        Err(FrameError::FrameCount {
+            expected: 2,
+            found: 1
+        })
+    ));
+    assert!(matches!(
+        decode(&[b"t", &good, b"{}"]),
+        Err(FrameError::FrameCount {
+            expected: 2,
+            found: 3
+        })
+    ));
+    assert!(matches!(
+        decode(&[b"t", b"short"]),
+        Err(FrameError::ShortHeader { .. })
+    ));
+    assert!(matches!(
+        decode(&[b"t", &good[..HEADER_LEN + 2]]),
+        Err(FrameError::ShortHeader { .. })
+    ));
     let mut wrong_version = good.clone();
     wrong_version[0] = 0x92;
     assert_eq!(decode(&[b"t", &wrong_version]), Err(FrameError::Version(9)));
     let mut wrong_codec = good.clone();
     wrong_codec[0] = 0x1c;
-    assert_eq!(decode(&[b"t", &wrong_codec]), Err(FrameError::UnknownCodec(12)));
+    assert_eq!(
+        decode(&[b"t", &wrong_codec]),
+        Err(FrameError::UnknownCodec(12))
+    );
     let mut python_id = good.clone();
     python_id[0] = 0x13;
-    assert_eq!(decode(&[b"t", &python_id]), Err(FrameError::UnknownCodec(3)));
+    assert_eq!(
+        decode(&[b"t", &python_id]),
+        Err(FrameError::UnknownCodec(3))
+    );
     let mut endless_varint = good[..HEADER_LEN].to_vec();
     endless_varint.extend_from_slice(&[0xff; 11]);
-    assert!(matches!(decode(&[b"t", &endless_varint]), Err(FrameError::ShortHeader { .. })));
-    assert!(matches!(decode(&[b"\xff", &good]), Err(FrameError::Text { frame: "topic", .. })));
+    assert!(matches!(
+        decode(&[b"t", &endless_varint]),
+        Err(FrameError::ShortHeader { .. })
+    ));
+    assert!(matches!(
+        decode(&[b"\xff", &good]),
+        Err(FrameError::Text { frame: "topic", .. })
+    ));
 }
 
 #[test]
@@ -180,7 +225,11 @@ fn fingerprint_mismatch_is_refused() {
     let raw = RawEnvelope::decode(Codec::Json, &parts(&frames)).unwrap();
     assert!(matches!(
         raw.clone().into_envelope::<Typed>(),
-        Err(FrameError::Fingerprint { expected: 99, found: 0, .. })
+        Err(FrameError::Fingerprint {
+            expected: 99,
+            found: 0,
+            ..
+        })
     ));
     // `Value` accepts any JSON publisher.
     assert_eq!(raw.into_envelope::<Value>().unwrap().message, json!(1));

@@ -47,7 +47,9 @@ macro_rules! every_codec {
             fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
                 match codec {
                     Codec::Protobuf => hermes_runtime::codec::protobuf::encode(self, buf),
-                    Codec::Json | Codec::PythonJson => hermes_runtime::codec::json::encode(self, buf),
+                    Codec::Json | Codec::PythonJson => {
+                        hermes_runtime::codec::json::encode(self, buf)
+                    }
                 }
             }
 
@@ -67,7 +69,11 @@ every_codec!(Other, "test.Other", "test.Other{value:f64}");
 /// A name no other test in this process uses.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// An `ipc://` endpoint in a fresh temporary directory (kept alive by the returned guard).
