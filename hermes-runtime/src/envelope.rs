@@ -298,7 +298,7 @@ pub fn encode<M: Message>(
             topic.extend_from_slice(stamp.topic.as_bytes());
             Header {
                 codec: stamp.codec,
-                fingerprint: M::FINGERPRINT,
+                fingerprint: message.fingerprint(),
                 epoch: stamp.epoch,
                 seq: stamp.seq,
                 timestamp_ns: stamp.timestamp_ns,
@@ -412,7 +412,7 @@ impl<'a> RawEnvelope<'a> {
                 found,
             });
         }
-        let message = M::decode(self.codec, self.payload)?;
+        let message = M::decode_with_fingerprint(self.codec, self.fingerprint, self.payload)?;
         Ok(Envelope {
             topic: self.topic.into_owned(),
             origin: self.origin.into_owned(),

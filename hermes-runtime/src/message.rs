@@ -83,6 +83,27 @@ pub trait Message: Sized + Send + 'static {
     /// [`CodecError::Unsupported`] or [`CodecError::Decode`]; never panics on any input.
     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError>;
 
+    /// The fingerprint written into this value's envelope; the type's
+    /// [`FINGERPRINT`](Message::FINGERPRINT) except for dynamically typed payloads.
+    fn fingerprint(&self) -> u64 {
+        Self::FINGERPRINT
+    }
+
+    /// Decodes a payload that arrived with the sender's `fingerprint` (`None` for
+    /// `python-json`); the default ignores the fingerprint, which the receiver already checked.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](Message::decode).
+    fn decode_with_fingerprint(
+        codec: Codec,
+        fingerprint: Option<u64>,
+        bytes: &[u8],
+    ) -> Result<Self, CodecError> {
+        let _ = fingerprint;
+        Self::decode(codec, bytes)
+    }
+
     /// The JSON Schema of the message, for tools; `None` when the type has none.
     ///
     /// The derive fills it in when the type also implements `schemars::JsonSchema`.

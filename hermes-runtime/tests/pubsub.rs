@@ -299,3 +299,34 @@ fn unsupported_codecs_and_bad_endpoints_are_refused_up_front() {
         .unwrap_err();
     assert!(matches!(err, Error::Topic { .. }), "{err}");
 }
+
+#[test]
+fn a_payload_receiver_sees_every_type_with_its_fingerprint_and_can_republish_it() {
+    use hermes_runtime::{Message, Payload};
+    let context = Context::new();
+    let tap_endpoint = format!("inproc://{}", unique("payload-tap"));
+    let typed_endpoint = format!("inproc://{}", unique("payload-typed"));
+    let mut tap = Receiver::<Payload>::builder(&context)
+        .bind(&tap_endpoint)
+        .unwrap();
+    let mut ticks = Publisher::<Tick>::builder(&context)
+        .topic("t")
+        .connect(&tap_endpoint)
+        .unwrap();
+    let probe = await_subscription(&mut ticks, &mut tap, "t", &Tick::new(0)).message;
+    assert_eq!(probe.fingerprint, Tick::FINGERPRINT);
+    assert_eq!(probe.codec, Codec::Protobuf);
+
+    // Forward the bytes unchanged: a typed receiver accepts them as a `Tick`.
+    let mut typed = Receiver::<Tick>::builder(&context)
+        .topic("t")
+        .bind(&typed_endpoint)
+        .unwrap();
+    let mut forward = Publisher::<Payload>::builder(&context)
+        .topic("t")
+        .connect(&typed_endpoint)
+        .unwrap();
+    let received = await_subscription(&mut forward, &mut typed, "t", &probe);
+    assert_eq!(received.message, Tick::new(0));
+    assert_eq!(typed.stats().type_mismatches, 0);
+}

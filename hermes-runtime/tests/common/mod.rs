@@ -95,12 +95,12 @@ pub fn transports() -> Vec<(&'static str, String, Option<tempfile::TempDir>)> {
 
 /// Sends `probe` on `topic` until `receiver` gets an envelope (PUB/SUB drops what is sent
 /// before the subscription arrives), then drains what is left of the probes; returns the last.
-pub fn await_subscription<M: Message>(
-    publisher: &mut Publisher<M>,
-    receiver: &mut Receiver<M>,
+pub fn await_subscription<P: Message, R: Message>(
+    publisher: &mut Publisher<P>,
+    receiver: &mut Receiver<R>,
     topic: &str,
-    probe: &M,
-) -> Envelope<M> {
+    probe: &P,
+) -> Envelope<R> {
     let deadline = Instant::now() + DEADLINE;
     loop {
         publisher.send_to(topic, probe).expect("send probe");
