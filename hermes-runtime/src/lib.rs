@@ -13,6 +13,10 @@
 //!
 //! The wire format is described in `docs/wire-format.md` at the repository root.
 
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 pub mod codec;
 mod context;
 mod derive_support;
