@@ -1,0 +1,23 @@
+//! Frames off the wire: every codec's envelope decoder, then typed and untyped payload decoding.
+//! The input is split into frames at 0xFF 0x00 pairs, so the fuzzer controls the frame count.
+#![no_main]
+
+use hermes_runtime::envelope::RawEnvelope;
+use hermes_runtime::{Codec, Payload};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let mut frames: Vec<&[u8]> = Vec::new();
+    let mut rest = data;
+    while let Some(at) = rest.windows(2).position(|pair| pair == [0xff, 0x00]) {
+        frames.push(&rest[..at]);
+        rest = &rest[at + 2..];
+    }
+    frames.push(rest);
+    for codec in Codec::ALL {
+        if let Ok(raw) = RawEnvelope::decode(codec, &frames) {
+            let _ = raw.clone().into_envelope::<serde_json::Value>();
+            let _ = raw.into_envelope::<Payload>();
+        }
+    }
+});
