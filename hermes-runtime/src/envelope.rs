@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::codec::Codec;
 use crate::error::{CodecError, FrameError};
 use crate::message::Message;
+use crate::shared_str::SharedStr;
 
 /// The native wire-format version this build writes and reads.
 pub const VERSION: u8 = 1;
@@ -48,9 +49,9 @@ pub const ANY_FINGERPRINT: u64 = 0;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope<M> {
     /// The `/`-separated topic it was published on.
-    pub topic: String,
+    pub topic: SharedStr,
     /// The publisher's name (a node name for node publishers).
-    pub origin: String,
+    pub origin: SharedStr,
     /// The publisher's sequence number for this topic, from 0; 0 for `python-json`.
     pub seq: u64,
     /// A number drawn when the publisher was made; a new one means the publisher restarted.
@@ -64,7 +65,11 @@ pub struct Envelope<M> {
 
 impl<M> Envelope<M> {
     /// An envelope stamped now, with sequence number 0.
-    pub fn new(topic: impl Into<String>, origin: impl Into<String>, message: M) -> Envelope<M> {
+    pub fn new(
+        topic: impl Into<SharedStr>,
+        origin: impl Into<SharedStr>,
+        message: M,
+    ) -> Envelope<M> {
         Envelope {
             topic: topic.into(),
             origin: origin.into(),
@@ -402,6 +407,23 @@ impl<'a> RawEnvelope<'a> {
     /// [`FrameError::Fingerprint`] when the sender's type is not `M`;
     /// [`FrameError::Payload`] when the payload does not decode.
     pub fn into_envelope<M: Message>(self) -> Result<Envelope<M>, FrameError> {
+        let message = self.decode_message::<M>()?;
+        Ok(Envelope {
+            topic: self.topic.into(),
+            origin: self.origin.into(),
+            seq: self.seq,
+            epoch: self.epoch,
+            timestamp_ns: self.timestamp_ns,
+            message,
+        })
+    }
+
+    /// Decodes the payload as `M`, checking the fingerprint first.
+    ///
+    /// # Errors
+    ///
+    /// As [`into_envelope`](RawEnvelope::into_envelope).
+    pub fn decode_message<M: Message>(&self) -> Result<M, FrameError> {
         if let Some(found) = self.fingerprint
             && M::FINGERPRINT != ANY_FINGERPRINT
             && found != M::FINGERPRINT
@@ -412,15 +434,11 @@ impl<'a> RawEnvelope<'a> {
                 found,
             });
         }
-        let message = M::decode_with_fingerprint(self.codec, self.fingerprint, self.payload)?;
-        Ok(Envelope {
-            topic: self.topic.into_owned(),
-            origin: self.origin.into_owned(),
-            seq: self.seq,
-            epoch: self.epoch,
-            timestamp_ns: self.timestamp_ns,
-            message,
-        })
+        Ok(M::decode_with_fingerprint(
+            self.codec,
+            self.fingerprint,
+            self.payload,
+        )?)
     }
 }
 

@@ -10,6 +10,7 @@ use crate::endpoint::{self, Attach};
 use crate::envelope::{self, Envelope, RawEnvelope};
 use crate::error::{CodecError, Error, FrameError, Result};
 use crate::message::Message;
+use crate::shared_str::SharedStr;
 use crate::stats::{ReceiverStats, SlowSubscriber, SlowSubscriberAction};
 use crate::topic::TopicFilter;
 
@@ -260,14 +261,27 @@ struct Sequence {
     next: u64,
 }
 
+/// A publisher the receiver has heard from: its interned name and the topics it used.
+struct OriginState {
+    name: SharedStr,
+    topics: HashMap<SharedStr, TopicState>,
+}
+
+/// One topic of one publisher: its interned name and, for native envelopes, its sequence.
+struct TopicState {
+    name: SharedStr,
+    sequence: Option<Sequence>,
+}
+
 /// Filters, sequence tracking, slow-subscriber policy and counters: everything between the
 /// frames and the application, kept apart from the socket so the frames can be borrowed.
 struct Tracker {
     topics: Vec<TopicFilter>,
     origins: Vec<String>,
     slow_subscriber: SlowSubscriber,
-    /// Origin → topic → sequence state; looked up by `&str`, so no allocation per envelope.
-    sequences: HashMap<String, HashMap<String, Sequence>>,
+    /// Origin → topic → sequence state, looked up by `&str`; the keys double as the interned
+    /// names envelopes carry, so receiving allocates nothing for topics and origins.
+    publishers: HashMap<SharedStr, OriginState>,
     tracked: usize,
     stats: ReceiverStats,
     last_lag_warning: Option<Instant>,
@@ -302,7 +316,7 @@ impl Tracker {
             self.stats.filtered += 1;
             return Ok(None);
         }
-        self.track_sequence(&raw);
+        let (origin, topic) = self.track(&raw);
         let lag_ns = envelope::now_ns().saturating_sub(raw.timestamp_ns);
         self.stats.max_lag_ns = self.stats.max_lag_ns.max(lag_ns);
         if lag_ns > u64::try_from(self.slow_subscriber.max_lag.as_nanos()).unwrap_or(u64::MAX) {
@@ -334,10 +348,17 @@ impl Tracker {
             log_rejected::<M>("codec mismatch", self.stats.type_mismatches, &err);
             return Ok(None);
         }
-        match raw.into_envelope::<M>() {
-            Ok(envelope) => {
+        match raw.decode_message::<M>() {
+            Ok(message) => {
                 self.stats.received += 1;
-                Ok(Some(envelope))
+                Ok(Some(Envelope {
+                    topic,
+                    origin,
+                    seq: raw.seq,
+                    epoch: raw.epoch,
+                    timestamp_ns: raw.timestamp_ns,
+                    message,
+                }))
             }
             Err(err @ FrameError::Fingerprint { .. }) => {
                 self.stats.type_mismatches += 1;
@@ -352,42 +373,66 @@ impl Tracker {
         }
     }
 
-    fn track_sequence(&mut self, raw: &RawEnvelope<'_>) {
-        if raw.epoch == 0 {
-            return; // python-json envelopes carry no sequence numbers
+    /// Counts gaps, restarts and reordering in the envelope's sequence, and returns the
+    /// interned origin and topic names.
+    fn track(&mut self, raw: &RawEnvelope<'_>) -> (SharedStr, SharedStr) {
+        let untracked = || {
+            (
+                SharedStr::from(raw.origin.as_ref()),
+                SharedStr::from(raw.topic.as_ref()),
+            )
+        };
+        let room = self.tracked < MAX_TRACKED_SEQUENCES;
+        if !self.publishers.contains_key(raw.origin.as_ref()) {
+            if !room {
+                return untracked();
+            }
+            let name = SharedStr::from(raw.origin.as_ref());
+            let state = OriginState {
+                name: name.clone(),
+                topics: HashMap::new(),
+            };
+            self.publishers.insert(name, state);
         }
-        let restart = |sequence: &mut Sequence| {
-            *sequence = Sequence {
+        let Some(origin) = self.publishers.get_mut(raw.origin.as_ref()) else {
+            return untracked();
+        };
+        if !origin.topics.contains_key(raw.topic.as_ref()) {
+            if !room {
+                return (origin.name.clone(), SharedStr::from(raw.topic.as_ref()));
+            }
+            self.tracked += 1;
+            let name = SharedStr::from(raw.topic.as_ref());
+            let state = TopicState {
+                name: name.clone(),
+                sequence: None,
+            };
+            origin.topics.insert(name, state);
+        }
+        let Some(topic) = origin.topics.get_mut(raw.topic.as_ref()) else {
+            return (origin.name.clone(), SharedStr::from(raw.topic.as_ref()));
+        };
+        // python-json envelopes (epoch 0) carry no sequence numbers.
+        if raw.epoch != 0 {
+            let start = Sequence {
                 epoch: raw.epoch,
                 next: raw.seq.wrapping_add(1),
             };
-        };
-        let known = self
-            .sequences
-            .get_mut(raw.origin.as_ref())
-            .and_then(|topics| topics.get_mut(raw.topic.as_ref()));
-        match known {
-            Some(sequence) if sequence.epoch != raw.epoch => {
-                self.stats.publisher_restarts += 1;
-                restart(sequence);
+            match &mut topic.sequence {
+                // A late joiner's first envelope is a start, not a gap.
+                None => topic.sequence = Some(start),
+                Some(sequence) if sequence.epoch != raw.epoch => {
+                    self.stats.publisher_restarts += 1;
+                    *sequence = start;
+                }
+                Some(sequence) if raw.seq >= sequence.next => {
+                    self.stats.lost += raw.seq - sequence.next;
+                    sequence.next = start.next;
+                }
+                Some(_) => self.stats.out_of_order += 1,
             }
-            Some(sequence) if raw.seq >= sequence.next => {
-                self.stats.lost += raw.seq - sequence.next;
-                sequence.next = raw.seq.wrapping_add(1);
-            }
-            Some(_) => self.stats.out_of_order += 1,
-            // A late joiner's first envelope is a start, not a gap.
-            None if self.tracked < MAX_TRACKED_SEQUENCES => {
-                self.tracked += 1;
-                let mut sequence = Sequence { epoch: 0, next: 0 };
-                restart(&mut sequence);
-                self.sequences
-                    .entry(raw.origin.as_ref().to_owned())
-                    .or_default()
-                    .insert(raw.topic.as_ref().to_owned(), sequence);
-            }
-            None => {}
         }
+        (origin.name.clone(), topic.name.clone())
     }
 
     fn warn_lag(&mut self, lag_ns: u64, raw: &RawEnvelope<'_>) {
@@ -542,7 +587,7 @@ impl<M: Message> ReceiverBuilder<M> {
                 topics,
                 origins: self.origins,
                 slow_subscriber: self.slow_subscriber,
-                sequences: HashMap::new(),
+                publishers: HashMap::new(),
                 tracked: 0,
                 stats: ReceiverStats::default(),
                 last_lag_warning: None,
