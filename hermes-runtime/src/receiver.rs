@@ -1,6 +1,10 @@
 //! Typed SUB sockets.
 
 use std::collections::HashMap;
+
+// Keys come off the wire: foldhash is fast on short strings and seeded per map, so a peer cannot
+// precompute colliding origins or topics.
+use foldhash::fast::RandomState;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
@@ -264,7 +268,7 @@ struct Sequence {
 /// A publisher the receiver has heard from: its interned name and the topics it used.
 struct OriginState {
     name: SharedStr,
-    topics: HashMap<SharedStr, TopicState>,
+    topics: HashMap<SharedStr, TopicState, RandomState>,
 }
 
 /// One topic of one publisher: its interned name and, for native envelopes, its sequence.
@@ -281,7 +285,7 @@ struct Tracker {
     slow_subscriber: SlowSubscriber,
     /// Origin → topic → sequence state, looked up by `&str`; the keys double as the interned
     /// names envelopes carry, so receiving allocates nothing for topics and origins.
-    publishers: HashMap<SharedStr, OriginState>,
+    publishers: HashMap<SharedStr, OriginState, RandomState>,
     tracked: usize,
     stats: ReceiverStats,
     last_lag_warning: Option<Instant>,
@@ -390,7 +394,7 @@ impl Tracker {
             let name = SharedStr::from(raw.origin.as_ref());
             let state = OriginState {
                 name: name.clone(),
-                topics: HashMap::new(),
+                topics: HashMap::default(),
             };
             self.publishers.insert(name, state);
         }
@@ -587,7 +591,7 @@ impl<M: Message> ReceiverBuilder<M> {
                 topics,
                 origins: self.origins,
                 slow_subscriber: self.slow_subscriber,
-                publishers: HashMap::new(),
+                publishers: HashMap::default(),
                 tracked: 0,
                 stats: ReceiverStats::default(),
                 last_lag_warning: None,
