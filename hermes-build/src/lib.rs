@@ -43,6 +43,8 @@
 struct ReadmeDoctests;
 
 mod check;
+pub mod codegen;
+mod config;
 pub mod diagnostic;
 mod endpoint;
 pub mod graph;
@@ -55,6 +57,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use codegen::{GenerateError, Settings, canonical_form, generate, module_name};
+pub use config::{Compiled, Config, Error, compile, write_if_changed};
 pub use diagnostic::{Code, Diagnostic, FileId, Label, Report, Severity, SourceFile, Sources};
 pub use endpoint::{Endpoint, EndpointError, topic_matches};
 pub use graph::TopologyGraph;

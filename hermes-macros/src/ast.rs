@@ -148,12 +148,38 @@ fn canonical_fields(fields: &[Field<'_>]) -> String {
         .join(";")
 }
 
-/// The tokens as written, with the whitespace between them removed: `Vec < u8 >` is `Vec<u8>`.
+/// The tokens as written, with the whitespace between them and trailing commas in generic
+/// arguments removed: `Vec < u8 >` is `Vec<u8>`, and `BTreeMap<K, V,>` (as rustfmt and
+/// prettyplease write long types across lines) is `BTreeMap<K,V>`, so formatting never changes
+/// a fingerprint.
 fn without_whitespace(tokens: &dyn ToTokens) -> String {
-    tokens
+    let compact: String = tokens
         .to_token_stream()
         .to_string()
         .chars()
         .filter(|c| !c.is_whitespace())
-        .collect()
+        .collect();
+    compact.replace(",>", ">")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formatting_does_not_change_the_canonical_type() {
+        let broken: syn::Type = syn::parse_quote!(::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::string::String,
+        >);
+        let one_line: syn::Type = syn::parse_quote!(::std::collections::BTreeMap<::std::string::String, ::std::string::String>);
+        assert_eq!(
+            super::without_whitespace(&broken),
+            super::without_whitespace(&one_line)
+        );
+        let tuple: syn::Type = syn::parse_quote!((u8,));
+        assert_eq!(
+            super::without_whitespace(&tuple),
+            "(u8,)",
+            "a 1-tuple keeps its comma"
+        );
+    }
 }

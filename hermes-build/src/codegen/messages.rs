@@ -1,0 +1,362 @@
+//! Messages and enums: Rust types with prost, serde, schemars and `HermesMessage` derives.
+//!
+//! | YAML | Rust field | protobuf |
+//! | --- | --- | --- |
+//! | `bool`, `i32`, `i64`, `u32`, `u64` | same | `bool`, `int32`, `int64`, `uint32`, `uint64` |
+//! | `f32`, `f64` | same | `float`, `double` |
+//! | `string`, `bytes` | `String`, `Vec<u8>` | `string`, `bytes` |
+//! | `timestamp` | `u64`, nanoseconds since the Unix epoch | `uint64` |
+//! | an enum | `i32` (prost `enumeration`); JSON writes the variant's name | the enum |
+//! | a message | `Option<T>` (protobuf message fields may be absent) | the message |
+//! | `list<T>` | `Vec<T>` | `repeated T` |
+//! | `map<string, T>` | `BTreeMap<String, T>` (sorted, so JSON output is stable) | `map<string, T>` |
+//! | `optional: true` | `Option<T>` | `optional T` |
+
+use std::collections::BTreeMap;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{Gen, TypeRef, ident};
+use crate::Loaded;
+use crate::model::{EnumDef, FieldDef, FieldType, MessageDef, ScalarType};
+
+/// What a type name refers to, for field mapping.
+#[derive(Clone, Debug)]
+pub(crate) enum Kind {
+    Enum,
+    Message,
+}
+
+/// One field as generated.
+pub(crate) struct FieldPlan {
+    /// The Rust field name.
+    pub ident: proc_macro2::Ident,
+    /// The Rust type, as text (the fingerprint covers it as written).
+    pub rust_type: String,
+    /// The `#[prost(...)]` contents.
+    pub prost: String,
+    /// For enum fields: the serde helper (`one`, `optional`, `list`, `map`), the enum's Rust
+    /// name and the schemars stand-in type.
+    pub enum_json: Option<(&'static str, String, String)>,
+}
+
+fn scalar(scalar: ScalarType) -> (&'static str, &'static str) {
+    match scalar {
+        ScalarType::Bool => ("bool", "bool"),
+        ScalarType::I32 => ("i32", "int32"),
+        ScalarType::I64 => ("i64", "int64"),
+        ScalarType::U32 => ("u32", "uint32"),
+        ScalarType::U64 | ScalarType::Timestamp => ("u64", "uint64"),
+        ScalarType::F32 => ("f32", "float"),
+        ScalarType::F64 => ("f64", "double"),
+        ScalarType::String => ("::std::string::String", "string"),
+        ScalarType::Bytes => ("::std::vec::Vec<u8>", "bytes = \"vec\""),
+    }
+}
+
+const STRING: &str = "::std::string::String";
+
+/// The Rust type and prost attribute of a field; `types` maps every declared name to its kind.
+pub(crate) fn plan_field(
+    field: &FieldDef,
+    number: u32,
+    types: &BTreeMap<String, TypeRef>,
+) -> Option<FieldPlan> {
+    let ty = field.field_type().ok()?;
+    let ident = ident::snake(&field.name);
+    let tag = format!("tag = \"{number}\"");
+    // (rust element type, prost element kind, enum name)
+    let element = |ty: &FieldType| -> Option<(String, String, Option<String>)> {
+        match ty {
+            FieldType::Scalar(s) => {
+                let (rust, prost) = scalar(*s);
+                Some((rust.to_string(), prost.to_string(), None))
+            }
+            FieldType::Named(name) => {
+                let target = types.get(name)?;
+                let rust = target.ident.to_string();
+                match target.kind {
+                    Kind::Enum => Some((
+                        "i32".to_string(),
+                        format!("enumeration = \"{rust}\""),
+                        Some(rust),
+                    )),
+                    Kind::Message => Some((rust, "message".to_string(), None)),
+                }
+            }
+            FieldType::List(_) | FieldType::Map(_) => None,
+        }
+    };
+    let plan = match &ty {
+        FieldType::List(inner) => {
+            let (rust, prost, enumeration) = element(inner)?;
+            FieldPlan {
+                ident,
+                rust_type: format!("::std::vec::Vec<{rust}>"),
+                prost: format!("{prost}, repeated, {tag}"),
+                enum_json: enumeration
+                    .map(|name| ("list", name.clone(), format!("::std::vec::Vec<{name}>"))),
+            }
+        }
+        FieldType::Map(inner) => {
+            let (rust, prost, enumeration) = element(inner)?;
+            let value_kind = match (&enumeration, prost.as_str()) {
+                (Some(name), _) => format!("enumeration({name})"),
+                (None, "bytes = \"vec\"") => "bytes".to_string(),
+                (None, other) => other.to_string(),
+            };
+            FieldPlan {
+                ident,
+                rust_type: format!("::std::collections::BTreeMap<{STRING}, {rust}>"),
+                prost: format!("btree_map = \"string, {value_kind}\", {tag}"),
+                enum_json: enumeration.map(|name| {
+                    let schema = format!("::std::collections::BTreeMap<{STRING}, {name}>");
+                    ("map", name, schema)
+                }),
+            }
+        }
+        FieldType::Scalar(_) | FieldType::Named(_) => {
+            let (rust, prost, enumeration) = element(&ty)?;
+            let is_message = prost == "message";
+            if is_message {
+                FieldPlan {
+                    ident,
+                    rust_type: format!("::core::option::Option<{rust}>"),
+                    prost: format!("message, optional, {tag}"),
+                    enum_json: None,
+                }
+            } else if field.optional {
+                FieldPlan {
+                    ident,
+                    rust_type: format!("::core::option::Option<{rust}>"),
+                    prost: format!("{prost}, optional, {tag}"),
+                    enum_json: enumeration.map(|name| {
+                        let schema = format!("::core::option::Option<{name}>");
+                        ("optional", name, schema)
+                    }),
+                }
+            } else {
+                FieldPlan {
+                    ident,
+                    rust_type: rust,
+                    prost: format!("{prost}, {tag}"),
+                    enum_json: enumeration.map(|name| ("one", name.clone(), name)),
+                }
+            }
+        }
+    };
+    Some(plan)
+}
+
+/// The canonical form `#[derive(HermesMessage)]` fingerprints for a generated message.
+pub(crate) fn canonical(
+    full_name: &str,
+    message: &MessageDef,
+    types: &BTreeMap<String, TypeRef>,
+) -> String {
+    let fields: Vec<String> = message
+        .numbered_fields()
+        .filter_map(|(number, field)| plan_field(field, number, types))
+        .map(|plan| {
+            let name = plan.ident.to_string();
+            let name = name.trim_start_matches("r#");
+            let ty: String = plan
+                .rust_type
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            format!("{name}:{ty}")
+        })
+        .collect();
+    format!("{full_name}{{{}}}", fields.join(";"))
+}
+
+fn docs(doc: Option<&str>) -> TokenStream {
+    let Some(doc) = doc else {
+        return TokenStream::new();
+    };
+    let lines = doc.trim_end().lines().map(|line| format!(" {line}"));
+    quote!(#(#[doc = #lines])*)
+}
+
+fn parse_type(text: &str) -> TokenStream {
+    // Built by `plan_field` from identifiers and fixed paths, so it always parses.
+    text.parse().unwrap_or_default()
+}
+
+/// The tokens of one message struct.
+pub(crate) fn message(
+    name: &str,
+    full_name: &str,
+    message: &MessageDef,
+    generator: &Gen<'_>,
+    extra: &[TokenStream],
+) -> TokenStream {
+    let settings = generator.settings;
+    let types = &generator.types;
+    let rt = &generator.rt;
+    let private = quote!(#rt::__private);
+    let prost_path = format!("{}::__private::prost", settings.runtime_path);
+    let serde_path = format!("{}::__private::serde", settings.runtime_path);
+    let schemars_path = format!("{}::__private::schemars", settings.runtime_path);
+    let crate_path = settings.runtime_path.clone();
+    let ident = ident::type_name(name);
+    let fallback = format!("The `{full_name}` message.");
+    let doc = docs(Some(message.doc.as_deref().unwrap_or(&fallback)));
+    let fields = message
+        .numbered_fields()
+        .filter_map(|(number, field)| Some((number, field, plan_field(field, number, types)?)))
+        .map(|(number, field, plan)| {
+            let FieldPlan {
+                ident,
+                rust_type,
+                prost,
+                enum_json,
+            } = plan;
+            let ty = parse_type(&rust_type);
+            let prost: TokenStream = prost.parse().unwrap_or_default();
+            let fallback = format!("Field `{}` ({number} on the wire).", field.name);
+            let doc = docs(Some(field.doc.as_deref().unwrap_or(&fallback)));
+            let unraw = ident.to_string();
+            let rename = (unraw.trim_start_matches("r#") != field.name.as_str()).then(|| {
+                let yaml = field.name.as_str();
+                quote!(#[serde(rename = #yaml)])
+            });
+            let enum_attrs = enum_json.map(|(helper, enum_name, schema)| {
+                let serialize = format!(
+                    "{}::__private::enum_json::{helper}::serialize::<{enum_name}, _>",
+                    settings.runtime_path
+                );
+                let deserialize = format!(
+                    "{}::__private::enum_json::{helper}::deserialize::<{enum_name}, _>",
+                    settings.runtime_path
+                );
+                quote! {
+                    #[serde(serialize_with = #serialize, deserialize_with = #deserialize)]
+                    #[schemars(with = #schema)]
+                }
+            });
+            quote! {
+                #doc
+                #[prost(#prost)]
+                #rename
+                #enum_attrs
+                pub #ident: #ty,
+            }
+        });
+    quote! {
+        #doc
+        #[derive(
+            ::core::clone::Clone,
+            ::core::fmt::Debug,
+            ::core::cmp::PartialEq,
+            #private::prost::Message,
+            #private::serde::Serialize,
+            #private::serde::Deserialize,
+            #private::schemars::JsonSchema,
+            #rt::HermesMessage,
+        )]
+        #[prost(prost_path = #prost_path)]
+        #[prost(skip_debug)]
+        #[serde(crate = #serde_path, default)]
+        #[schemars(crate = #schemars_path)]
+        #[hermes(name = #full_name, crate = #crate_path)]
+        #(#extra)*
+        pub struct #ident {
+            #(#fields)*
+        }
+    }
+}
+
+/// The tokens of one enum.
+pub(crate) fn enumeration(
+    name: &str,
+    definition: &EnumDef,
+    generator: &Gen<'_>,
+    extra: &[TokenStream],
+) -> TokenStream {
+    let settings = generator.settings;
+    let rt = &generator.rt;
+    let private = quote!(#rt::__private);
+    let prost_path = format!("{}::__private::prost", settings.runtime_path);
+    let serde_path = format!("{}::__private::serde", settings.runtime_path);
+    let schemars_path = format!("{}::__private::schemars", settings.runtime_path);
+    let ident = ident::type_name(name);
+    let variants = definition
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(index, variant)| {
+            let variant_ident = ident::type_name(variant);
+            let number = i32::try_from(index).unwrap_or(i32::MAX);
+            let value = proc_macro2::Literal::i32_unsuffixed(number);
+            let yaml = variant.as_str();
+            let doc = format!(" `{yaml}` ({number} on the wire)");
+            quote! {
+                #[doc = #doc]
+                #[serde(rename = #yaml)]
+                #variant_ident = #value,
+            }
+        });
+    let doc = format!(
+        " The `{name}` enum. Message fields hold it as an `i32` (prost's `enumeration`); JSON \
+         writes the variant's name."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::fmt::Debug,
+            ::core::cmp::PartialEq,
+            ::core::cmp::Eq,
+            ::core::hash::Hash,
+            ::core::cmp::PartialOrd,
+            ::core::cmp::Ord,
+            #private::prost::Enumeration,
+            #private::serde::Serialize,
+            #private::serde::Deserialize,
+            #private::schemars::JsonSchema,
+        )]
+        #[prost(prost_path = #prost_path)]
+        #[serde(crate = #serde_path)]
+        #[schemars(crate = #schemars_path)]
+        #(#extra)*
+        #[repr(i32)]
+        pub enum #ident {
+            #(#variants)*
+        }
+    }
+}
+
+/// Every declared type: its kind and Rust name.
+pub(crate) fn type_table(loaded: &Loaded) -> BTreeMap<String, TypeRef> {
+    let mut types = BTreeMap::new();
+    for source in &loaded.messages {
+        let package = source.schema.package.as_str();
+        for (name, _) in source.schema.enums.iter() {
+            types.insert(
+                name.value.clone(),
+                TypeRef {
+                    kind: Kind::Enum,
+                    ident: ident::type_name(name),
+                    full_name: format!("{package}.{name}"),
+                    package: package.to_string(),
+                },
+            );
+        }
+        for (name, _) in source.schema.messages.iter() {
+            types.insert(
+                name.value.clone(),
+                TypeRef {
+                    kind: Kind::Message,
+                    ident: ident::type_name(name),
+                    full_name: format!("{package}.{name}"),
+                    package: package.to_string(),
+                },
+            );
+        }
+    }
+    types
+}
