@@ -47,6 +47,7 @@ pub mod codegen;
 mod config;
 pub mod diagnostic;
 mod endpoint;
+pub mod fingerprint;
 pub mod graph;
 pub mod model;
 mod parse;

@@ -1,10 +1,19 @@
-//! The `hermes` command line: check topologies and generate their JSON Schemas.
+//! The `hermes` command line: check, draw, run and look inside topologies.
 //!
 //! Exit codes, for every subcommand: 0 success, 1 findings (an invalid topology, stale
-//! schemas), 2 usage or I/O error.
+//! schemas) or failure, 2 usage or I/O error.
 
 mod check;
+mod dynamic;
+mod graph;
+mod interrupt;
+mod listen;
+mod proxy;
+mod publish;
 mod schema;
+mod stats;
+mod tap;
+mod topology;
 
 use std::process::ExitCode;
 
@@ -13,6 +22,11 @@ use clap::{Parser, Subcommand};
 /// Declarative ZeroMQ pub/sub topologies.
 #[derive(Debug, Parser)]
 #[command(name = "hermes", version, about, propagate_version = true)]
+#[command(after_help = "\
+Every command that reads a topology takes its path (a file, or a directory holding \
+`topology.yaml`; default `./topology.yaml`).
+
+Exit codes: 0 ok, 1 findings or failure, 2 usage or I/O error.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,11 +39,22 @@ enum Command {
     Check(check::Args),
     /// Write the JSON Schemas of the topology and messages formats.
     Schema(schema::Args),
+    /// Draw a topology as Mermaid, Graphviz DOT or SVG.
+    Graph(graph::Args),
+    /// Print the envelopes passing through a proxy, decoded with the topology's types.
+    Tap(tap::Args),
+    /// Show per-topic rate, bandwidth, lag and loss, live or as one JSON report.
+    Stats(stats::Args),
+    /// Publish a message given as JSON, checked against the topic's type.
+    #[command(name = "pub")]
+    Publish(publish::Args),
+    /// Run a standalone proxy (PostOffice), by default at the Python original's addresses.
+    Proxy(proxy::Args),
 }
 
 /// Success.
 const SUCCESS: u8 = 0;
-/// The command ran and found problems.
+/// The command ran and found problems, or failed.
 const FINDINGS: u8 = 1;
 /// Bad usage, or an input or output that could not be read or written.
 const USAGE_OR_IO: u8 = 2;
@@ -49,6 +74,11 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Graph(args) => graph::run(&args),
+        Command::Tap(args) => tap::run(&args),
+        Command::Stats(args) => stats::run(&args),
+        Command::Publish(args) => publish::run(&args),
+        Command::Proxy(args) => proxy::run(&args),
     };
     ExitCode::from(code)
 }

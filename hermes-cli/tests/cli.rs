@@ -136,3 +136,244 @@ fn committed_schemas_are_current() {
         .assert()
         .code(0);
 }
+
+const TRADING: &str = "../hermes-build/tests/fixtures/valid/trading/topology.yaml";
+const NODE_NAMES: [&str; 5] = ["bitstamp", "kraken", "strategy", "router", "audit"];
+
+fn graph_output(format: &str) -> String {
+    let output = hermes()
+        .args(["graph", TRADING, "--format", format])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(output).expect("UTF-8")
+}
+
+#[test]
+fn graph_svg_parses_as_xml_and_names_every_node_and_proxy() {
+    let svg = graph_output("svg");
+    let document = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    assert_eq!(document.root_element().tag_name().name(), "svg");
+    let text: String = document
+        .descendants()
+        .filter(|node| node.is_text())
+        .filter_map(|node| node.text())
+        .collect();
+    for name in NODE_NAMES.iter().chain(&["market"]) {
+        assert!(text.contains(name), "no `{name}` in the SVG's text");
+    }
+    assert!(text.contains("quotes/bitstamp: Quote"));
+}
+
+#[test]
+fn graph_svg_is_reproducible() {
+    assert_eq!(graph_output("svg"), graph_output("svg"));
+}
+
+#[test]
+fn graph_dot_parses_and_labels_edges_with_topic_and_message() {
+    let dot = graph_output("dot");
+    let mut parser = layout::gv::DotParser::new(&dot);
+    let ast = parser.process().expect("DOT that a DOT parser accepts");
+    let mut builder = layout::gv::GraphBuilder::new();
+    builder.visit_graph(&ast);
+    for name in NODE_NAMES {
+        assert!(
+            dot.contains(&format!("n_{name} [label=\"{name}\"")),
+            "{dot}"
+        );
+    }
+    assert!(dot.contains("n_bitstamp -> p_market [label=\"quotes/bitstamp: Quote\"]"));
+}
+
+/// Checks every line against the Mermaid flowchart statements the renderer writes.
+#[test]
+fn graph_mermaid_is_a_well_formed_flowchart() {
+    let mermaid = graph_output("mermaid");
+    let mut lines = mermaid.lines();
+    assert_eq!(lines.next(), Some("flowchart LR"));
+    let id = r"[A-Za-z_][A-Za-z0-9_]*";
+    let label = r#""[^"]*""#;
+    let statement = [
+        r"^%% .*$".to_string(),
+        format!(r"^{id}(\[{label}\]|\{{\{{{label}\}}\}}|\(\[{label}\]\))$"),
+        format!(r"^{id} (-- {label} -->|-\. {label} \.->) {id}$"),
+        r"^classDef [a-z]+ .+$".to_string(),
+        format!(r"^class {id}(,{id})* [a-z]+$"),
+        r"^linkStyle \d+(,\d+)* .+$".to_string(),
+    ];
+    let patterns: Vec<regex::Regex> = statement
+        .iter()
+        .map(|pattern| regex::Regex::new(pattern).expect("pattern"))
+        .collect();
+    for line in lines {
+        let line = line.trim_start();
+        assert!(
+            patterns.iter().any(|pattern| pattern.is_match(line)),
+            "not a flowchart statement: {line}"
+        );
+    }
+    for name in NODE_NAMES {
+        assert!(mermaid.contains(&format!("n_{name}[\"{name}\"]")));
+    }
+    assert!(mermaid.contains("p_market{{\"market\"}}"));
+    assert!(mermaid.contains("n_bitstamp -- \"quotes/bitstamp: Quote\" --> p_market"));
+}
+
+#[test]
+fn graph_highlights_warnings() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("messages.yaml"),
+        "package: t\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("topology.yaml"),
+        "name: t\nmessages: [messages.yaml]\nproxies:\n  hub: { frontend: \"tcp://127.0.0.1:6000\", backend: \"tcp://127.0.0.1:6001\" }\nnodes:\n  clock:\n    publishes: [{ topic: ticks, message: Tick, via: hub }]\n  idle: {}\n",
+    )
+    .expect("write");
+    let output = hermes()
+        .args(["graph", "--format", "mermaid"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let mermaid = String::from_utf8(output).expect("UTF-8");
+    assert!(
+        mermaid.contains("n_clock -. \"ticks: Tick\" .-> p_hub"),
+        "{mermaid}"
+    );
+    assert!(mermaid.contains("class n_idle warning"), "{mermaid}");
+    assert!(mermaid.contains("%% warning: clock -> hub (ticks: Tick): nobody subscribes"));
+}
+
+#[test]
+fn graph_writes_the_format_of_the_output_extension() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("trading.svg");
+    hermes()
+        .args(["graph", TRADING, "-o"])
+        .arg(&path)
+        .assert()
+        .code(0);
+    let svg = std::fs::read_to_string(&path).expect("written");
+    assert!(svg.contains("<svg"));
+}
+
+#[test]
+fn graph_of_a_missing_topology_exits_2_and_of_an_invalid_one_exits_1() {
+    hermes()
+        .args(["graph", "no/such/topology.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read"));
+    hermes()
+        .args([
+            "graph",
+            &format!("{FIXTURES}/invalid/unmatched_subscription.yaml"),
+        ])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn pub_refuses_a_type_error_naming_the_field() {
+    hermes()
+        .args(["pub", TRADING, "quotes/bitstamp", r#"{"price": "high"}"#])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "field `price`: expected f64, found a string",
+        ));
+    hermes()
+        .args(["pub", TRADING, "orders", r#"{"tags": {"a": 1}}"#])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "field `tags[\"a\"]`: expected string, found an integer",
+        ));
+}
+
+#[test]
+fn pub_refuses_bad_json_unknown_topics_and_nonsense_endpoints() {
+    hermes()
+        .args(["pub", TRADING, "orders", "{oops"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not valid JSON"));
+    hermes()
+        .args(["pub", TRADING, "nothing/here", "{}"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "publishes nothing on `nothing/here`",
+        ));
+    hermes()
+        .args(["pub", TRADING, "orders", "{}", "--endpoint", "nonsense"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot connect to `nonsense`"));
+}
+
+#[test]
+fn tap_and_stats_refuse_nonsense_endpoints_and_unknown_proxies() {
+    hermes()
+        .args(["tap", TRADING, "--endpoint", "udp://x"])
+        .assert()
+        .code(2);
+    hermes()
+        .args(["stats", TRADING, "--proxy", "nope", "--json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no proxy `nope`"));
+}
+
+#[test]
+fn proxy_refuses_an_endpoint_it_cannot_bind() {
+    hermes()
+        .args(["proxy", "--frontend", "nonsense"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot start the proxy"));
+}
+
+#[test]
+fn every_command_has_help_with_examples() {
+    for command in ["graph", "tap", "stats", "pub", "proxy"] {
+        hermes()
+            .args([command, "--help"])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("Examples:"));
+    }
+}
+
+#[test]
+fn build_and_runtime_fingerprints_agree() {
+    for text in [
+        "",
+        "a",
+        "trading.Quote{price:f64;symbol:String}",
+        "ünïcode{x:y}",
+    ] {
+        assert_eq!(
+            hermes_build::fingerprint::fingerprint(text),
+            hermes_runtime::fingerprint(text)
+        );
+    }
+}
+
+#[test]
+fn committed_readme_image_is_current() {
+    let committed = std::fs::read_to_string("../docs/images/trading.svg").expect("committed");
+    assert!(
+        committed == graph_output("svg"),
+        "docs/images/trading.svg is stale; regenerate it with \
+         `cargo run -p hermes-cli -- graph hermes-build/tests/fixtures/valid/trading -o docs/images/trading.svg`"
+    );
+}

@@ -1,0 +1,778 @@
+//! Message types known only at run time, from the topology's messages files.
+//!
+//! Payloads are decoded to, and encoded from, the JSON that generated types write with serde:
+//! fields by their YAML name, enums by variant name, absent optional and message fields as
+//! `null`, `bytes` as arrays of numbers, `timestamp` as nanoseconds. So `hermes tap` prints the
+//! same JSON whatever the codec, and `hermes pub` sends what a generated receiver decodes.
+//!
+//! Protobuf goes through prost-reflect, with descriptors built here from the model. Their
+//! mapping is the one `hermes-build`'s code generation uses (its `.proto` files and prost
+//! attributes): `f32`→`float`, `f64`→`double`, `timestamp`→`uint64`, enums→protobuf enums with
+//! values prefixed by the enum's name, `list<T>`→`repeated`, `map<string, T>`→`map`,
+//! `optional: true`→proto3 `optional`, field numbers from `MessageDef::numbered_fields`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use heck::{ToShoutySnakeCase, ToUpperCamelCase};
+use hermes_build::Loaded;
+use hermes_build::model::{FieldDef, FieldType, MessageDef, ScalarType};
+use hermes_runtime::Codec;
+use prost::Message as _;
+use prost_reflect::{DescriptorPool, DynamicMessage, MapKey, MessageDescriptor, ReflectMessage};
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{
+    DescriptorProto, EnumDescriptorProto, EnumValueDescriptorProto, FieldDescriptorProto,
+    FileDescriptorProto, MessageOptions, OneofDescriptorProto,
+};
+use serde_json::{Map, Number, Value};
+
+/// A value that does not fit a message type: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    /// The path to the offending value, as `levels[0].price`; empty for the message itself.
+    pub path: String,
+    /// What is wrong, as "expected f64, found string".
+    pub message: String,
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "field `{}`: {}", self.path, self.message)
+        }
+    }
+}
+
+/// One declared message.
+#[derive(Debug, Clone)]
+struct MessageType {
+    full_name: String,
+    fingerprint: u64,
+    definition: MessageDef,
+}
+
+/// Every enum and message of a topology, with protobuf descriptors and fingerprints.
+#[derive(Debug)]
+pub struct Types {
+    messages: BTreeMap<String, MessageType>,
+    enums: BTreeMap<String, Vec<String>>,
+    by_fingerprint: HashMap<u64, String>,
+    /// The descriptors, or why they could not be built (only protobuf payloads need them).
+    pool: Result<DescriptorPool, String>,
+}
+
+impl Types {
+    /// The types of a loaded topology.
+    pub fn new(loaded: &Loaded) -> Types {
+        let mut messages = BTreeMap::new();
+        let mut enums = BTreeMap::new();
+        for source in &loaded.messages {
+            let package = source.schema.package.as_str();
+            for (name, definition) in source.schema.enums.iter() {
+                let variants = definition
+                    .variants
+                    .iter()
+                    .map(|v| v.value.clone())
+                    .collect();
+                enums.insert(name.value.clone(), variants);
+            }
+            for (name, definition) in source.schema.messages.iter() {
+                let fingerprint =
+                    hermes_build::fingerprint::message_fingerprint(loaded, name).unwrap_or(0);
+                messages.insert(
+                    name.value.clone(),
+                    MessageType {
+                        full_name: format!("{package}.{name}"),
+                        fingerprint,
+                        definition: definition.clone(),
+                    },
+                );
+            }
+        }
+        let by_fingerprint = messages
+            .iter()
+            .map(|(name, message)| (message.fingerprint, name.clone()))
+            .collect();
+        Types {
+            pool: descriptor_pool(loaded).map_err(|error| error.to_string()),
+            messages,
+            enums,
+            by_fingerprint,
+        }
+    }
+
+    /// The fingerprint generated code gives message `name`.
+    pub fn fingerprint(&self, name: &str) -> Option<u64> {
+        self.messages.get(name).map(|message| message.fingerprint)
+    }
+
+    /// The message whose fingerprint this is.
+    pub fn by_fingerprint(&self, fingerprint: u64) -> Option<&str> {
+        self.by_fingerprint.get(&fingerprint).map(String::as_str)
+    }
+
+    /// Whether message `name` is declared.
+    pub fn contains(&self, name: &str) -> bool {
+        self.messages.contains_key(name)
+    }
+
+    /// Decodes a payload of message `name` to JSON.
+    ///
+    /// # Errors
+    ///
+    /// Why the bytes are not a `name` in `codec`.
+    pub fn decode(&self, name: &str, codec: Codec, bytes: &[u8]) -> Result<Value, String> {
+        match codec {
+            Codec::Json | Codec::PythonJson => serde_json::from_slice(bytes)
+                .map_err(|error| format!("payload is not JSON: {error}")),
+            Codec::Protobuf => {
+                let descriptor = self.descriptor(name)?;
+                let message = DynamicMessage::decode(descriptor, bytes)
+                    .map_err(|error| format!("payload is not a protobuf `{name}`: {error}"))?;
+                Ok(self.message_to_json(name, &message))
+            }
+        }
+    }
+
+    /// Checks `value` against message `name` and encodes it with `codec`.
+    ///
+    /// Missing fields take their default value, as in generated code; unknown fields are
+    /// errors, so a misspelt name does not silently send a default.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValueError`] naming the first field that does not fit.
+    pub fn encode(&self, name: &str, codec: Codec, value: &Value) -> Result<Vec<u8>, ValueError> {
+        let normalized = self.check_message(name, value, "")?;
+        match codec {
+            Codec::Json | Codec::PythonJson => Ok(normalized.to_string().into_bytes()),
+            Codec::Protobuf => {
+                let descriptor = self.descriptor(name).map_err(|message| ValueError {
+                    path: String::new(),
+                    message,
+                })?;
+                Ok(self
+                    .message_from_json(name, descriptor, &normalized)
+                    .encode_to_vec())
+            }
+        }
+    }
+
+    fn descriptor(&self, name: &str) -> Result<MessageDescriptor, String> {
+        let pool = self
+            .pool
+            .as_ref()
+            .map_err(|error| format!("cannot build protobuf descriptors: {error}"))?;
+        let full_name = &self
+            .messages
+            .get(name)
+            .ok_or_else(|| format!("no message `{name}` is declared"))?
+            .full_name;
+        pool.get_message_by_name(full_name)
+            .ok_or_else(|| format!("no descriptor for `{full_name}`"))
+    }
+
+    fn definition(&self, name: &str) -> Option<&MessageDef> {
+        self.messages.get(name).map(|message| &message.definition)
+    }
+
+    // ---- JSON in: checking and normalising ----
+
+    fn check_message(&self, name: &str, value: &Value, path: &str) -> Result<Value, ValueError> {
+        let Some(definition) = self.definition(name) else {
+            return Err(error(path, format!("no message `{name}` is declared")));
+        };
+        let Value::Object(object) = value else {
+            return Err(error(
+                path,
+                format!("expected a `{name}` object, found {}", kind(value)),
+            ));
+        };
+        for key in object.keys() {
+            if !definition
+                .fields
+                .iter()
+                .any(|field| field.name.as_str() == key)
+            {
+                let names: Vec<String> = definition
+                    .fields
+                    .iter()
+                    .map(|field| format!("`{}`", field.name))
+                    .collect();
+                return Err(error(
+                    &join(path, key),
+                    format!(
+                        "`{name}` has no such field; expected one of: {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut out = Map::new();
+        for field in &definition.fields {
+            let field_path = join(path, &field.name);
+            let Ok(ty) = field.field_type() else {
+                continue;
+            };
+            let checked = match object.get(field.name.as_str()) {
+                None => self.default_value(field, &ty),
+                Some(value) => self.check_field(field, &ty, value, &field_path)?,
+            };
+            out.insert(field.name.value.clone(), checked);
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn default_value(&self, field: &FieldDef, ty: &FieldType) -> Value {
+        match ty {
+            FieldType::List(_) => Value::Array(Vec::new()),
+            FieldType::Map(_) => Value::Object(Map::new()),
+            _ if field.optional => Value::Null,
+            FieldType::Named(name) if self.messages.contains_key(name) => Value::Null,
+            FieldType::Named(name) => self
+                .enums
+                .get(name)
+                .and_then(|variants| variants.first())
+                .map_or(Value::Null, |first| Value::String(first.clone())),
+            FieldType::Scalar(scalar) => match scalar {
+                ScalarType::Bool => Value::Bool(false),
+                ScalarType::String => Value::String(String::new()),
+                ScalarType::Bytes => Value::Array(Vec::new()),
+                _ => Value::from(0),
+            },
+        }
+    }
+
+    fn check_field(
+        &self,
+        field: &FieldDef,
+        ty: &FieldType,
+        value: &Value,
+        path: &str,
+    ) -> Result<Value, ValueError> {
+        match ty {
+            FieldType::List(element) => {
+                let Value::Array(items) = value else {
+                    return Err(error(
+                        path,
+                        format!("expected {ty} (an array), found {}", kind(value)),
+                    ));
+                };
+                let items = items
+                    .iter()
+                    .enumerate()
+                    .map(|(index, item)| {
+                        self.check_element(element, item, &format!("{path}[{index}]"))
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(Value::Array(items))
+            }
+            FieldType::Map(element) => {
+                let Value::Object(entries) = value else {
+                    return Err(error(
+                        path,
+                        format!("expected {ty} (an object), found {}", kind(value)),
+                    ));
+                };
+                let mut out = Map::new();
+                for (key, item) in entries {
+                    let checked = self.check_element(element, item, &format!("{path}[{key:?}]"))?;
+                    out.insert(key.clone(), checked);
+                }
+                Ok(Value::Object(out))
+            }
+            FieldType::Named(name) if value.is_null() && self.messages.contains_key(name) => {
+                Ok(Value::Null)
+            }
+            _ if value.is_null() && field.optional => Ok(Value::Null),
+            element => self.check_element(element, value, path),
+        }
+    }
+
+    fn check_element(
+        &self,
+        ty: &FieldType,
+        value: &Value,
+        path: &str,
+    ) -> Result<Value, ValueError> {
+        match ty {
+            FieldType::Scalar(scalar) => check_scalar(*scalar, value, path),
+            FieldType::Named(name) if self.messages.contains_key(name) => {
+                self.check_message(name, value, path)
+            }
+            FieldType::Named(name) => {
+                let variants = self.enums.get(name).map(Vec::as_slice).unwrap_or_default();
+                let expected = || {
+                    let names: Vec<String> = variants.iter().map(|v| format!("`{v}`")).collect();
+                    format!("one of {}", names.join(", "))
+                };
+                match value {
+                    Value::String(text) if variants.contains(text) => Ok(value.clone()),
+                    Value::String(text) => Err(error(
+                        path,
+                        format!("expected {name} ({}), found `{text}`", expected()),
+                    )),
+                    Value::Number(number) => number
+                        .as_u64()
+                        .and_then(|index| variants.get(usize::try_from(index).ok()?))
+                        .map(|variant| Value::String(variant.clone()))
+                        .ok_or_else(|| {
+                            error(
+                                path,
+                                format!("expected {name} ({}), found {number}", expected()),
+                            )
+                        }),
+                    other => Err(error(
+                        path,
+                        format!("expected {name} ({}), found {}", expected(), kind(other)),
+                    )),
+                }
+            }
+            FieldType::List(_) | FieldType::Map(_) => Err(error(path, "nested containers".into())),
+        }
+    }
+
+    /// The dynamic message of a normalised JSON value (see [`Types::check_message`]).
+    fn message_from_json(
+        &self,
+        name: &str,
+        descriptor: MessageDescriptor,
+        value: &Value,
+    ) -> DynamicMessage {
+        let mut message = DynamicMessage::new(descriptor);
+        let Some(definition) = self.definition(name) else {
+            return message;
+        };
+        for (number, field) in definition.numbered_fields() {
+            let (Ok(ty), Some(value)) = (field.field_type(), value.get(field.name.as_str())) else {
+                continue;
+            };
+            if value.is_null() {
+                continue;
+            }
+            let Some(field_descriptor) = message.descriptor().get_field(number) else {
+                continue;
+            };
+            let converted = match &ty {
+                FieldType::List(element) => prost_reflect::Value::List(
+                    value
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|item| {
+                            self.element_from_json(element, &field_descriptor.kind(), item)
+                        })
+                        .collect(),
+                ),
+                FieldType::Map(element) => {
+                    let value_kind = field_descriptor
+                        .kind()
+                        .as_message()
+                        .and_then(|entry| entry.get_field(2))
+                        .map(|value_field| value_field.kind());
+                    let entries = value
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(key, item)| {
+                            let item =
+                                self.element_from_json(element, value_kind.as_ref()?, item)?;
+                            Some((MapKey::String(key.clone()), item))
+                        })
+                        .collect();
+                    prost_reflect::Value::Map(entries)
+                }
+                element => match self.element_from_json(element, &field_descriptor.kind(), value) {
+                    Some(converted) => converted,
+                    None => continue,
+                },
+            };
+            message.set_field(&field_descriptor, converted);
+        }
+        message
+    }
+
+    fn element_from_json(
+        &self,
+        ty: &FieldType,
+        kind: &prost_reflect::Kind,
+        value: &Value,
+    ) -> Option<prost_reflect::Value> {
+        use prost_reflect::Value as V;
+        Some(match ty {
+            FieldType::Scalar(scalar) => match scalar {
+                ScalarType::Bool => V::Bool(value.as_bool()?),
+                ScalarType::I32 => V::I32(i32::try_from(value.as_i64()?).ok()?),
+                ScalarType::I64 => V::I64(value.as_i64()?),
+                ScalarType::U32 => V::U32(u32::try_from(value.as_u64()?).ok()?),
+                ScalarType::U64 | ScalarType::Timestamp => V::U64(value.as_u64()?),
+                ScalarType::F32 => V::F32(value.as_f64()? as f32),
+                ScalarType::F64 => V::F64(value.as_f64()?),
+                ScalarType::String => V::String(value.as_str()?.to_string()),
+                ScalarType::Bytes => V::Bytes(
+                    value
+                        .as_array()?
+                        .iter()
+                        .filter_map(|byte| u8::try_from(byte.as_u64()?).ok())
+                        .collect::<Vec<u8>>()
+                        .into(),
+                ),
+            },
+            FieldType::Named(name) if self.messages.contains_key(name) => {
+                let descriptor = kind.as_message()?.clone();
+                V::Message(self.message_from_json(name, descriptor, value))
+            }
+            FieldType::Named(name) => {
+                let variant = value.as_str()?;
+                let index = self.enums.get(name)?.iter().position(|v| v == variant)?;
+                V::EnumNumber(i32::try_from(index).ok()?)
+            }
+            FieldType::List(_) | FieldType::Map(_) => return None,
+        })
+    }
+
+    // ---- protobuf out: dynamic message to JSON ----
+
+    fn message_to_json(&self, name: &str, message: &DynamicMessage) -> Value {
+        let mut out = Map::new();
+        let Some(definition) = self.definition(name) else {
+            return Value::Object(out);
+        };
+        for (number, field) in definition.numbered_fields() {
+            let Ok(ty) = field.field_type() else {
+                continue;
+            };
+            let present = message.has_field_by_number(number);
+            let value = message.get_field_by_number(number);
+            let json = match (&ty, value) {
+                (FieldType::List(element), Some(value)) => Value::Array(
+                    value
+                        .as_list()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|item| self.element_to_json(element, item))
+                        .collect(),
+                ),
+                (FieldType::Map(element), Some(value)) => {
+                    let mut entries: Vec<(String, Value)> = value
+                        .as_map()
+                        .into_iter()
+                        .flatten()
+                        .map(|(key, item)| {
+                            let key = match key {
+                                MapKey::String(key) => key.clone(),
+                                other => format!("{other:?}"),
+                            };
+                            (key, self.element_to_json(element, item))
+                        })
+                        .collect();
+                    entries.sort_by(|a, b| a.0.cmp(&b.0));
+                    Value::Object(entries.into_iter().collect())
+                }
+                (FieldType::List(_), None) => Value::Array(Vec::new()),
+                (FieldType::Map(_), None) => Value::Object(Map::new()),
+                (element, value) => {
+                    let nullable = field.optional
+                        || matches!(element, FieldType::Named(n) if self.messages.contains_key(n));
+                    match value {
+                        Some(value) if present || !nullable => {
+                            self.element_to_json(element, &value)
+                        }
+                        _ => Value::Null,
+                    }
+                }
+            };
+            out.insert(field.name.value.clone(), json);
+        }
+        Value::Object(out)
+    }
+
+    fn element_to_json(&self, ty: &FieldType, value: &prost_reflect::Value) -> Value {
+        use prost_reflect::Value as V;
+        match (ty, value) {
+            (_, V::Bool(b)) => Value::Bool(*b),
+            (_, V::I32(n)) => Value::from(*n),
+            (_, V::I64(n)) => Value::from(*n),
+            (_, V::U32(n)) => Value::from(*n),
+            (_, V::U64(n)) => Value::from(*n),
+            // Through the shortest decimal form, so 1.1f32 prints as 1.1.
+            (_, V::F32(x)) => float(x.to_string().parse().unwrap_or(f64::NAN)),
+            (_, V::F64(x)) => float(*x),
+            (_, V::String(text)) => Value::String(text.clone()),
+            (_, V::Bytes(bytes)) => Value::Array(bytes.iter().map(|b| Value::from(*b)).collect()),
+            (FieldType::Named(name), V::EnumNumber(number)) => self
+                .enums
+                .get(name)
+                .and_then(|variants| variants.get(usize::try_from(*number).ok()?))
+                .map_or(Value::from(*number), |variant| {
+                    Value::String(variant.clone())
+                }),
+            (_, V::EnumNumber(number)) => Value::from(*number),
+            (FieldType::Named(name), V::Message(message)) => self.message_to_json(name, message),
+            _ => Value::Null,
+        }
+    }
+}
+
+fn float(x: f64) -> Value {
+    Number::from_f64(x).map_or_else(|| Value::String(x.to_string()), Value::Number)
+}
+
+fn error(path: &str, message: String) -> ValueError {
+    ValueError {
+        path: path.to_string(),
+        message,
+    }
+}
+
+fn join(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+/// How a JSON value is described in errors.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a fractional number",
+        Value::Number(n) if n.is_i64() && n.as_i64().is_some_and(|n| n < 0) => "a negative integer",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn check_scalar(scalar: ScalarType, value: &Value, path: &str) -> Result<Value, ValueError> {
+    let name = scalar.name();
+    let mismatch = || error(path, format!("expected {name}, found {}", kind(value)));
+    let out_of_range =
+        |number: &Number| error(path, format!("{number} is out of range for {name}"));
+    match (scalar, value) {
+        (ScalarType::Bool, Value::Bool(_)) | (ScalarType::String, Value::String(_)) => {
+            Ok(value.clone())
+        }
+        (
+            ScalarType::I32 | ScalarType::I64 | ScalarType::U32 | ScalarType::U64,
+            Value::Number(n),
+        )
+        | (ScalarType::Timestamp, Value::Number(n)) => {
+            if n.is_f64() {
+                return Err(mismatch());
+            }
+            let fits = match scalar {
+                ScalarType::I32 => n.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+                ScalarType::I64 => n.as_i64().is_some(),
+                ScalarType::U32 => n.as_u64().is_some_and(|n| u32::try_from(n).is_ok()),
+                _ => n.as_u64().is_some(),
+            };
+            if fits {
+                Ok(value.clone())
+            } else {
+                Err(out_of_range(n))
+            }
+        }
+        (ScalarType::F32, Value::Number(n)) => match n.as_f64() {
+            Some(x) if x.abs() <= f64::from(f32::MAX) => Ok(value.clone()),
+            _ => Err(out_of_range(n)),
+        },
+        (ScalarType::F64, Value::Number(_)) => Ok(value.clone()),
+        (ScalarType::Bytes, Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                if item.as_u64().is_none_or(|byte| byte > 255) {
+                    return Err(error(
+                        &format!("{path}[{index}]"),
+                        format!("expected a byte (0 to 255), found {item}"),
+                    ));
+                }
+            }
+            Ok(value.clone())
+        }
+        (ScalarType::Bytes, _) => Err(error(
+            path,
+            format!(
+                "expected bytes (an array of numbers 0 to 255), found {}",
+                kind(value)
+            ),
+        )),
+        _ => Err(mismatch()),
+    }
+}
+
+// ---- descriptors ----
+
+/// One file descriptor per package, as `hermes-build` writes `<package>.proto`.
+fn descriptor_pool(loaded: &Loaded) -> Result<DescriptorPool, prost_reflect::DescriptorError> {
+    // Declared name -> (package, is message).
+    let mut names: HashMap<&str, (&str, bool)> = HashMap::new();
+    for source in &loaded.messages {
+        let package = source.schema.package.as_str();
+        for name in source.schema.enums.names() {
+            names.insert(name.as_str(), (package, false));
+        }
+        for name in source.schema.messages.names() {
+            names.insert(name.as_str(), (package, true));
+        }
+    }
+    let mut files: BTreeMap<&str, FileDescriptorProto> = BTreeMap::new();
+    let mut dependencies: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for source in &loaded.messages {
+        let package = source.schema.package.as_str();
+        let file = files.entry(package).or_insert_with(|| FileDescriptorProto {
+            name: Some(format!("{package}.proto")),
+            package: Some(package.to_string()),
+            syntax: Some("proto3".to_string()),
+            ..FileDescriptorProto::default()
+        });
+        for (name, definition) in source.schema.enums.iter() {
+            let prefix = name.to_shouty_snake_case();
+            file.enum_type.push(EnumDescriptorProto {
+                name: Some(name.value.clone()),
+                value: definition
+                    .variants
+                    .iter()
+                    .enumerate()
+                    .map(|(number, variant)| EnumValueDescriptorProto {
+                        name: Some(format!("{prefix}_{}", variant.to_shouty_snake_case())),
+                        number: i32::try_from(number).ok(),
+                        options: None,
+                    })
+                    .collect(),
+                ..EnumDescriptorProto::default()
+            });
+        }
+        for (name, definition) in source.schema.messages.iter() {
+            let mut message = DescriptorProto {
+                name: Some(name.value.clone()),
+                ..DescriptorProto::default()
+            };
+            for (number, field) in definition.numbered_fields() {
+                let Ok(ty) = field.field_type() else {
+                    continue;
+                };
+                let mut element = |ty: &FieldType| -> Option<(Type, Option<String>)> {
+                    Some(match ty {
+                        FieldType::Scalar(scalar) => (scalar_type(*scalar), None),
+                        FieldType::Named(target) => {
+                            let (target_package, is_message) = *names.get(target.as_str())?;
+                            if target_package != package {
+                                dependencies
+                                    .entry(package)
+                                    .or_default()
+                                    .insert(format!("{target_package}.proto"));
+                            }
+                            let kind = if is_message {
+                                Type::Message
+                            } else {
+                                Type::Enum
+                            };
+                            (kind, Some(format!(".{target_package}.{target}")))
+                        }
+                        FieldType::List(_) | FieldType::Map(_) => return None,
+                    })
+                };
+                let mut descriptor = FieldDescriptorProto {
+                    name: Some(field.name.value.clone()),
+                    number: i32::try_from(number).ok(),
+                    json_name: Some(field.name.value.clone()),
+                    label: Some(Label::Optional as i32),
+                    ..FieldDescriptorProto::default()
+                };
+                match &ty {
+                    FieldType::List(inner) => {
+                        let Some((kind, type_name)) = element(inner) else {
+                            continue;
+                        };
+                        descriptor.label = Some(Label::Repeated as i32);
+                        descriptor.r#type = Some(kind as i32);
+                        descriptor.type_name = type_name;
+                    }
+                    FieldType::Map(inner) => {
+                        let Some((kind, type_name)) = element(inner) else {
+                            continue;
+                        };
+                        let entry = format!("{}Entry", field.name.to_upper_camel_case());
+                        message.nested_type.push(map_entry(&entry, kind, type_name));
+                        descriptor.label = Some(Label::Repeated as i32);
+                        descriptor.r#type = Some(Type::Message as i32);
+                        descriptor.type_name = Some(format!(".{package}.{name}.{entry}"));
+                    }
+                    other => {
+                        let Some((kind, type_name)) = element(other) else {
+                            continue;
+                        };
+                        descriptor.r#type = Some(kind as i32);
+                        descriptor.type_name = type_name;
+                        if field.optional && kind != Type::Message {
+                            descriptor.proto3_optional = Some(true);
+                            descriptor.oneof_index = i32::try_from(message.oneof_decl.len()).ok();
+                            message.oneof_decl.push(OneofDescriptorProto {
+                                name: Some(format!("_{}", field.name)),
+                                options: None,
+                            });
+                        }
+                    }
+                }
+                message.field.push(descriptor);
+            }
+            file.message_type.push(message);
+        }
+    }
+    for (package, imports) in dependencies {
+        if let Some(file) = files.get_mut(package) {
+            file.dependency = imports.into_iter().collect();
+        }
+    }
+    let mut pool = DescriptorPool::new();
+    pool.add_file_descriptor_protos(files.into_values())?;
+    Ok(pool)
+}
+
+fn map_entry(name: &str, kind: Type, type_name: Option<String>) -> DescriptorProto {
+    let field =
+        |field: &str, number: i32, kind: Type, type_name: Option<String>| FieldDescriptorProto {
+            name: Some(field.to_string()),
+            number: Some(number),
+            json_name: Some(field.to_string()),
+            label: Some(Label::Optional as i32),
+            r#type: Some(kind as i32),
+            type_name,
+            ..FieldDescriptorProto::default()
+        };
+    DescriptorProto {
+        name: Some(name.to_string()),
+        field: vec![
+            field("key", 1, Type::String, None),
+            field("value", 2, kind, type_name),
+        ],
+        options: Some(MessageOptions {
+            map_entry: Some(true),
+            ..MessageOptions::default()
+        }),
+        ..DescriptorProto::default()
+    }
+}
+
+fn scalar_type(scalar: ScalarType) -> Type {
+    match scalar {
+        ScalarType::Bool => Type::Bool,
+        ScalarType::I32 => Type::Int32,
+        ScalarType::I64 => Type::Int64,
+        ScalarType::U32 => Type::Uint32,
+        ScalarType::U64 | ScalarType::Timestamp => Type::Uint64,
+        ScalarType::F32 => Type::Float,
+        ScalarType::F64 => Type::Double,
+        ScalarType::String => Type::String,
+        ScalarType::Bytes => Type::Bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,275 @@
+//! `hermes pub [TOPOLOGY] TOPIC JSON`: check a JSON message against the topic's type and
+//! publish it.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use hermes_build::model::Codec as ModelCodec;
+use hermes_runtime::envelope::{self, Frames, Stamp};
+use hermes_runtime::{Codec, Payload};
+
+use crate::dynamic::Types;
+use crate::interrupt::Interrupt;
+use crate::tap::seconds;
+use crate::topology::{self, Publication};
+use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
+
+/// Arguments of `hermes pub`.
+#[derive(Debug, clap::Args)]
+#[command(
+    override_usage = "hermes pub [OPTIONS] [TOPOLOGY] TOPIC JSON",
+    after_help = "\
+The message is checked against the type the topology publishes on TOPIC (an exact topic, or \
+one under a published topic by segments) and encoded with that publication's codec. Missing \
+fields take their default value; unknown fields and wrong types are errors naming the field.
+
+It is sent through the publication's proxy frontend, or to its `connect:` endpoint; for a \
+`bind:` publication hermes pub binds the endpoint itself, standing in for the node. \
+`--endpoint` connects elsewhere.
+
+PUB/SUB drops what is sent before a subscriber's subscription arrives, so hermes pub first \
+waits until a subscription matching TOPIC reaches it (at most `--wait` seconds), then sends. \
+With no subscriber by then it sends anyway, with a warning.
+
+Examples:
+  hermes pub quotes/test '{\"exchange\": \"test\", \"price\": 101.5}'
+  hermes pub trading/topology.yaml orders '{\"id\": 7, \"side\": \"bid\"}' --count 100 --rate 10
+  hermes pub topology.yaml ticks '{\"n\": 1}' --endpoint tcp://127.0.0.1:7000 --wait 0"
+)]
+pub struct Args {
+    /// The topology (optional, default `./topology.yaml`), the topic, and the message as JSON.
+    #[arg(value_name = "ARGS", num_args = 2..=3, required = true)]
+    arguments: Vec<String>,
+    /// Messages per second when sending more than one.
+    #[arg(long, value_name = "HZ", default_value_t = 10.0)]
+    rate: f64,
+    /// How many times to send the message; 0 sends until Ctrl-C.
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 1)]
+    count: u64,
+    /// Connect to this endpoint instead of the one the topology gives the topic.
+    #[arg(long, value_name = "EP")]
+    endpoint: Option<String>,
+    /// The origin written into the envelopes.
+    #[arg(long, value_name = "NAME", default_value = "hermes-pub")]
+    origin: String,
+    /// Longest wait, in seconds, for a subscriber before the first send.
+    #[arg(long, value_name = "S", default_value_t = 2.0)]
+    wait: f64,
+}
+
+fn runtime_codec(codec: ModelCodec) -> Codec {
+    match codec {
+        ModelCodec::Protobuf => Codec::Protobuf,
+        ModelCodec::Json => Codec::Json,
+        ModelCodec::PythonJson => Codec::PythonJson,
+    }
+}
+
+/// How `hermes pub` reaches the topic.
+enum Attach {
+    Connect(String),
+    Bind(String),
+}
+
+fn attach_for(loaded: &hermes_build::Loaded, publication: &Publication<'_>) -> Option<Attach> {
+    let port = publication.port;
+    if let Some(proxy) = port.via.as_ref() {
+        let proxy = loaded.topology.proxies.get(proxy)?;
+        return Some(Attach::Connect(topology::connectable(&proxy.frontend)));
+    }
+    if let Some(endpoint) = port.connect.as_ref() {
+        return Some(Attach::Connect(endpoint.value.clone()));
+    }
+    port.bind
+        .as_ref()
+        .map(|endpoint| Attach::Bind(endpoint.value.clone()))
+}
+
+/// Publishes and returns the exit code.
+pub fn run(args: &Args) -> u8 {
+    match publish(args) {
+        Ok(()) => SUCCESS,
+        Err(code) => code,
+    }
+}
+
+fn usage(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    USAGE_OR_IO
+}
+
+fn publish(args: &Args) -> Result<(), u8> {
+    let (path, topic, text) = match args.arguments.as_slice() {
+        [path, topic, text] => (PathBuf::from(path), topic, text),
+        [topic, text] => (PathBuf::from(topology::DEFAULT_PATH), topic, text),
+        _ => return Err(usage("expected `[TOPOLOGY] TOPIC JSON`")),
+    };
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return Err(usage(format!(
+            "`--rate` expects a positive number, found {}",
+            args.rate
+        )));
+    }
+    let wait = seconds(args.wait, "--wait").map_err(usage)?;
+    hermes_runtime::topic::validate(topic).map_err(usage)?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|error| usage(format!("the message is not valid JSON: {error}")))?;
+    let loaded = topology::load(&path)?;
+    let publications = topology::publications(&loaded);
+    let Some(publication) = topology::publication_for(&publications, topic) else {
+        let mut topics: Vec<&str> = publications
+            .iter()
+            .map(|publication| publication.port.topic.as_str())
+            .collect();
+        topics.sort_unstable();
+        topics.dedup();
+        eprintln!("error: the topology publishes nothing on `{topic}`");
+        eprintln!("help: published topics: {}", topics.join(", "));
+        return Err(USAGE_OR_IO);
+    };
+    let message = publication.port.message.as_str();
+    let codec = runtime_codec(publication.codec);
+    let types = Types::new(&loaded);
+    let bytes = types.encode(message, codec, &value).map_err(|error| {
+        eprintln!("error: the message does not fit `{message}`: {error}");
+        if let Some((_, definition)) = loaded.message(message) {
+            let fields: Vec<String> = definition
+                .fields
+                .iter()
+                .map(|field| {
+                    let optional = if field.optional { " (optional)" } else { "" };
+                    format!("{}: {}{optional}", field.name, field.ty)
+                })
+                .collect();
+            eprintln!("help: `{message}` has fields {}", fields.join(", "));
+        }
+        USAGE_OR_IO
+    })?;
+    let fingerprint = types.fingerprint(message).unwrap_or(0);
+    let payload = Payload::new(codec, fingerprint, bytes);
+
+    let attach = match &args.endpoint {
+        Some(endpoint) => Attach::Connect(endpoint.clone()),
+        None => attach_for(&loaded, publication)
+            .ok_or_else(|| usage(format!("the publication of `{topic}` has no endpoint")))?,
+    };
+    let context = zmq::Context::new();
+    let socket = open_socket(&context, &attach).map_err(usage)?;
+    let endpoint = match &attach {
+        Attach::Connect(endpoint) | Attach::Bind(endpoint) => endpoint.clone(),
+    };
+
+    let interrupt = Interrupt::install();
+    let mut frames = Frames::new();
+    let epoch = epoch();
+    let stamp = |seq: u64| Stamp {
+        codec,
+        topic,
+        origin: &args.origin,
+        epoch,
+        seq,
+        timestamp_ns: envelope::now_ns(),
+    };
+    envelope::encode(&stamp(0), &payload, &mut frames)
+        .map_err(|error| usage(format!("cannot encode the envelope: {error}")))?;
+    let topic_frame = frames.parts()[0].clone();
+    if !wait_for_subscriber(&socket, &topic_frame, wait, &interrupt) && !wait.is_zero() {
+        eprintln!(
+            "warning: no subscriber to `{topic}` appeared within {}s; sending anyway \
+             (PUB/SUB drops envelopes nobody subscribed to)",
+            args.wait
+        );
+    }
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while args.count == 0 || sent < args.count {
+        if interrupt.is_set() {
+            break;
+        }
+        if sent > 0 {
+            // An absolute schedule, so the rate holds whatever each send costs.
+            let due = start + interval.mul_f64(sent as f64);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        envelope::encode(&stamp(sent), &payload, &mut frames)
+            .map_err(|error| usage(format!("cannot encode the envelope: {error}")))?;
+        if let Err(error) = socket.send_multipart(frames.parts(), 0) {
+            eprintln!("error: cannot send: {error}");
+            return Err(FINDINGS);
+        }
+        drain_subscriptions(&socket);
+        sent += 1;
+    }
+    eprintln!("published {sent} `{message}` envelope(s) on `{topic}` ({codec}) to {endpoint}");
+    // The socket's linger lets queued envelopes leave before the context closes.
+    drop(socket);
+    drop(context);
+    Ok(())
+}
+
+/// An XPUB socket, not a PUB: it reports subscriptions, so a one-shot publish can wait for a
+/// subscriber instead of sleeping a guessed time.
+fn open_socket(context: &zmq::Context, attach: &Attach) -> Result<zmq::Socket, String> {
+    let socket = context
+        .socket(zmq::XPUB)
+        .map_err(|error| format!("cannot create a socket: {error}"))?;
+    socket
+        .set_linger(2000)
+        .and_then(|()| socket.set_sndhwm(100_000))
+        .map_err(|error| format!("cannot configure the socket: {error}"))?;
+    match attach {
+        Attach::Connect(endpoint) => socket
+            .connect(endpoint)
+            .map_err(|error| format!("cannot connect to `{endpoint}`: {error}"))?,
+        Attach::Bind(endpoint) => socket.bind(endpoint).map_err(|error| {
+            format!(
+                "cannot bind `{endpoint}`: {error} (is the publishing node running? \
+                 then use `--endpoint` to reach its subscribers another way)"
+            )
+        })?,
+    }
+    Ok(socket)
+}
+
+/// Waits until a subscription that `topic_frame` matches arrives; false on timeout.
+fn wait_for_subscriber(
+    socket: &zmq::Socket,
+    topic_frame: &[u8],
+    wait: Duration,
+    interrupt: &Interrupt,
+) -> bool {
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || interrupt.is_set() {
+            return false;
+        }
+        let millis = i64::try_from(left.as_millis().clamp(1, 100)).unwrap_or(100);
+        if !matches!(socket.poll(zmq::POLLIN, millis), Ok(n) if n > 0) {
+            continue;
+        }
+        while let Ok(message) = socket.recv_bytes(zmq::DONTWAIT) {
+            if let Some((&1, prefix)) = message.split_first()
+                && topic_frame.starts_with(prefix)
+            {
+                return true;
+            }
+        }
+    }
+}
+
+/// Reads pending subscription messages so they do not pile up.
+fn drain_subscriptions(socket: &zmq::Socket) {
+    while socket.recv_bytes(zmq::DONTWAIT).is_ok() {}
+}
+
+/// A publisher epoch: nonzero, and different from run to run.
+fn epoch() -> u32 {
+    let mixed = envelope::now_ns() ^ (u64::from(std::process::id()) << 32);
+    let folded = (mixed ^ (mixed >> 32)) as u32;
+    folded.max(1)
+}

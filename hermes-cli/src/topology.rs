@@ -1,0 +1,152 @@
+//! Loading a topology for a command, with the same error reporting everywhere, and finding
+//! where to connect in it.
+
+use std::path::{Path, PathBuf};
+
+use hermes_build::model::{Codec, Port};
+use hermes_build::{Endpoint, LoadError, Loaded, topic_matches};
+
+use crate::{FINDINGS, USAGE_OR_IO};
+
+/// The topology file used when none is named.
+pub const DEFAULT_PATH: &str = "topology.yaml";
+
+/// The file a path names: a directory stands for its `topology.yaml`.
+pub fn resolve(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join(DEFAULT_PATH)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Whether a positional argument is meant as the topology rather than a topic: it ends in
+/// `.yaml` or `.yml`, or names an existing file or directory.
+pub fn looks_like_topology(argument: &str) -> bool {
+    argument.ends_with(".yaml") || argument.ends_with(".yml") || Path::new(argument).exists()
+}
+
+/// Loads and checks the topology at `path` (warnings are not printed: `hermes check` does
+/// that). On failure prints why and returns the exit code: 2 when the file cannot be read,
+/// 1 when the topology is invalid.
+pub fn load(path: &Path) -> Result<Loaded, u8> {
+    let path = resolve(path);
+    match hermes_build::load(&path) {
+        Ok(loaded) => Ok(loaded),
+        Err(error @ LoadError::Io { .. }) => {
+            eprintln!("error: {error}");
+            if path == Path::new(DEFAULT_PATH) {
+                eprintln!("help: name the topology file, as in `hermes tap path/to/topology.yaml`");
+            }
+            Err(USAGE_OR_IO)
+        }
+        Err(LoadError::Invalid(report)) => {
+            eprintln!("{}", report.render_human());
+            eprintln!(
+                "error: `{}` is invalid ({}); run `hermes check` for details",
+                path.display(),
+                report.summary()
+            );
+            Err(FINDINGS)
+        }
+    }
+}
+
+/// A bound endpoint made connectable: wildcard hosts (`*`, `0.0.0.0`) become the loopback
+/// address, since the tools run on the machine that binds them.
+pub fn connectable(endpoint: &str) -> String {
+    match Endpoint::parse(endpoint) {
+        Ok(Endpoint::Tcp { host, port }) if host == "*" || host == "0.0.0.0" => {
+            format!("tcp://127.0.0.1:{port}")
+        }
+        Ok(Endpoint::Tcp { host, port }) if host == "[::]" => format!("tcp://[::1]:{port}"),
+        _ => endpoint.to_string(),
+    }
+}
+
+/// Where `tap` and `stats` listen: `--endpoint`, else the named proxy's capture socket (it
+/// sees every envelope without adding a subscriber upstream) or its backend, else the only
+/// proxy.
+///
+/// # Errors
+///
+/// A message for an unknown proxy name, or when there is no proxy or several to choose from.
+pub fn listen_endpoint(
+    loaded: &Loaded,
+    proxy: Option<&str>,
+    endpoint: Option<&str>,
+) -> Result<String, String> {
+    if let Some(endpoint) = endpoint {
+        return Ok(endpoint.to_string());
+    }
+    let proxies = &loaded.topology.proxies;
+    let names: Vec<String> = proxies.names().map(|name| format!("`{name}`")).collect();
+    let chosen = match proxy {
+        Some(name) => proxies.get(name).ok_or_else(|| {
+            format!(
+                "no proxy `{name}` in the topology; expected one of: {}",
+                if names.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })?,
+        None => match proxies.entries() {
+            [(_, only)] => only,
+            [] => {
+                return Err(
+                    "the topology declares no proxy; name an endpoint with `--endpoint`".into(),
+                );
+            }
+            _ => {
+                return Err(format!(
+                    "the topology declares several proxies; choose one with `--proxy`: {}",
+                    names.join(", ")
+                ));
+            }
+        },
+    };
+    let endpoint = chosen
+        .capture
+        .as_ref()
+        .map_or(chosen.backend.as_str(), |capture| capture.as_str());
+    Ok(connectable(endpoint))
+}
+
+/// One publication of the topology: who publishes what, with which codec, and how.
+#[derive(Clone, Debug)]
+pub struct Publication<'a> {
+    /// The port.
+    pub port: &'a Port,
+    /// Its codec after defaults.
+    pub codec: Codec,
+}
+
+/// Every publication, in file order.
+pub fn publications(loaded: &Loaded) -> Vec<Publication<'_>> {
+    let topology = &loaded.topology;
+    topology
+        .nodes
+        .iter()
+        .flat_map(|(_, node)| {
+            node.publishes.iter().map(move |port| Publication {
+                port,
+                codec: topology.port_settings(port).codec,
+            })
+        })
+        .collect()
+}
+
+/// The publication that best describes `topic`: one publishing exactly it, else the one
+/// with the longest topic that `topic` falls under by segments (`quotes/x/y` under
+/// `quotes/x`).
+pub fn publication_for<'a, 'b>(
+    publications: &'b [Publication<'a>],
+    topic: &str,
+) -> Option<&'b Publication<'a>> {
+    publications
+        .iter()
+        .filter(|publication| topic_matches(publication.port.topic.as_str(), topic))
+        .max_by_key(|publication| publication.port.topic.len())
+}

@@ -1,0 +1,409 @@
+//! `hermes proxy`, `tap`, `pub` and `stats` as real processes on loopback TCP.
+//!
+//! Every wait has a deadline, and every child process is killed when its guard drops, so a
+//! failing test never leaves processes behind or hangs.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use hermes_runtime::envelope::{self, Frames, Stamp};
+use hermes_runtime::{Codec, Context, Payload, Receiver};
+use serde_json::Value;
+
+const TOPOLOGY: &str = "tests/fixtures/live/topology.yaml";
+
+/// `Level` of the fixture, written as hermes-build generates it.
+#[derive(Clone, PartialEq, prost::Message, hermes_runtime::HermesMessage)]
+#[hermes(name = "live.Level")]
+pub struct Level {
+    /// The price.
+    #[prost(double, tag = "1")]
+    pub price: f64,
+    /// The size.
+    #[prost(double, tag = "2")]
+    pub size: f64,
+}
+
+fn hermes() -> Command {
+    Command::new(assert_cmd::cargo::cargo_bin("hermes"))
+}
+
+/// A child process, killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Running {
+    fn spawn(command: &mut Command) -> Running {
+        Running(
+            command
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("the hermes binary starts"),
+        )
+    }
+
+    /// Waits for the process to exit, at most `timeout`; returns its code and stdout.
+    fn finish(mut self, timeout: Duration) -> (Option<i32>, String, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait") {
+                let mut stdout = String::new();
+                let mut stderr = String::new();
+                if let Some(mut out) = self.0.stdout.take() {
+                    let _ = out.read_to_string(&mut stdout);
+                }
+                if let Some(mut err) = self.0.stderr.take() {
+                    let _ = err.read_to_string(&mut stderr);
+                }
+                return (status.code(), stdout, stderr);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the process did not exit within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A `hermes proxy` on free ports, and the endpoints it printed.
+struct TestProxy {
+    _process: Running,
+    _stdout: BufReader<ChildStdout>,
+    frontend: String,
+    backend: String,
+    capture: String,
+}
+
+fn start_proxy() -> TestProxy {
+    let mut process = Running::spawn(hermes().args([
+        "proxy",
+        "--frontend",
+        "tcp://127.0.0.1:0",
+        "--backend",
+        "tcp://127.0.0.1:0",
+        "--capture",
+        "tcp://127.0.0.1:0",
+    ]));
+    let mut stdout = BufReader::new(process.0.stdout.take().expect("piped stdout"));
+    let mut endpoint = |side: &str| {
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("proxy output");
+        let (name, endpoint) = line.trim().split_once(' ').expect("`side endpoint`");
+        assert_eq!(name, side);
+        endpoint.to_string()
+    };
+    let frontend = endpoint("frontend");
+    let backend = endpoint("backend");
+    let capture = endpoint("capture");
+    TestProxy {
+        _process: process,
+        _stdout: stdout,
+        frontend,
+        backend,
+        capture,
+    }
+}
+
+fn pub_command(endpoint: &str, topic: &str, json: &str) -> Command {
+    let mut command = hermes();
+    command.args([
+        "pub",
+        TOPOLOGY,
+        topic,
+        json,
+        "--endpoint",
+        endpoint,
+        "--wait",
+        "10",
+    ]);
+    command
+}
+
+#[test]
+fn tap_prints_decoded_envelopes_of_every_codec_from_a_running_topology() {
+    let proxy = start_proxy();
+    let tap = Running::spawn(hermes().args([
+        "tap",
+        TOPOLOGY,
+        "--endpoint",
+        &proxy.backend,
+        "--count",
+        "3",
+        "--format",
+        "json",
+        "--timeout",
+        "30",
+    ]));
+    // Each `pub` waits until the tap's subscription has reached it through the proxy.
+    for (topic, json) in [
+        ("levels", r#"{"price": 101.5, "size": 2}"#),
+        ("notes", r#"{"text": "hello", "side": "ask"}"#),
+        ("legacy", r#"{"price": 7.25}"#),
+    ] {
+        let output = pub_command(&proxy.frontend, topic, json)
+            .output()
+            .expect("pub runs");
+        assert!(output.status.success(), "pub {topic} failed: {output:?}");
+    }
+    let (code, stdout, stderr) = tap.finish(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "tap failed: {stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(lines[0]["topic"], "levels");
+    assert_eq!(lines[0]["origin"], "hermes-pub");
+    assert_eq!(lines[0]["codec"], "protobuf");
+    assert_eq!(lines[0]["message"], "Level");
+    assert_eq!(
+        lines[0]["payload"],
+        serde_json::json!({"price": 101.5, "size": 2.0})
+    );
+    assert_eq!(lines[1]["codec"], "json");
+    assert_eq!(lines[1]["message"], "Note");
+    assert_eq!(
+        lines[1]["payload"],
+        serde_json::json!({"text": "hello", "side": "ask"})
+    );
+    assert_eq!(lines[2]["codec"], "python-json");
+    assert_eq!(lines[2]["message"], "Level");
+    assert_eq!(
+        lines[2]["payload"],
+        serde_json::json!({"price": 7.25, "size": 0})
+    );
+    assert!(lines[0]["lag_ms"].as_f64().is_some());
+}
+
+#[test]
+fn tap_pretty_output_is_one_line_per_envelope() {
+    let proxy = start_proxy();
+    let tap = Running::spawn(hermes().args([
+        "tap",
+        TOPOLOGY,
+        "levels",
+        "--endpoint",
+        &proxy.backend,
+        "--count",
+        "1",
+        "--timeout",
+        "30",
+    ]));
+    let output = pub_command(&proxy.frontend, "levels", r#"{"price": 1.5}"#)
+        .output()
+        .expect("pub runs");
+    assert!(output.status.success(), "{output:?}");
+    let (code, stdout, _) = tap.finish(Duration::from_secs(30));
+    assert_eq!(code, Some(0));
+    let line = stdout.trim();
+    assert!(
+        line.starts_with("levels hermes-pub#0 lag="),
+        "unexpected line: {line}"
+    );
+    assert!(
+        line.ends_with(r#"Level {"price":1.5,"size":0.0}"#),
+        "{line}"
+    );
+}
+
+#[test]
+fn pub_delivers_to_a_typed_subscriber() {
+    let proxy = start_proxy();
+    let context = Context::new();
+    let mut receiver = Receiver::<Level>::builder(&context)
+        .topic("levels")
+        .connect(&proxy.backend)
+        .expect("receiver connects");
+    let (code, _, stderr) = Running::spawn(&mut pub_command(
+        &proxy.frontend,
+        "levels",
+        r#"{"price": 99.5, "size": 3}"#,
+    ))
+    .finish(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{stderr}");
+    let envelope = receiver
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the typed receiver accepts the envelope: same fingerprint and encoding");
+    assert_eq!(envelope.topic, "levels");
+    assert_eq!(
+        envelope.message,
+        Level {
+            price: 99.5,
+            size: 3.0
+        }
+    );
+    assert_eq!(receiver.stats().type_mismatches, 0);
+}
+
+#[test]
+fn proxy_capture_socket_sees_what_flows_to_subscribers() {
+    let proxy = start_proxy();
+    let context = Context::new();
+    let mut receiver = Receiver::<Level>::builder(&context)
+        .topic("levels")
+        .connect(&proxy.backend)
+        .expect("receiver connects");
+    let tap = Running::spawn(hermes().args([
+        "tap",
+        TOPOLOGY,
+        "--endpoint",
+        &proxy.capture,
+        "--count",
+        "1",
+        "--timeout",
+        "30",
+    ]));
+    // The capture socket has no subscriptions to wait for: send until the tap has one.
+    let mut command = pub_command(&proxy.frontend, "levels", r#"{"price": 5}"#);
+    command.args(["--count", "0", "--rate", "20"]);
+    let publisher = Running::spawn(&mut command);
+    let (code, stdout, _) = tap.finish(Duration::from_secs(30));
+    drop(publisher);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains(r#"Level {"price":5.0,"size":0.0}"#),
+        "{stdout}"
+    );
+    assert!(receiver.recv_timeout(Duration::from_secs(10)).is_ok());
+}
+
+/// A publisher of native envelopes under the test's control, on a bound XPUB socket, so it
+/// knows when `hermes stats` has subscribed and can choose every sequence number.
+struct RawPublisher {
+    socket: zmq::Socket,
+    endpoint: String,
+    frames: Frames,
+    payload: Payload,
+    _context: zmq::Context,
+}
+
+impl RawPublisher {
+    fn bind() -> RawPublisher {
+        let context = zmq::Context::new();
+        let socket = context.socket(zmq::XPUB).expect("socket");
+        socket.set_sndhwm(0).expect("unlimited queue");
+        socket.bind("tcp://127.0.0.1:*").expect("bind");
+        let endpoint = socket
+            .get_last_endpoint()
+            .expect("endpoint")
+            .expect("UTF-8");
+        let level = serde_json::json!({"price": 1.0, "size": 2.0}).to_string();
+        let fingerprint = hermes_runtime::fingerprint("live.Level{price:f64;size:f64}");
+        RawPublisher {
+            socket,
+            endpoint,
+            frames: Frames::new(),
+            payload: Payload::new(Codec::Json, fingerprint, level.into_bytes()),
+            _context: context,
+        }
+    }
+
+    fn wait_for_subscriber(&self) {
+        self.socket.set_rcvtimeo(30_000).expect("timeout");
+        let subscription = self.socket.recv_bytes(0).expect("a subscriber within 30 s");
+        assert_eq!(subscription.first(), Some(&1));
+    }
+
+    fn send(&mut self, seq: u64) {
+        let stamp = Stamp {
+            codec: Codec::Json,
+            topic: "levels",
+            origin: "raw",
+            epoch: 42,
+            seq,
+            timestamp_ns: envelope::now_ns(),
+        };
+        envelope::encode(&stamp, &self.payload, &mut self.frames).expect("encodes");
+        self.socket
+            .send_multipart(self.frames.parts(), 0)
+            .expect("sends");
+    }
+}
+
+fn stats_report(endpoint: &str, duration: &str) -> Running {
+    Running::spawn(hermes().args([
+        "stats",
+        TOPOLOGY,
+        "--endpoint",
+        endpoint,
+        "--json",
+        "--duration",
+        duration,
+    ]))
+}
+
+fn topic_report(stdout: &str, topic: &str) -> Value {
+    let report: Value = serde_json::from_str(stdout).expect("one JSON report");
+    report["topics"]
+        .as_array()
+        .expect("topics")
+        .iter()
+        .find(|entry| entry["topic"] == topic)
+        .cloned()
+        .unwrap_or_else(|| panic!("no `{topic}` in {report}"))
+}
+
+#[test]
+fn stats_reports_the_publishing_rate_within_ten_percent() {
+    const RATE: f64 = 200.0;
+    let mut publisher = RawPublisher::bind();
+    let stats = stats_report(&publisher.endpoint, "3");
+    publisher.wait_for_subscriber();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sending = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut seq = 0u64;
+            // Bounded: stops when told, or after 20 s whatever happens.
+            while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(20) {
+                let due = start + Duration::from_secs_f64(seq as f64 / RATE);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                publisher.send(seq);
+                seq += 1;
+            }
+        })
+    };
+    let (code, stdout, stderr) = stats.finish(Duration::from_secs(30));
+    stop.store(true, Ordering::Relaxed);
+    sending.join().expect("publisher thread");
+    assert_eq!(code, Some(0), "{stderr}");
+    let levels = topic_report(&stdout, "levels");
+    let rate = levels["rate_hz"].as_f64().expect("rate");
+    assert!(
+        (rate - RATE).abs() <= RATE * 0.1,
+        "measured {rate} msg/s for {RATE} msg/s: {levels}"
+    );
+    assert_eq!(levels["message"], "Level");
+    assert_eq!(levels["lost"], 0);
+    assert!(levels["lag_ms"]["p99"].as_f64().is_some());
+}
+
+#[test]
+fn stats_counts_exactly_the_envelopes_lost_to_sequence_gaps() {
+    let mut publisher = RawPublisher::bind();
+    let stats = stats_report(&publisher.endpoint, "3");
+    publisher.wait_for_subscriber();
+    let skipped = [10, 11, 12, 50, 77];
+    for seq in (0..100).filter(|seq| !skipped.contains(seq)) {
+        publisher.send(seq);
+    }
+    let (code, stdout, stderr) = stats.finish(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{stderr}");
+    let levels = topic_report(&stdout, "levels");
+    assert_eq!(levels["received"], 95, "{levels}");
+    assert_eq!(levels["lost"], 5, "{levels}");
+}
