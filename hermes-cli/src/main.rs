@@ -12,8 +12,10 @@ mod proxy;
 mod publish;
 mod schema;
 mod stats;
+mod supervise;
 mod tap;
 mod topology;
+mod up;
 
 use std::process::ExitCode;
 
@@ -50,6 +52,8 @@ enum Command {
     Publish(publish::Args),
     /// Run a standalone proxy (PostOffice), by default at the Python original's addresses.
     Proxy(proxy::Args),
+    /// Start a topology's proxies and nodes as processes, and supervise them.
+    Up(up::Args),
 }
 
 /// Success.
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Tap(args) => tap::run(&args),
         Command::Stats(args) => stats::run(&args),
         Command::Publish(args) => publish::run(&args),
+        Command::Up(args) => up::run(&args),
         Command::Proxy(args) => proxy::run(&args),
     };
     ExitCode::from(code)

@@ -1,0 +1,193 @@
+//! `hermes up` with real processes: start order, prefixed output, restart after SIGKILL, and a
+//! graceful stop on SIGTERM that leaves no process behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// `hermes up`, killed when the test ends however it ends.
+struct Up {
+    child: Child,
+    lines: mpsc::Receiver<(String, String)>,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Up {
+    fn start(topology: &Path, extra: &[&str]) -> Up {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("hermes"))
+            .arg("up")
+            .arg(topology)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let (name, text) = line.split_once(" | ").unwrap_or(("", &line));
+                if sender
+                    .send((name.trim().to_owned(), text.to_owned()))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Up { child, lines }
+    }
+
+    /// The text of the next line from `name` that starts with `prefix`.
+    fn expect(&self, name: &str, prefix: &str) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok((from, text)) if from == name && text.starts_with(prefix) => return text,
+                Ok(_) => {}
+                Err(_) => panic!("no line `{name} | {prefix}…`"),
+            }
+        }
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn pid_of(text: &str) -> u32 {
+    text.rsplit(|c: char| !c.is_ascii_digit())
+        .find(|part| !part.is_empty())
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn topology(dir: &Path) -> std::path::PathBuf {
+    std::fs::write(
+        dir.join("messages.yaml"),
+        "package: demo\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n",
+    )
+    .unwrap();
+    let front = dir.join("front.ipc");
+    let back = dir.join("back.ipc");
+    let yaml = format!(
+        r#"name: demo
+messages: [messages.yaml]
+proxies:
+  market:
+    frontend: ipc://{front}
+    backend: ipc://{back}
+nodes:
+  alpha:
+    run: 'echo "pid $$"; exec sleep 60'
+    publishes:
+      - {{ topic: ticks, message: Tick, via: market }}
+  beta:
+    run: [sh, -c, "echo beta up; exec sleep 60"]
+    restart: never
+    subscribes:
+      - {{ topic: ticks, message: Tick, via: market }}
+"#,
+        front = front.display(),
+        back = back.display()
+    );
+    let path = dir.join("topology.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn up_starts_restarts_and_stops_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(&topology(dir.path()), &["--grace", "2"]);
+
+    // Proxies first, then nodes in file order.
+    let market = pid_of(&up.expect("hermes", "started market"));
+    let alpha_started = pid_of(&up.expect("hermes", "started alpha"));
+    let beta = pid_of(&up.expect("hermes", "started beta"));
+    let alpha = pid_of(&up.expect("alpha", "pid "));
+    assert_eq!(
+        alpha, alpha_started,
+        "the node's own output is prefixed with its name"
+    );
+    up.expect("beta", "beta up");
+
+    // A node killed with SIGKILL comes back (restart: on-failure by default).
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &alpha.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    up.expect("hermes", "alpha exited (SIGKILL); restarting");
+    let alpha_again = pid_of(&up.expect("alpha", "pid "));
+    assert_ne!(alpha, alpha_again);
+
+    // SIGTERM stops every child and `hermes up` exits cleanly with a summary.
+    let mut up = up;
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &up.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    up.expect("hermes", "stopping (signal)");
+    up.expect("hermes", "summary:");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = up.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < DEADLINE, "hermes up did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "{status:?}");
+    for (name, pid) in [("market", market), ("alpha", alpha_again), ("beta", beta)] {
+        assert!(!alive(pid), "{name} (pid {pid}) was left running");
+    }
+}
+
+#[test]
+fn up_only_starts_the_named_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(
+        &topology(dir.path()),
+        &["--only", "beta", "--duration", "1"],
+    );
+    up.expect("hermes", "started beta");
+    up.expect("beta", "beta up");
+    up.expect("hermes", "stopping (duration reached)");
+    let mut up = up;
+    assert!(up.child.wait().unwrap().success());
+}
+
+#[test]
+fn up_rejects_an_unknown_only_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(assert_cmd::cargo::cargo_bin("hermes"))
+        .arg("up")
+        .arg(topology(dir.path()))
+        .args(["--only", "gamma"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`--only gamma`: no proxy or node of that name"),
+        "{stderr}"
+    );
+}
