@@ -1,4 +1,4 @@
-//! Scale: load and check a generated topology of 10,000 nodes and 50,000 ports.
+//! Scale: load and check, then generate code for, a topology of 10,000 nodes and 50,000 ports.
 //!
 //! `cargo bench -p hermes-build --bench scale`; the figure is recorded in the crate README.
 
@@ -83,6 +83,14 @@ fn scale(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("load_and_check_10k_nodes_50k_ports", |b| {
         b.iter(|| black_box(hermes_build::load(&path)).is_ok());
+    });
+    // Code generation alone (the model is already loaded), formatted as build scripts write it.
+    let settings = hermes_build::Settings::default();
+    let files = hermes_build::generate(&loaded, &settings).expect("generates");
+    let bytes: usize = files.iter().map(|(_, contents)| contents.len()).sum();
+    eprintln!("generated {} files, {bytes} bytes", files.len());
+    group.bench_function("generate_10k_nodes_50k_ports", |b| {
+        b.iter(|| black_box(hermes_build::generate(&loaded, &settings)).is_ok());
     });
     group.finish();
 }

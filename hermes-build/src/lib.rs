@@ -1,13 +1,36 @@
-//! Load, check and (in a later release) generate code for Hermes topologies.
+//! Load, check and generate code for Hermes topologies, from `build.rs` or tools.
 //!
 //! A Hermes *topology* (`topology.yaml`) declares the nodes of a ZeroMQ pub/sub system, what
 //! each publishes and subscribes to, and the proxies and endpoints that connect them; the
 //! *message schemas* it names (`messages.yaml`) declare the typed messages on each topic.
 //! This crate reads both, keeps the source position of every value, checks the whole
-//! wiring, and reports findings the way rustc does.
+//! wiring, reports findings the way rustc does, and turns a valid topology into Rust.
 //!
 //! It is meant for build scripts and tools, and does not depend on `hermes-runtime` (so no
 //! libzmq in `build.rs`).
+//!
+//! # Generating code from `build.rs`
+//!
+//! As with prost-build: the build script compiles the topology into `OUT_DIR`, and the crate
+//! includes the result with one macro.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     hermes_build::compile("topology.yaml")?; // relative to CARGO_MANIFEST_DIR
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ```ignore
+//! // src/lib.rs
+//! hermes_runtime::include_topology!("trading"); // `pub mod trading`, from OUT_DIR/trading.rs
+//! ```
+//!
+//! [`Config`] sets the output directory, the runtime's path, extra type attributes,
+//! formatting and `deny_warnings`; [`generate`] is the pure function underneath (also used by
+//! `hermes gen`). A topology with errors fails the build with the same diagnostics as
+//! `hermes check`. See the crate README for what is generated.
 //!
 //! # Loading a topology
 //!
@@ -36,7 +59,8 @@
 //! - [`model`]: the serde types of both YAML formats, with spans;
 //! - [`graph`]: the topology as a petgraph graph;
 //! - [`diagnostic`]: findings, their stable [`Code`]s and their rendering;
-//! - [`schema`]: the JSON Schemas editors use to validate the YAML.
+//! - [`schema`]: the JSON Schemas editors use to validate the YAML;
+//! - [`codegen`]: Rust and `.proto` generation ([`generate`], [`Settings`]).
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
