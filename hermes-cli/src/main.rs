@@ -5,6 +5,7 @@
 
 mod check;
 mod dynamic;
+mod generate;
 mod graph;
 mod interrupt;
 mod listen;
@@ -54,6 +55,8 @@ enum Command {
     Proxy(proxy::Args),
     /// Start a topology's proxies and nodes as processes, and supervise them.
     Up(up::Args),
+    /// Write the Rust (and `.proto` files) that `build.rs` generates for a topology.
+    Gen(generate::Args),
 }
 
 /// Success.
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats::run(&args),
         Command::Publish(args) => publish::run(&args),
         Command::Up(args) => up::run(&args),
+        Command::Gen(args) => generate::run(&args),
         Command::Proxy(args) => proxy::run(&args),
     };
     ExitCode::from(code)
