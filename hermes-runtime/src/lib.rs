@@ -142,7 +142,10 @@ pub use topic::TopicFilter;
 /// fields in declaration order, types as written with whitespace removed, tuple fields named
 /// `0`, `1`, ...; an enum lists its variants as `Unit`, `Tuple(0:type)`, `Named(field:type)`,
 /// with `=value` after an explicit discriminant. Any change of name, field name, type or order
-/// changes it; `String` and `std::string::String` count as different types.
+/// changes it; `String` and `std::string::String` count as different types. A trailing comma in
+/// generic arguments does not count (`BTreeMap<K, V,>` is `BTreeMap<K,V>`), so formatting never
+/// changes a fingerprint. Tools compute the same value for generated types from the YAML with
+/// `hermes_build::canonical_form`.
 ///
 /// # Errors
 ///
