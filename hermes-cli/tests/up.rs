@@ -191,3 +191,89 @@ fn up_rejects_an_unknown_only_name() {
         "{stderr}"
     );
 }
+
+/// A topology whose `feed` node is a real publisher: `hermes pub` at 200 Hz.
+fn publishing_topology(dir: &Path) -> (std::path::PathBuf, String) {
+    std::fs::write(
+        dir.join("messages.yaml"),
+        "package: demo\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n",
+    )
+    .unwrap();
+    let back = format!("ipc://{}", dir.join("back.ipc").display());
+    let hermes = assert_cmd::cargo::cargo_bin("hermes");
+    let yaml = format!(
+        r#"name: demo
+messages: [messages.yaml]
+proxies:
+  market:
+    frontend: ipc://{front}
+    backend: {back}
+nodes:
+  feed:
+    run: [{hermes}, pub, topology.yaml, ticks, '{{"n": 7}}', --rate, "200", --count, "0", --origin, feed]
+    publishes:
+      - {{ topic: ticks, message: Tick, via: market }}
+  peer:
+    run: 'echo "pid $$"; exec sleep 60'
+    subscribes:
+      - {{ topic: ticks, message: Tick, via: market }}
+"#,
+        front = dir.join("front.ipc").display(),
+        hermes = hermes.display(),
+    );
+    let path = dir.join("topology.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    (path, back)
+}
+
+#[test]
+fn a_crashed_publishing_node_is_restarted_as_a_new_epoch_and_its_peers_keep_running() {
+    use hermes_runtime::{Context, Error, Payload, Receiver};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (topology, backend) = publishing_topology(dir.path());
+    let up = Up::start(&topology, &["--grace", "2"]);
+    let feed = pid_of(&up.expect("hermes", "started feed"));
+    let peer = pid_of(&up.expect("peer", "pid "));
+
+    let context = Context::new();
+    let mut receiver = Receiver::<Payload>::builder(&context)
+        .topic("ticks")
+        .connect(&backend)
+        .unwrap();
+    let next = |receiver: &mut Receiver<Payload>| loop {
+        match receiver.recv_timeout(DEADLINE) {
+            Ok(envelope) => break envelope,
+            Err(Error::Timeout) => panic!("no envelope from the feed"),
+            Err(err) => panic!("{err}"),
+        }
+    };
+    let before = next(&mut receiver);
+    for _ in 0..5 {
+        next(&mut receiver);
+    }
+
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &feed.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    up.expect("hermes", "feed exited (SIGKILL); restarting");
+    up.expect("hermes", "started feed");
+    let after = loop {
+        let envelope = next(&mut receiver);
+        if envelope.epoch != before.epoch {
+            break envelope;
+        }
+    };
+    assert_eq!(after.origin, "feed");
+    let stats = receiver.stats();
+    assert_eq!(stats.publisher_restarts, 1, "{stats:?}");
+    assert_eq!(
+        stats.out_of_order, 0,
+        "a restart is not a gap of -N: {stats:?}"
+    );
+    assert!(alive(peer), "the peer kept running");
+}
