@@ -13,6 +13,8 @@ const DEADLINE: Duration = Duration::from_secs(20);
 struct Up {
     child: Child,
     lines: mpsc::Receiver<(String, String)>,
+    /// Lines read while looking for another: output of different processes is unordered.
+    unmatched: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Drop for Up {
@@ -45,17 +47,26 @@ impl Up {
                 }
             }
         });
-        Up { child, lines }
+        Up {
+            child,
+            lines,
+            unmatched: Default::default(),
+        }
     }
 
     /// The text of the next line from `name` that starts with `prefix`.
     fn expect(&self, name: &str, prefix: &str) -> String {
+        let matches = |(from, text): &(String, String)| from == name && text.starts_with(prefix);
+        let mut unmatched = self.unmatched.borrow_mut();
+        if let Some(at) = unmatched.iter().position(matches) {
+            return unmatched.remove(at).1;
+        }
         let deadline = Instant::now() + DEADLINE;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok((from, text)) if from == name && text.starts_with(prefix) => return text,
-                Ok(_) => {}
+                Ok(line) if matches(&line) => return line.1,
+                Ok(line) => unmatched.push(line),
                 Err(_) => panic!("no line `{name} | {prefix}…`"),
             }
         }
@@ -241,12 +252,10 @@ fn a_crashed_publishing_node_is_restarted_as_a_new_epoch_and_its_peers_keep_runn
         .topic("ticks")
         .connect(&backend)
         .unwrap();
-    let next = |receiver: &mut Receiver<Payload>| loop {
-        match receiver.recv_timeout(DEADLINE) {
-            Ok(envelope) => break envelope,
-            Err(Error::Timeout) => panic!("no envelope from the feed"),
-            Err(err) => panic!("{err}"),
-        }
+    let next = |receiver: &mut Receiver<Payload>| match receiver.recv_timeout(DEADLINE) {
+        Ok(envelope) => envelope,
+        Err(Error::Timeout) => panic!("no envelope from the feed"),
+        Err(err) => panic!("{err}"),
     };
     let before = next(&mut receiver);
     for _ in 0..5 {
