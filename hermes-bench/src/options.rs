@@ -1,0 +1,412 @@
+//! What to measure: scenarios, transports, payload sizes and run lengths, from the command line.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hermes_runtime::Codec;
+use serde::{Deserialize, Serialize};
+
+/// One thing `hermes bench` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// Typed publisher → typed receiver, connected directly.
+    Direct,
+    /// Typed publisher → proxy → typed receiver (capture off, protobuf).
+    Proxy,
+    /// Source → relay node → relay node → sink, each hop a direct connection.
+    Pipeline,
+    /// As `proxy`, with the proxy's capture socket on and a tap reading it.
+    Capture,
+    /// As `proxy`, with the `json` codec.
+    Json,
+    /// As `proxy`, with the `python-json` codec (hermes-zmq 1.3's four frames).
+    PythonJson,
+    /// CPU used by a runtime with a proxy and a node and no traffic.
+    Idle,
+    /// RSS of a publisher, a proxy and a stalled subscriber, each in its own process, while the
+    /// publisher sends at full rate.
+    Stall,
+}
+
+impl Scenario {
+    /// Every scenario, in report order.
+    pub const ALL: [Scenario; 8] = [
+        Scenario::Direct,
+        Scenario::Proxy,
+        Scenario::Pipeline,
+        Scenario::Capture,
+        Scenario::Json,
+        Scenario::PythonJson,
+        Scenario::Idle,
+        Scenario::Stall,
+    ];
+
+    /// The name used on the command line and in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Scenario::Direct => "direct",
+            Scenario::Proxy => "proxy",
+            Scenario::Pipeline => "pipeline",
+            Scenario::Capture => "capture",
+            Scenario::Json => "json",
+            Scenario::PythonJson => "python-json",
+            Scenario::Idle => "idle",
+            Scenario::Stall => "stall",
+        }
+    }
+
+    /// Whether the scenario is a raw-versus-Hermes pair of message paths (a table row per
+    /// transport and payload), rather than a single figure.
+    pub const fn is_path(self) -> bool {
+        !matches!(self, Scenario::Idle | Scenario::Stall)
+    }
+
+    /// The codec the Hermes side uses.
+    pub const fn codec(self) -> Codec {
+        match self {
+            Scenario::Json => Codec::Json,
+            Scenario::PythonJson => Codec::PythonJson,
+            _ => Codec::Protobuf,
+        }
+    }
+
+    /// Transports measured when `--transport` is not given.
+    pub fn default_transports(self) -> &'static [Transport] {
+        match self {
+            Scenario::Proxy => &[Transport::Tcp, Transport::Ipc, Transport::Inproc],
+            _ => &[Transport::Tcp],
+        }
+    }
+
+    /// Payload sizes measured when `--payload` is not given.
+    pub fn default_payloads(self) -> &'static [usize] {
+        match self {
+            Scenario::Direct | Scenario::Proxy | Scenario::Pipeline => &[64, 1024, 65_536],
+            _ => &[64, 1024],
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A ZeroMQ transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// TCP over the loopback interface.
+    Tcp,
+    /// Unix domain sockets.
+    Ipc,
+    /// Within the process, no kernel involved.
+    Inproc,
+}
+
+impl Transport {
+    /// The name used on the command line and in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Ipc => "ipc",
+            Transport::Inproc => "inproc",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The `hermes bench` command line, for `hermes-bench` and for `#[command(flatten)]` in the
+/// `hermes` CLI.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Scenarios to run (repeat or separate with commas); default: all.
+    #[arg(
+        long = "scenario",
+        value_name = "NAME",
+        value_enum,
+        value_delimiter = ','
+    )]
+    pub scenarios: Vec<Scenario>,
+    /// Transports for the message-path scenarios; default: tcp, ipc and inproc for `proxy`,
+    /// tcp for the others.
+    #[arg(
+        long = "transport",
+        value_name = "tcp|ipc|inproc",
+        value_enum,
+        value_delimiter = ','
+    )]
+    pub transports: Vec<Transport>,
+    /// Payload sizes in bytes, `k`/`KiB` suffixes allowed; default: 64, 1KiB and 64KiB for
+    /// direct, proxy and pipeline, 64 and 1KiB for the others.
+    #[arg(long = "payload", value_name = "BYTES", value_delimiter = ',', value_parser = parse_size)]
+    pub payloads: Vec<usize>,
+    /// Seconds each measured run lasts (each figure takes `--runs` runs of raw and of Hermes).
+    #[arg(long, value_name = "S")]
+    pub duration: Option<f64>,
+    /// Alternating raw/Hermes runs per figure; the median is reported.
+    #[arg(long, value_name = "N")]
+    pub runs: Option<usize>,
+    /// Messages per second for the one-way latency figure.
+    #[arg(long, value_name = "MSG/S", default_value_t = DEFAULT_RATE)]
+    pub rate: u64,
+    /// Seconds the subscriber of the `stall` scenario stays stalled.
+    #[arg(long, value_name = "S")]
+    pub stall: Option<f64>,
+    /// A quick run for CI (about 10 s): 64-byte payloads only, one short run per figure, so
+    /// ratios are rough.
+    #[arg(long)]
+    pub smoke: bool,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Also draw throughput and latency by payload size as an SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Draw the plot from a saved `--json` report instead of measuring.
+    #[arg(long, value_name = "REPORT", requires = "plot")]
+    pub plot_from: Option<PathBuf>,
+    /// A child process's part in the `stall` scenario (internal).
+    #[arg(long, hide = true, value_enum)]
+    pub role: Option<crate::stall::Role>,
+    /// The endpoint a child process connects to (internal).
+    #[arg(long, hide = true)]
+    pub endpoint: Option<String>,
+}
+
+/// Messages per second of the one-way latency figure unless `--rate` says otherwise.
+pub const DEFAULT_RATE: u64 = 10_000;
+
+impl Default for Args {
+    /// The arguments of a plain `hermes bench`.
+    fn default() -> Self {
+        Args {
+            scenarios: Vec::new(),
+            transports: Vec::new(),
+            payloads: Vec::new(),
+            duration: None,
+            runs: None,
+            rate: DEFAULT_RATE,
+            stall: None,
+            smoke: false,
+            json: false,
+            plot: None,
+            plot_from: None,
+            role: None,
+            endpoint: None,
+        }
+    }
+}
+
+/// Parses `64`, `1k`, `1KiB`, `64kb`, `1M`, `1MiB` as a byte count.
+///
+/// # Errors
+///
+/// A message naming the value when it is not a size.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &lower[digits.len()..];
+    let scale = match unit {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        _ => {
+            return Err(format!(
+                "expected a size such as `64`, `1KiB` or `64k`, found `{text}`"
+            ));
+        }
+    };
+    let value: usize = digits
+        .parse()
+        .map_err(|_| format!("expected a size such as `64`, `1KiB` or `64k`, found `{text}`"))?;
+    value
+        .checked_mul(scale)
+        .ok_or_else(|| format!("size `{text}` is too large"))
+}
+
+/// Smallest payload: the timestamp every message carries, and its framing.
+pub const MIN_PAYLOAD: usize = 16;
+/// Largest payload.
+pub const MAX_PAYLOAD: usize = 16 * 1024 * 1024;
+
+/// One raw-versus-Hermes pair of message paths to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowSpec {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The transport.
+    pub transport: Transport,
+    /// The payload size in bytes.
+    pub payload: usize,
+}
+
+/// Everything [`run`](crate::run) needs, checked.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The message-path rows, in order.
+    pub rows: Vec<RowSpec>,
+    /// Whether to measure an idle node's CPU.
+    pub idle: bool,
+    /// Whether to run the stalled-subscriber RSS check.
+    pub stall: bool,
+    /// How long each measured run lasts.
+    pub run_time: Duration,
+    /// Alternating runs per figure.
+    pub runs: usize,
+    /// Messages per second for one-way latency.
+    pub rate: u64,
+    /// How long the idle node is watched.
+    pub idle_time: Duration,
+    /// How long the stalled subscriber stays stalled.
+    pub stall_time: Duration,
+    /// Arguments placed before `--role ...` when the benchmark starts itself as a child process:
+    /// empty for `hermes-bench`, `["bench"]` for `hermes bench`.
+    pub child_prefix: Vec<String>,
+    /// Whether this is a smoke run (recorded in the report).
+    pub smoke: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Args::default()
+            .options()
+            .unwrap_or_else(|_| unreachable!("the default arguments are valid"))
+    }
+}
+
+impl Args {
+    /// Checks the arguments and expands the defaults.
+    ///
+    /// # Errors
+    ///
+    /// A message for the user when a value is out of range.
+    pub fn options(&self) -> Result<Options, String> {
+        let (default_run, default_runs, idle_time, default_stall) = if self.smoke {
+            (0.02, 1, 0.3, 1.0)
+        } else {
+            (0.1, 5, 2.0, 10.0)
+        };
+        let run_time = self.duration.unwrap_or(default_run);
+        if !(run_time.is_finite() && (0.001..=600.0).contains(&run_time)) {
+            return Err(format!(
+                "`--duration` expected seconds between 0.001 and 600, found {run_time}"
+            ));
+        }
+        let runs = self.runs.unwrap_or(default_runs);
+        if !(1..=1000).contains(&runs) {
+            return Err(format!(
+                "`--runs` expected a number from 1 to 1000, found {runs}"
+            ));
+        }
+        if !(1..=10_000_000).contains(&self.rate) {
+            return Err(format!(
+                "`--rate` expected 1 to 10000000 messages per second, found {}",
+                self.rate
+            ));
+        }
+        let stall = self.stall.unwrap_or(default_stall);
+        if !(stall.is_finite() && (0.1..=600.0).contains(&stall)) {
+            return Err(format!(
+                "`--stall` expected seconds between 0.1 and 600, found {stall}"
+            ));
+        }
+        for &payload in &self.payloads {
+            if !(MIN_PAYLOAD..=MAX_PAYLOAD).contains(&payload) {
+                return Err(format!(
+                    "`--payload` expected {MIN_PAYLOAD} to {MAX_PAYLOAD} bytes, found {payload}"
+                ));
+            }
+        }
+        let scenarios: Vec<Scenario> = if self.scenarios.is_empty() {
+            Scenario::ALL.to_vec()
+        } else {
+            Scenario::ALL
+                .into_iter()
+                .filter(|s| self.scenarios.contains(s))
+                .collect()
+        };
+        let mut rows = Vec::new();
+        for &scenario in scenarios.iter().filter(|s| s.is_path()) {
+            let transports = if self.transports.is_empty() {
+                scenario.default_transports()
+            } else {
+                &self.transports[..]
+            };
+            let payloads = if self.payloads.is_empty() {
+                // A smoke run checks that every scenario works, not how it scales.
+                if self.smoke {
+                    &[64][..]
+                } else {
+                    scenario.default_payloads()
+                }
+            } else {
+                &self.payloads[..]
+            };
+            for &transport in transports {
+                for &payload in payloads {
+                    rows.push(RowSpec {
+                        scenario,
+                        transport,
+                        payload,
+                    });
+                }
+            }
+        }
+        Ok(Options {
+            rows,
+            idle: scenarios.contains(&Scenario::Idle),
+            stall: scenarios.contains(&Scenario::Stall),
+            run_time: Duration::from_secs_f64(run_time),
+            runs,
+            rate: self.rate,
+            idle_time: Duration::from_secs_f64(idle_time),
+            stall_time: Duration::from_secs_f64(stall),
+            child_prefix: Vec::new(),
+            smoke: self.smoke,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_accept_suffixes() {
+        assert_eq!(parse_size("64"), Ok(64));
+        assert_eq!(parse_size("1KiB"), Ok(1024));
+        assert_eq!(parse_size("64k"), Ok(65_536));
+        assert!(parse_size("12 parsecs").is_err());
+    }
+
+    #[test]
+    fn defaults_cover_every_scenario() {
+        let options = Options::default();
+        assert_eq!(options.rows.len(), 21);
+        assert!(options.idle && options.stall);
+        assert_eq!(options.runs, 5);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let args = Args {
+            payloads: vec![8],
+            ..Args::default()
+        };
+        assert!(args.options().unwrap_err().contains("`--payload`"));
+        let args = Args {
+            duration: Some(f64::NAN),
+            ..Args::default()
+        };
+        assert!(args.options().is_err());
+    }
+}

@@ -1,0 +1,560 @@
+//! Message paths: a source socket, a sink socket, and whatever a scenario puts between them
+//! (a proxy, a capture tap, relay nodes), built the same way for raw `zmq` and for Hermes.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hermes_runtime::{
+    Codec, Context, Error, Node, Proxy, ProxyConfig, Publisher, Receiver, Runtime,
+};
+
+use crate::message::{BenchMessage, Blob, Text};
+use crate::options::{RowSpec, Scenario, Transport};
+
+/// The topic every message is published on; sinks subscribe to its first segment.
+pub(crate) const TOPIC: &str = "bench/data";
+const SUBSCRIPTION: &str = "bench";
+
+/// The stamp of warm-up messages, which measurements skip.
+pub(crate) const WARM_UP: u64 = 1;
+
+/// The sending end of a path.
+pub(crate) trait Source: Send {
+    /// Sends one message carrying `stamp_ns`.
+    fn send(&mut self, stamp_ns: u64) -> Result<(), String>;
+}
+
+/// The receiving end of a path.
+pub(crate) trait Sink: Send {
+    /// Waits at most `timeout` for a message; returns the stamp it carries.
+    fn recv(&mut self, timeout: Duration) -> Result<Option<u64>, String>;
+}
+
+/// Which implementation a path uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// Raw `zmq` sockets, `zmq_proxy`, hand-written relay threads; `padding` extra bytes per
+    /// message.
+    Raw { padding: usize },
+    /// Typed Hermes sockets, `Proxy`, `Node`s.
+    Hermes,
+}
+
+/// A built path; dropping it stops everything in it, in order.
+pub(crate) struct Path {
+    pub source: Box<dyn Source>,
+    pub sink: Box<dyn Sink>,
+    /// Proxies, relays, taps and contexts, stopped in this order after source and sink.
+    pub parts: Vec<Box<dyn Any + Send>>,
+}
+
+impl Path {
+    /// Sends until the sink receives (subscriptions have propagated), then drains.
+    pub(crate) fn warm_up(&mut self) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            self.source.send(WARM_UP)?;
+            if self.sink.recv(Duration::from_millis(2))?.is_some() {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err("no message got through within 10 s of warm-up".to_owned());
+            }
+        }
+        while self.sink.recv(Duration::from_millis(10))?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Builds the path `spec` describes on `side`, every socket with high-water mark `hwm`
+/// (0 = unlimited).
+pub(crate) fn open(spec: &RowSpec, side: Side, hwm: i32) -> Result<Path, String> {
+    match side {
+        Side::Raw { padding } => raw::open(spec, spec.payload + padding, hwm),
+        Side::Hermes => match spec.scenario.codec() {
+            Codec::Protobuf => typed::open::<Blob>(spec, Codec::Protobuf, hwm),
+            codec => typed::open::<Text>(spec, codec, hwm),
+        },
+    }
+}
+
+/// A fresh endpoint on `transport` (port 0 for tcp: the OS picks).
+pub(crate) fn endpoint(transport: Transport) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    match transport {
+        Transport::Tcp => "tcp://127.0.0.1:0".to_owned(),
+        Transport::Ipc => format!(
+            "ipc://{}/hermes-bench-{pid}-{n}",
+            std::env::temp_dir().display()
+        ),
+        Transport::Inproc => format!("inproc://hermes-bench-{pid}-{n}"),
+    }
+}
+
+/// A thread polling a flag, stopped and joined on drop.
+struct Worker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    fn spawn(
+        name: &str,
+        body: impl FnOnce(Arc<AtomicBool>) + Send + 'static,
+    ) -> Result<Worker, String> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || body(flag))
+            .map_err(|err| format!("cannot start thread `{name}`: {err}"))?;
+        Ok(Worker {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Reads and discards everything `socket` receives until stopped: the capture tap.
+fn drain(socket: zmq::Socket, stop: &AtomicBool) {
+    let mut frame = zmq::Message::new();
+    while !stop.load(Ordering::Relaxed) {
+        if !matches!(socket.poll(zmq::POLLIN, 50), Ok(n) if n > 0) {
+            continue;
+        }
+        while socket.recv(&mut frame, zmq::DONTWAIT).is_ok() {}
+    }
+}
+
+/// A raw SUB socket on the capture endpoint, read by a thread.
+fn capture_tap(context: &zmq::Context, endpoint: &str, hwm: i32) -> Result<Worker, String> {
+    let socket = context
+        .socket(zmq::SUB)
+        .map_err(zmq_error("capture socket"))?;
+    socket.set_rcvhwm(hwm).map_err(zmq_error("capture hwm"))?;
+    socket
+        .set_subscribe(b"")
+        .map_err(zmq_error("capture subscribe"))?;
+    socket
+        .connect(endpoint)
+        .map_err(zmq_error("capture connect"))?;
+    Worker::spawn("bench-tap", move |stop| drain(socket, &stop))
+}
+
+fn zmq_error(what: &'static str) -> impl Fn(zmq::Error) -> String {
+    move |err| format!("{what}: {err}")
+}
+
+mod raw {
+    use super::*;
+
+    struct RawSource {
+        socket: zmq::Socket,
+        payload: Vec<u8>,
+    }
+
+    impl Source for RawSource {
+        fn send(&mut self, stamp_ns: u64) -> Result<(), String> {
+            self.payload[..8].copy_from_slice(&stamp_ns.to_le_bytes());
+            self.socket
+                .send(TOPIC.as_bytes(), zmq::SNDMORE)
+                .and_then(|()| self.socket.send(&self.payload[..], 0))
+                .map_err(zmq_error("send"))
+        }
+    }
+
+    struct RawSink {
+        socket: zmq::Socket,
+        topic: zmq::Message,
+        body: zmq::Message,
+    }
+
+    impl RawSink {
+        /// Reads one message if one is waiting.
+        fn try_read(&mut self) -> Result<Option<u64>, String> {
+            match self.socket.recv(&mut self.topic, zmq::DONTWAIT) {
+                Ok(()) => {}
+                Err(zmq::Error::EAGAIN) => return Ok(None),
+                Err(err) => return Err(format!("receive: {err}")),
+            }
+            let mut more = self.topic.get_more();
+            while more {
+                self.socket
+                    .recv(&mut self.body, 0)
+                    .map_err(zmq_error("receive"))?;
+                more = self.body.get_more();
+            }
+            let mut stamp = [0u8; 8];
+            let body: &[u8] = &self.body;
+            stamp.copy_from_slice(body.get(..8).ok_or("short raw message")?);
+            Ok(Some(u64::from_le_bytes(stamp)))
+        }
+    }
+
+    impl Sink for RawSink {
+        fn recv(&mut self, timeout: Duration) -> Result<Option<u64>, String> {
+            if let Some(stamp) = self.try_read()? {
+                return Ok(Some(stamp));
+            }
+            let millis = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+            if self
+                .socket
+                .poll(zmq::POLLIN, millis)
+                .map_err(zmq_error("poll"))?
+                == 0
+            {
+                return Ok(None);
+            }
+            self.try_read()
+        }
+    }
+
+    /// Binds `socket` to `endpoint` and returns the endpoint as bound.
+    fn bind(socket: &zmq::Socket, endpoint: &str) -> Result<String, String> {
+        let wildcard = endpoint.replace("127.0.0.1:0", "127.0.0.1:*");
+        socket.bind(&wildcard).map_err(zmq_error("bind"))?;
+        socket
+            .get_last_endpoint()
+            .map_err(zmq_error("last endpoint"))?
+            .map_err(|_| "endpoint is not UTF-8".to_owned())
+    }
+
+    fn socket(
+        context: &zmq::Context,
+        kind: zmq::SocketType,
+        hwm: i32,
+    ) -> Result<zmq::Socket, String> {
+        let socket = context.socket(kind).map_err(zmq_error("socket"))?;
+        socket.set_sndhwm(hwm).map_err(zmq_error("hwm"))?;
+        socket.set_rcvhwm(hwm).map_err(zmq_error("hwm"))?;
+        socket.set_linger(0).map_err(zmq_error("linger"))?;
+        Ok(socket)
+    }
+
+    fn sink(context: &zmq::Context, endpoint: &str, hwm: i32) -> Result<RawSink, String> {
+        let socket = socket(context, zmq::SUB, hwm)?;
+        socket
+            .set_subscribe(SUBSCRIPTION.as_bytes())
+            .map_err(zmq_error("subscribe"))?;
+        socket.connect(endpoint).map_err(zmq_error("connect"))?;
+        Ok(RawSink {
+            socket,
+            topic: zmq::Message::new(),
+            body: zmq::Message::new(),
+        })
+    }
+
+    /// `zmq_proxy` (steerable, so it can be stopped) on a thread; stopped on drop.
+    struct RawProxy {
+        control: zmq::Socket,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl Drop for RawProxy {
+        fn drop(&mut self) {
+            let _ = self.control.send("TERMINATE", 0);
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    /// A relay thread: SUB in, PUB out, frames forwarded without copying.
+    fn relay(
+        context: &zmq::Context,
+        from: &str,
+        transport: Transport,
+        hwm: i32,
+    ) -> Result<(Worker, String), String> {
+        let input = sink(context, from, hwm)?.socket;
+        let output = socket(context, zmq::PUB, hwm)?;
+        let bound = bind(&output, &endpoint(transport))?;
+        let worker = Worker::spawn("bench-relay", move |stop| {
+            let mut frame = zmq::Message::new();
+            while !stop.load(Ordering::Relaxed) {
+                if !matches!(input.poll(zmq::POLLIN, 50), Ok(n) if n > 0) {
+                    continue;
+                }
+                for _ in 0..256 {
+                    if input.recv(&mut frame, zmq::DONTWAIT).is_err() {
+                        break;
+                    }
+                    let flags = if frame.get_more() { zmq::SNDMORE } else { 0 };
+                    if output
+                        .send(std::mem::replace(&mut frame, zmq::Message::new()), flags)
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        })?;
+        Ok((worker, bound))
+    }
+
+    pub(super) fn open(spec: &RowSpec, payload: usize, hwm: i32) -> Result<Path, String> {
+        let context = zmq::Context::new();
+        let mut parts: Vec<Box<dyn Any + Send>> = Vec::new();
+        let publisher = socket(&context, zmq::PUB, hwm)?;
+        let source = RawSource {
+            socket: publisher,
+            payload: vec![0x5a; payload.max(8)],
+        };
+        let sink = match spec.scenario {
+            Scenario::Direct => {
+                let bound = bind(&source.socket, &endpoint(spec.transport))?;
+                sink(&context, &bound, hwm)?
+            }
+            Scenario::Pipeline => {
+                let mut upstream = bind(&source.socket, &endpoint(spec.transport))?;
+                for _ in 0..2 {
+                    let (worker, bound) = relay(&context, &upstream, spec.transport, hwm)?;
+                    parts.push(Box::new(worker));
+                    upstream = bound;
+                }
+                sink(&context, &upstream, hwm)?
+            }
+            _ => {
+                let frontend = socket(&context, zmq::XSUB, hwm)?;
+                let backend = socket(&context, zmq::XPUB, hwm)?;
+                let front = bind(&frontend, &endpoint(spec.transport))?;
+                let back = bind(&backend, &endpoint(spec.transport))?;
+                let capture = if spec.scenario == Scenario::Capture {
+                    let capture = socket(&context, zmq::PUB, hwm)?;
+                    let bound = bind(&capture, &endpoint(spec.transport))?;
+                    Some((capture, bound))
+                } else {
+                    None
+                };
+                let control_endpoint = endpoint(Transport::Inproc);
+                let control_in = context.socket(zmq::PAIR).map_err(zmq_error("control"))?;
+                control_in
+                    .bind(&control_endpoint)
+                    .map_err(zmq_error("control bind"))?;
+                let control = context.socket(zmq::PAIR).map_err(zmq_error("control"))?;
+                control
+                    .connect(&control_endpoint)
+                    .map_err(zmq_error("control connect"))?;
+                let tap_endpoint = capture.as_ref().map(|(_, bound)| bound.clone());
+                let thread = std::thread::Builder::new()
+                    .name("bench-raw-proxy".to_owned())
+                    .spawn(move || {
+                        let (mut frontend, mut backend, mut control_in) =
+                            (frontend, backend, control_in);
+                        let _ = match capture {
+                            Some((mut capture, _)) => zmq::proxy_steerable_with_capture(
+                                &mut frontend,
+                                &mut backend,
+                                &mut capture,
+                                &mut control_in,
+                            ),
+                            None => {
+                                zmq::proxy_steerable(&mut frontend, &mut backend, &mut control_in)
+                            }
+                        };
+                    })
+                    .map_err(|err| format!("cannot start the raw proxy: {err}"))?;
+                parts.push(Box::new(RawProxy {
+                    control,
+                    thread: Some(thread),
+                }));
+                if let Some(tap) = tap_endpoint {
+                    parts.push(Box::new(capture_tap(&context, &tap, hwm)?));
+                }
+                source
+                    .socket
+                    .connect(&front)
+                    .map_err(zmq_error("connect"))?;
+                sink(&context, &back, hwm)?
+            }
+        };
+        parts.push(Box::new(context));
+        Ok(Path {
+            source: Box::new(source),
+            sink: Box::new(sink),
+            parts,
+        })
+    }
+}
+
+mod typed {
+    use super::*;
+
+    struct TypedSource<M> {
+        publisher: Publisher<M>,
+        message: M,
+    }
+
+    impl<M: BenchMessage> Source for TypedSource<M> {
+        fn send(&mut self, stamp_ns: u64) -> Result<(), String> {
+            self.message.set_stamp(stamp_ns);
+            self.publisher
+                .send(&self.message)
+                .map_err(|err| err.to_string())
+        }
+    }
+
+    struct TypedSink<M> {
+        receiver: Receiver<M>,
+    }
+
+    impl<M: BenchMessage> Sink for TypedSink<M> {
+        fn recv(&mut self, timeout: Duration) -> Result<Option<u64>, String> {
+            match self.receiver.recv_timeout(timeout) {
+                Ok(envelope) => {
+                    std::hint::black_box(envelope.message.data_len());
+                    Ok(Some(envelope.message.stamp()))
+                }
+                Err(Error::Timeout) => Ok(None),
+                Err(err) => Err(err.to_string()),
+            }
+        }
+    }
+
+    /// A runtime of relay nodes, stopped and joined on drop.
+    struct Relays(Option<Runtime>);
+
+    impl Drop for Relays {
+        fn drop(&mut self) {
+            if let Some(runtime) = self.0.take() {
+                runtime.stop();
+                let _ = runtime.wait_timeout(Duration::from_secs(5));
+            }
+        }
+    }
+
+    fn publisher<M: BenchMessage>(
+        context: &Context,
+        codec: Codec,
+        origin: &str,
+        hwm: i32,
+    ) -> Result<Publisher<M>, String> {
+        Publisher::<M>::builder(context)
+            .topic(TOPIC)
+            .origin(origin)
+            .codec(codec)
+            .hwm(hwm)
+            .linger(Duration::ZERO)
+            .build()
+            .map_err(|err| err.to_string())
+    }
+
+    fn receiver<M: BenchMessage>(
+        context: &Context,
+        codec: Codec,
+        endpoint: &str,
+        hwm: i32,
+    ) -> Result<Receiver<M>, String> {
+        Receiver::<M>::builder(context)
+            .topic(SUBSCRIPTION)
+            .codec(codec)
+            .hwm(hwm)
+            .connect(endpoint)
+            .map_err(|err| err.to_string())
+    }
+
+    pub(super) fn open<M: BenchMessage>(
+        spec: &RowSpec,
+        codec: Codec,
+        hwm: i32,
+    ) -> Result<Path, String> {
+        let context = Context::new();
+        let mut parts: Vec<Box<dyn Any + Send>> = Vec::new();
+        let error = |err: Error| err.to_string();
+        let mut source = TypedSource {
+            publisher: publisher::<M>(&context, codec, "source", hwm)?,
+            message: M::sized(spec.payload, codec),
+        };
+        let receiver = match spec.scenario {
+            Scenario::Direct => {
+                let bound = source
+                    .publisher
+                    .bind(&endpoint(spec.transport))
+                    .map_err(error)?;
+                receiver::<M>(&context, codec, &bound, hwm)?
+            }
+            Scenario::Pipeline => {
+                // Two relay nodes as generated code would make them: a typed receiver, a
+                // handler, a typed publisher in the node's state.
+                let mut upstream = source
+                    .publisher
+                    .bind(&endpoint(spec.transport))
+                    .map_err(error)?;
+                let mut runtime = Runtime::with_context(&context).map_err(error)?;
+                for stage in 1..=2 {
+                    let inbox = receiver::<M>(&context, codec, &upstream, hwm)?;
+                    let mut outbox =
+                        publisher::<M>(&context, codec, &format!("relay{stage}"), hwm)?;
+                    upstream = outbox.bind(&endpoint(spec.transport)).map_err(error)?;
+                    let node = Node::new(format!("relay{stage}"), outbox).subscribe(
+                        inbox,
+                        |outbox: &mut Publisher<M>, envelope: hermes_runtime::Envelope<M>| {
+                            outbox.send(&envelope.message).map_err(Into::into)
+                        },
+                    );
+                    runtime.spawn_node(node).map_err(error)?;
+                }
+                parts.push(Box::new(Relays(Some(runtime))));
+                receiver::<M>(&context, codec, &upstream, hwm)?
+            }
+            _ => {
+                let mut config =
+                    ProxyConfig::new(endpoint(spec.transport), endpoint(spec.transport));
+                config.hwm = hwm;
+                if spec.scenario == Scenario::Capture {
+                    config = config.with_capture(endpoint(spec.transport));
+                }
+                let proxy = Proxy::spawn(&context, config).map_err(error)?;
+                source.publisher.connect(proxy.frontend()).map_err(error)?;
+                let sink = receiver::<M>(&context, codec, proxy.backend(), hwm)?;
+                let tap = proxy.capture().map(str::to_owned);
+                parts.push(Box::new(proxy));
+                if let Some(tap) = tap {
+                    parts.push(Box::new(capture_tap(context.as_zmq(), &tap, hwm)?));
+                }
+                sink
+            }
+        };
+        parts.push(Box::new(context));
+        Ok(Path {
+            source: Box::new(source),
+            sink: Box::new(TypedSink { receiver }),
+            parts,
+        })
+    }
+}
+
+/// Bytes on the wire per message (all frames) for Hermes and for raw, with `spec`'s payload.
+pub(crate) fn wire_bytes(spec: &RowSpec) -> (usize, usize) {
+    use hermes_runtime::envelope::{Frames, Stamp, encode};
+    let codec = spec.scenario.codec();
+    let stamp = Stamp {
+        codec,
+        topic: TOPIC,
+        origin: "source",
+        epoch: 1,
+        seq: 1000,
+        timestamp_ns: 1_700_000_000_000_000_000,
+    };
+    let mut frames = Frames::new();
+    let encoded = match codec {
+        Codec::Protobuf => encode(&stamp, &Blob::sized(spec.payload, codec), &mut frames),
+        _ => encode(&stamp, &Text::sized(spec.payload, codec), &mut frames),
+    };
+    let hermes = encoded.map_or(0, |()| frames.parts().iter().map(Vec::len).sum());
+    (hermes, TOPIC.len() + spec.payload)
+}

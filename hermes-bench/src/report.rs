@@ -1,0 +1,460 @@
+//! The report: every figure of a run, rendered as Markdown tables or as JSON.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::options::{Scenario, Transport};
+
+/// Everything one `hermes bench` run measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    /// Where it ran.
+    pub machine: Machine,
+    /// How it ran.
+    pub settings: Settings,
+    /// One row per scenario, transport and payload size.
+    pub rows: Vec<Row>,
+    /// CPU of an idle runtime, when measured.
+    pub idle: Option<Idle>,
+    /// The stalled-subscriber RSS check, when run.
+    pub stall: Option<Stall>,
+    /// The issue's targets, each with its measured value.
+    pub targets: Vec<Target>,
+    /// What failed, one line each; the rest of the report still stands.
+    pub errors: Vec<String>,
+    /// Wall-clock time of the whole run, in seconds.
+    pub elapsed_s: f64,
+}
+
+/// The machine a report was measured on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Machine {
+    /// Logical CPUs available to the process.
+    pub cpus: usize,
+    /// The CPU model from `/proc/cpuinfo`.
+    pub cpu_model: String,
+    /// The kernel release.
+    pub kernel: String,
+    /// The 1, 5 and 15-minute load averages when the run started (other work on the machine
+    /// makes figures noisy; ratios hold up better than absolute numbers).
+    pub load_average: [f64; 3],
+    /// The libzmq version both sides use.
+    pub libzmq: String,
+}
+
+/// The settings of a run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Settings {
+    /// Seconds per measured run.
+    pub run_s: f64,
+    /// Alternating raw/Hermes runs per figure.
+    pub runs: usize,
+    /// Messages per second of the one-way latency figure.
+    pub latency_rate: u64,
+    /// Whether this was a smoke run (rough figures).
+    pub smoke: bool,
+}
+
+/// One scenario, transport and payload size: Hermes and raw libzmq side by side.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The transport.
+    pub transport: Transport,
+    /// Payload bytes per message (what raw sends after its topic frame).
+    pub payload_bytes: usize,
+    /// The Hermes codec.
+    pub codec: String,
+    /// Bytes per message on the wire, all frames, raw.
+    pub wire_bytes_raw: usize,
+    /// Bytes per message on the wire, all frames, Hermes (topic, header, origin, payload).
+    pub wire_bytes_hermes: usize,
+    /// Throughput with every high-water mark unlimited: nothing drops.
+    pub throughput: Throughput,
+    /// Throughput with the default high-water mark (1000): what arrives, what drops.
+    pub default_hwm: Delivery,
+    /// One-way latency at a fixed rate.
+    pub latency: Latency,
+    /// Round trip: out on one path, echoed back on another.
+    pub round_trip: Latency,
+}
+
+/// Throughput of raw, raw padded to Hermes' wire size, and Hermes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Raw libzmq, same payload.
+    pub raw: Rate,
+    /// Raw libzmq with as many extra payload bytes as Hermes' envelope adds: separates the
+    /// cost of Hermes' code from the cost of its header's size.
+    pub raw_padded: Rate,
+    /// Hermes.
+    pub hermes: Rate,
+    /// Hermes / raw messages per second (the headline).
+    pub ratio: f64,
+    /// Hermes / raw-padded messages per second.
+    pub ratio_vs_padded: f64,
+}
+
+/// One side's throughput figures, medians over the runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Rate {
+    /// Messages per second received.
+    pub msg_per_s: f64,
+    /// Payload megabytes (10^6 bytes) per second received.
+    pub mb_per_s: f64,
+    /// CPU seconds (every thread of the process) per million messages.
+    pub cpu_s_per_million: f64,
+    /// The largest peak RSS of any run, MiB (whole process, queues included).
+    pub peak_rss_mib: f64,
+    /// Each run's messages per second, in order.
+    pub runs_msg_per_s: Vec<f64>,
+}
+
+/// Throughput with the default high-water mark, raw and Hermes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The high-water mark on every socket.
+    pub hwm: i32,
+    /// Raw libzmq.
+    pub raw: Delivered,
+    /// Hermes.
+    pub hermes: Delivered,
+    /// Hermes / raw delivered messages per second.
+    pub ratio: f64,
+}
+
+/// One side's sent and delivered rates, medians over the runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Delivered {
+    /// Messages per second the source sent.
+    pub sent_per_s: f64,
+    /// Messages per second that arrived.
+    pub delivered_per_s: f64,
+    /// Percentage of sent messages dropped by a high-water mark.
+    pub dropped_pct: f64,
+}
+
+/// Latency percentiles of raw and Hermes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Latency {
+    /// Messages per second sent, for one-way latency; 0 for round trips (one at a time).
+    pub rate: u64,
+    /// Raw libzmq.
+    pub raw: Percentiles,
+    /// Hermes.
+    pub hermes: Percentiles,
+    /// Hermes / raw at p50.
+    pub ratio_p50: f64,
+    /// Hermes / raw at p99.
+    pub ratio_p99: f64,
+}
+
+/// Percentiles over every sample of every run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// How many samples.
+    pub samples: usize,
+    /// Median, µs.
+    pub p50_us: f64,
+    /// 99th percentile, µs.
+    pub p99_us: f64,
+    /// 99.9th percentile, µs.
+    pub p999_us: f64,
+}
+
+/// CPU of a runtime with a proxy and a subscribed node and no traffic.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Idle {
+    /// How long it was watched, seconds.
+    pub seconds: f64,
+    /// Share of one core used, percent.
+    pub cpu_pct: f64,
+}
+
+/// RSS of each process while a subscriber is stalled and the publisher sends at full rate.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Stall {
+    /// How long the subscriber was stalled, seconds.
+    pub seconds: f64,
+    /// Payload bytes per message.
+    pub payload_bytes: usize,
+    /// The high-water mark configured on every socket.
+    pub hwm: i32,
+    /// Messages the publisher sent.
+    pub sent: u64,
+    /// The three processes.
+    pub processes: Vec<StallProcess>,
+    /// Whether every process stayed within its bound.
+    pub bounded: bool,
+}
+
+/// One process of the stall check.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StallProcess {
+    /// `publisher`, `proxy` or `subscriber`.
+    pub role: String,
+    /// RSS before traffic, MiB.
+    pub start_mib: f64,
+    /// RSS halfway through, MiB.
+    pub half_mib: f64,
+    /// RSS at the end, MiB.
+    pub end_mib: f64,
+    /// Peak RSS (`VmHWM`), MiB.
+    pub peak_mib: f64,
+    /// Peak minus start, MiB.
+    pub growth_mib: f64,
+    /// High-water-mark queues in the process × HWM × wire bytes per message, MiB.
+    pub bound_mib: f64,
+    /// Whether growth stayed within the bound plus 10 % and 2 MiB (libzmq bookkeeping,
+    /// allocator rounding, I/O buffers).
+    pub bounded: bool,
+}
+
+/// One of the issue's targets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Target {
+    /// What is measured.
+    pub name: String,
+    /// The measured value (a ratio, or a percentage for idle CPU).
+    pub value: f64,
+    /// `>=` or `<=`.
+    pub comparison: String,
+    /// The threshold.
+    pub threshold: f64,
+    /// Whether the value meets the threshold.
+    pub met: bool,
+}
+
+impl Target {
+    pub(crate) fn at_least(name: String, value: f64, threshold: f64) -> Target {
+        Target {
+            name,
+            value,
+            comparison: ">=".to_owned(),
+            threshold,
+            met: value >= threshold,
+        }
+    }
+
+    pub(crate) fn at_most(name: String, value: f64, threshold: f64) -> Target {
+        Target {
+            name,
+            value,
+            comparison: "<=".to_owned(),
+            threshold,
+            met: value <= threshold,
+        }
+    }
+}
+
+fn payload_label(bytes: usize) -> String {
+    if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Row {
+    fn label(&self) -> String {
+        format!(
+            "| {} | {} | {} | {} |",
+            self.scenario,
+            self.transport,
+            payload_label(self.payload_bytes),
+            self.codec
+        )
+    }
+}
+
+impl Report {
+    /// The report as Markdown tables: throughput, drops, latency, targets, idle and stall.
+    pub fn render_table(&self) -> String {
+        let mut out = String::new();
+        let m = &self.machine;
+        let _ = writeln!(
+            out,
+            "hermes bench: {} CPUs ({}), kernel {}, libzmq {}, load {:.2} {:.2} {:.2}; \
+             {} alternating runs of {} s per figure (medians){}",
+            m.cpus,
+            m.cpu_model,
+            m.kernel,
+            m.libzmq,
+            m.load_average[0],
+            m.load_average[1],
+            m.load_average[2],
+            self.settings.runs,
+            self.settings.run_s,
+            if self.settings.smoke {
+                "; SMOKE RUN: rough figures"
+            } else {
+                ""
+            }
+        );
+        if !self.rows.is_empty() {
+            out.push_str("\nThroughput, high-water mark unlimited (nothing drops):\n\n");
+            out.push_str(
+                "| scenario | transport | payload | codec | raw msg/s | hermes msg/s | ratio \
+                 | raw MB/s | hermes MB/s | CPU s/M msg raw | hermes | peak RSS MiB raw | hermes \
+                 | raw + header msg/s | ratio vs padded |\n",
+            );
+            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+            for row in &self.rows {
+                let t = &row.throughput;
+                let _ = writeln!(
+                    out,
+                    "{} {} | {} | **{:.2}** | {:.1} | {:.1} | {:.2} | {:.2} | {:.0} | {:.0} | {} | {:.2} |",
+                    row.label(),
+                    thousands(t.raw.msg_per_s),
+                    thousands(t.hermes.msg_per_s),
+                    t.ratio,
+                    t.raw.mb_per_s,
+                    t.hermes.mb_per_s,
+                    t.raw.cpu_s_per_million,
+                    t.hermes.cpu_s_per_million,
+                    t.raw.peak_rss_mib,
+                    t.hermes.peak_rss_mib,
+                    thousands(t.raw_padded.msg_per_s),
+                    t.ratio_vs_padded,
+                );
+            }
+            out.push_str("\nDefault high-water mark (1000), publisher at full rate:\n\n");
+            out.push_str(
+                "| scenario | transport | payload | codec | raw delivered msg/s | dropped % \
+                 | hermes delivered msg/s | dropped % | ratio |\n",
+            );
+            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+            for row in &self.rows {
+                let d = &row.default_hwm;
+                let _ = writeln!(
+                    out,
+                    "{} {} | {:.1} | {} | {:.1} | {:.2} |",
+                    row.label(),
+                    thousands(d.raw.delivered_per_s),
+                    d.raw.dropped_pct,
+                    thousands(d.hermes.delivered_per_s),
+                    d.hermes.dropped_pct,
+                    d.ratio,
+                );
+            }
+            let rate = self.rows.first().map_or(0, |row| row.latency.rate);
+            let _ = writeln!(
+                out,
+                "\nLatency, µs: one-way at {} msg/s, and round trip (one message at a time):\n",
+                thousands(rate as f64)
+            );
+            out.push_str(
+                "| scenario | transport | payload | codec | raw p50 | p99 | p99.9 | hermes p50 | p99 \
+                 | p99.9 | ratio p50 | RTT raw p50 | p99 | RTT hermes p50 | p99 | ratio p50 |\n",
+            );
+            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+            for row in &self.rows {
+                let (l, r) = (&row.latency, &row.round_trip);
+                let _ = writeln!(
+                    out,
+                    "{} {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.2}** | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} |",
+                    row.label(),
+                    l.raw.p50_us,
+                    l.raw.p99_us,
+                    l.raw.p999_us,
+                    l.hermes.p50_us,
+                    l.hermes.p99_us,
+                    l.hermes.p999_us,
+                    l.ratio_p50,
+                    r.raw.p50_us,
+                    r.raw.p99_us,
+                    r.hermes.p50_us,
+                    r.hermes.p99_us,
+                    r.ratio_p50,
+                );
+            }
+        }
+        if let Some(idle) = &self.idle {
+            let _ = writeln!(
+                out,
+                "\nIdle runtime (proxy + subscribed node, no traffic): {:.3} % of a core over {:.1} s",
+                idle.cpu_pct, idle.seconds
+            );
+        }
+        if let Some(stall) = &self.stall {
+            let _ = writeln!(
+                out,
+                "\nStalled subscriber for {:.0} s, publisher at full rate ({} sent), {} payload, HWM {}, \
+                 one process each:\n",
+                stall.seconds,
+                thousands(stall.sent as f64),
+                payload_label(stall.payload_bytes),
+                stall.hwm
+            );
+            out.push_str(
+                "| process | RSS start MiB | halfway | end | peak | growth | bound | bounded |\n",
+            );
+            out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+            for p in &stall.processes {
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+                    p.role,
+                    p.start_mib,
+                    p.half_mib,
+                    p.end_mib,
+                    p.peak_mib,
+                    p.growth_mib,
+                    p.bound_mib,
+                    if p.bounded { "yes" } else { "**no**" }
+                );
+            }
+        }
+        if !self.targets.is_empty() {
+            out.push_str("\nTargets (issue 8):\n\n| target | measured | target | met |\n| --- | ---: | --- | --- |\n");
+            for t in &self.targets {
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.3} | {} {} | {} |",
+                    t.name,
+                    t.value,
+                    t.comparison,
+                    t.threshold,
+                    if t.met { "yes" } else { "**no**" }
+                );
+            }
+        }
+        for error in &self.errors {
+            let _ = writeln!(out, "\nerror: {error}");
+        }
+        let _ = writeln!(out, "\n({:.0} s)", self.elapsed_s);
+        out
+    }
+
+    /// The report as pretty-printed JSON, with the same fields as the tables.
+    pub fn render_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_get_thousands_separators() {
+        assert_eq!(thousands(1_172_589.4), "1,172,589");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(payload_label(65_536), "64 KiB");
+        assert_eq!(payload_label(64), "64 B");
+    }
+}

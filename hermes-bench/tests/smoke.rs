@@ -1,0 +1,114 @@
+//! The CI smoke run: `hermes-bench --smoke --json` measures every scenario and reports a ratio
+//! for each row and target. No thresholds: people check those in the full run's table.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hermes-bench"))
+        .args(args)
+        .output()
+        .expect("start hermes-bench")
+}
+
+#[test]
+fn smoke_json_has_every_scenario_and_its_ratios() {
+    let output = run(&["--smoke", "--json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "hermes-bench failed: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(report["errors"], Value::Array(vec![]), "{stderr}");
+    let rows = report["rows"].as_array().expect("rows");
+    for scenario in [
+        "direct",
+        "proxy",
+        "pipeline",
+        "capture",
+        "json",
+        "python-json",
+    ] {
+        assert!(
+            rows.iter().any(|row| row["scenario"] == scenario),
+            "no row for `{scenario}`"
+        );
+    }
+    for transport in ["tcp", "ipc", "inproc"] {
+        assert!(rows.iter().any(|row| row["transport"] == transport));
+    }
+    for row in rows {
+        for ratio in [
+            &row["throughput"]["ratio"],
+            &row["throughput"]["ratio_vs_padded"],
+            &row["default_hwm"]["ratio"],
+            &row["latency"]["ratio_p50"],
+            &row["round_trip"]["ratio_p50"],
+        ] {
+            let ratio = ratio.as_f64().expect("a numeric ratio");
+            assert!(ratio > 0.0, "{row}");
+        }
+        assert!(row["throughput"]["hermes"]["cpu_s_per_million"].as_f64() > Some(0.0));
+        assert!(row["latency"]["hermes"]["samples"].as_u64() > Some(0));
+    }
+    assert!(report["idle"]["cpu_pct"].is_number());
+    assert_eq!(
+        report["stall"]["processes"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let targets = report["targets"].as_array().expect("targets");
+    assert!(
+        targets
+            .iter()
+            .all(|t| t["value"].is_number() && t["met"].is_boolean())
+    );
+    assert!(targets.len() >= 6 + 1 + 3, "{targets:?}");
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_message() {
+    let output = run(&["--payload", "4", "--scenario", "proxy"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`--payload` expected 16"), "{stderr}");
+
+    let output = run(&["--scenario", "warp-drive"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("warp-drive"));
+}
+
+#[test]
+fn plot_from_a_saved_report_writes_an_svg() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("report.json");
+    let svg = dir.path().join("bench.svg");
+    let output = run(&[
+        "--scenario",
+        "direct",
+        "--payload",
+        "64,1k",
+        "--runs",
+        "1",
+        "--duration",
+        "0.02",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::write(&json, &output.stdout).expect("write report");
+    let output = run(&[
+        "--plot-from",
+        json.to_str().expect("utf-8 path"),
+        "--plot",
+        svg.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let drawing = std::fs::read_to_string(&svg).expect("svg written");
+    assert!(drawing.starts_with("<svg") && drawing.contains("hermes"));
+}
