@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use crate::codec::Codec;
+use crate::message::Message;
 use crate::runtime::NodeFailure;
 
 /// Includes the code `hermes-build` generated for a topology, as `prost::include_proto!` does
@@ -128,6 +129,23 @@ pub struct MessageInfo {
     pub fingerprint: u64,
 }
 
+impl MessageInfo {
+    /// The name and fingerprint of `M`.
+    ///
+    /// ```
+    /// use hermes_runtime::{Message, MessageInfo};
+    ///
+    /// const INFO: MessageInfo = MessageInfo::of::<serde_json::Value>();
+    /// assert_eq!(INFO.fingerprint, <serde_json::Value as Message>::FINGERPRINT);
+    /// ```
+    pub const fn of<M: Message>() -> MessageInfo {
+        MessageInfo {
+            name: M::NAME,
+            fingerprint: M::FINGERPRINT,
+        }
+    }
+}
+
 /// A proxy of a generated topology, with its endpoints as the YAML gives them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProxyInfo {
@@ -167,6 +185,33 @@ pub struct PortInfo {
     pub hwm: u32,
     /// How it connects, as the YAML says.
     pub wiring: PortWiring,
+}
+
+impl PortInfo {
+    /// A port carrying `M`: its name and fingerprint, and the given settings.
+    ///
+    /// ```
+    /// use hermes_runtime::{Codec, PortInfo, PortWiring};
+    ///
+    /// const QUOTES: PortInfo =
+    ///     PortInfo::of::<serde_json::Value>("quotes", Codec::Json, 1000, PortWiring::Via("market"));
+    /// assert_eq!(QUOTES.topic, "quotes");
+    /// ```
+    pub const fn of<M: Message>(
+        topic: &'static str,
+        codec: Codec,
+        hwm: u32,
+        wiring: PortWiring,
+    ) -> PortInfo {
+        PortInfo {
+            topic,
+            message: M::NAME,
+            fingerprint: M::FINGERPRINT,
+            codec,
+            hwm,
+            wiring,
+        }
+    }
 }
 
 /// How a port connects, as the YAML says.

@@ -23,6 +23,7 @@ mod derive_support;
 mod endpoint;
 pub mod envelope;
 mod error;
+mod generated;
 mod include;
 mod message;
 mod node;
@@ -162,6 +163,10 @@ pub mod __private {
     pub use crate::codec::{Codec, json, protobuf};
     pub use crate::derive_support::*;
     pub use crate::error::CodecError;
+    /// What generated node and proxy modules call.
+    pub mod generated {
+        pub use crate::generated::*;
+    }
     pub use crate::include::enum_json;
     pub use crate::message::{Message, fingerprint};
     pub use prost;

@@ -61,6 +61,39 @@ fn loopback_wiring_runs_on_ephemeral_ports_and_reports_them() {
     assert_ne!(orders_endpoint, "tcp://127.0.0.1:0");
 }
 
+/// Reports its start and stop; publishes nothing and has no tick.
+struct Quiet(mpsc::Sender<&'static str>);
+
+impl hello::nodes::feed::Handler for Quiet {
+    fn on_start(&mut self, _: &mut hello::nodes::feed::Outputs) -> hermes_runtime::HandlerResult {
+        let _ = self.0.send("start");
+        Ok(())
+    }
+
+    fn on_stop(&mut self, _: &mut hello::nodes::feed::Outputs) -> hermes_runtime::HandlerResult {
+        let _ = self.0.send("stop");
+        Ok(())
+    }
+}
+
+#[test]
+fn a_node_without_subscriptions_or_tick_runs_until_stopped() {
+    let (sender, events) = mpsc::channel();
+    let mut runtime = Runtime::new().expect("runtime");
+    hello::nodes::feed::spawn(&mut runtime, &hello::Wiring::inproc("quiet"), Quiet(sender))
+        .expect("spawns");
+    assert_eq!(events.recv_timeout(Duration::from_secs(5)), Ok("start"));
+    assert!(
+        events.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the node stopped on its own"
+    );
+    runtime.stop();
+    runtime
+        .wait_timeout(Duration::from_secs(5))
+        .expect("stops cleanly");
+    assert_eq!(events.try_recv(), Ok("stop"));
+}
+
 #[test]
 fn default_wiring_is_the_yaml() {
     let wiring = hello::Wiring::default();

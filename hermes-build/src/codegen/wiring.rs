@@ -1,11 +1,17 @@
 //! The topology module: messages, topics, `Wiring`, a module per node and per proxy, and
 //! `launch` for the whole topology.
+//!
+//! The message types go through `quote!` and prettyplease (their count grows with the schema,
+//! not the topology); everything else is written as formatted text ([`super::text`]), and the
+//! node and proxy modules call the generic machinery in `hermes_runtime::__private::generated`
+//! rather than carrying their own copy of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use super::text::{Str, doc, put};
 use super::{Gen, GenerateError, ident, messages};
 use crate::graph::{Channel, PortId, ProxySide, Transport};
 use crate::model::{Codec, Direction, Node, Port, PortSettings, SlowSubscriberAction};
@@ -45,26 +51,47 @@ struct DirectChannel {
     doc: String,
 }
 
-pub(crate) fn topology_module(generator: &Gen<'_>) -> Result<TokenStream, GenerateError> {
-    let rt = &generator.rt;
+/// A proxy: its name, module name, `Wiring` field and declaration.
+struct ProxyPlan<'a> {
+    name: &'a str,
+    module: Ident,
+    field: Ident,
+    proxy: &'a crate::model::Proxy,
+}
+
+/// Appends the body of `<topology>.rs` (everything after the header) to `out`:
+/// `pub mod <topology> { .. }`.
+pub(crate) fn topology_module(generator: &Gen<'_>, out: &mut String) -> Result<(), GenerateError> {
+    let rt = generator.rt_text.as_str();
     let loaded = generator.loaded;
     let topology = &loaded.topology;
     let module = ident::snake(&topology.name);
-    let topology_name = topology.name.as_str();
+    let topology_name = Str(topology.name.as_str());
 
     // Wiring fields: proxies first, then direct channels, all in one namespace.
     let mut wiring_names = ident::Names::default();
-    let mut proxies: Vec<(usize, &str, Ident)> = topology
+    let mut sorted: Vec<(usize, &str)> = topology
         .proxies
         .iter()
         .enumerate()
-        .map(|(index, (name, _))| (index, name.as_str(), ident::snake(name)))
+        .map(|(index, (name, _))| (index, name.as_str()))
         .collect();
-    proxies.sort_by(|a, b| a.1.cmp(b.1));
+    sorted.sort_by(|a, b| a.1.cmp(b.1));
     let mut proxy_fields: BTreeMap<usize, Ident> = BTreeMap::new();
-    for (index, _, field) in &proxies {
-        let claimed = wiring_names.claim(&field.to_string());
-        proxy_fields.insert(*index, ident::escape(claimed.trim_start_matches("r#")));
+    let mut proxies = Vec::new();
+    for (index, name) in sorted {
+        let module = ident::snake(name);
+        let claimed = wiring_names.claim(&module.to_string());
+        let field = ident::escape(claimed.trim_start_matches("r#"));
+        proxy_fields.insert(index, field.clone());
+        if let Some(proxy) = topology.proxies.get(name) {
+            proxies.push(ProxyPlan {
+                name,
+                module,
+                field,
+                proxy,
+            });
+        }
     }
     let channels = direct_channels(generator, &mut wiring_names);
 
@@ -76,266 +103,95 @@ pub(crate) fn topology_module(generator: &Gen<'_>) -> Result<TokenStream, Genera
         .map(|(index, (name, node))| (index, name.as_str(), node))
         .collect();
     nodes.sort_by(|a, b| a.1.cmp(b.1));
-
-    let messages_tokens = messages_module(generator)?;
-    let topics = topics_module(generator);
-    let hwm_default = topology
-        .defaults
-        .hwm
-        .as_ref()
-        .map_or(PortSettings::DEFAULT_HWM, |hwm| hwm.value);
-    let proxy_hwm = unsuffixed(i32::try_from(hwm_default).unwrap_or(i32::MAX));
-
-    // `Wiring`.
-    let mut wiring_fields = Vec::new();
-    let mut wiring_default = Vec::new();
-    let mut wiring_inproc = Vec::new();
-    let mut wiring_loopback = Vec::new();
-    for (index, name, _) in &proxies {
-        let field = &proxy_fields[index];
-        let Some(proxy) = topology.proxies.get(name) else {
-            continue;
-        };
-        let frontend = proxy.frontend.as_str();
-        let backend = proxy.backend.as_str();
-        let doc = format!(" Proxy `{name}`: where it binds, and where ports connect to it.");
-        wiring_fields.push(quote! { #[doc = #doc] pub #field: #rt::ProxyConfig, });
-        let capture_default = proxy.capture.as_ref().map(|capture| {
-            let capture = capture.as_str();
-            quote!(.with_capture(#capture))
-        });
-        wiring_default.push(quote! {
-            #field: #rt::ProxyConfig {
-                hwm: #proxy_hwm,
-                ..#rt::ProxyConfig::new(#frontend, #backend) #capture_default
-            },
-        });
-        let inproc = |side: &str| format!("inproc://{{prefix}}/{name}/{side}");
-        let (front_inproc, back_inproc, capture_inproc) =
-            (inproc("frontend"), inproc("backend"), inproc("capture"));
-        let capture_inproc = proxy
-            .capture
+    let nodes: Vec<(&str, Ident, &Node, Vec<PortPlan<'_>>)> = nodes
+        .into_iter()
+        .map(|(index, name, node)| {
+            let plans = plan_ports(generator, index, node, &proxy_fields, &channels);
+            (name, ident::snake(name), node, plans)
+        })
+        .collect();
+    let proxy_hwm = i32::try_from(
+        topology
+            .defaults
+            .hwm
             .as_ref()
-            .map(|_| quote!(.with_capture(::std::format!(#capture_inproc))));
-        wiring_inproc.push(quote! {
-            #field: #rt::ProxyConfig {
-                hwm: #proxy_hwm,
-                ..#rt::ProxyConfig::new(::std::format!(#front_inproc), ::std::format!(#back_inproc)) #capture_inproc
-            },
-        });
-        let capture_loopback = proxy
-            .capture
-            .as_ref()
-            .map(|_| quote!(.with_capture("tcp://127.0.0.1:0")));
-        wiring_loopback.push(quote! {
-            #field: #rt::ProxyConfig {
-                hwm: #proxy_hwm,
-                ..#rt::ProxyConfig::new("tcp://127.0.0.1:0", "tcp://127.0.0.1:0") #capture_loopback
-            },
-        });
-    }
-    for channel in channels.values() {
-        let DirectChannel { field, bind, doc } = channel;
-        wiring_fields.push(quote! { #[doc = #doc] pub #field: #rt::DirectEndpoint, });
-        wiring_default.push(quote! { #field: #rt::DirectEndpoint::new(#bind), });
-        let inproc = format!("inproc://{{prefix}}/{field}");
-        wiring_inproc
-            .push(quote! { #field: #rt::DirectEndpoint::shared(::std::format!(#inproc)), });
-        wiring_loopback.push(quote! { #field: #rt::DirectEndpoint::new("tcp://127.0.0.1:0"), });
-    }
+            .map_or(PortSettings::DEFAULT_HWM, |hwm| hwm.value),
+    )
+    .unwrap_or(i32::MAX);
 
-    let mut node_modules = Vec::new();
-    let mut handler_fields = Vec::new();
-    let mut sockets_new = Vec::new();
-    let mut sockets_bind = Vec::new();
-    let mut sockets_connect = Vec::new();
-    let mut sockets_spawn = Vec::new();
-    let mut node_infos = Vec::new();
-    for &(index, name, node) in &nodes {
-        let node_ident = ident::snake(name);
-        let plans = plan_ports(generator, index, node, &proxy_fields, &channels);
-        node_modules.push(node_module(generator, name, node, &plans));
-        let doc = format!(" The handler of node `{name}`.");
-        handler_fields.push(quote! {
-            #[doc = #doc]
-            pub #node_ident: ::std::boxed::Box<dyn nodes::#node_ident::Handler>,
-        });
-        let sockets = format_ident!(
-            "{}_sockets",
-            node_ident.to_string().trim_start_matches("r#")
-        );
-        sockets_new
-            .push(quote! { let mut #sockets = nodes::#node_ident::Sockets::new(&context)?; });
-        sockets_bind.push(quote! { #sockets.bind(&mut wiring)?; });
-        sockets_connect.push(quote! { #sockets.connect(&wiring)?; });
-        sockets_spawn.push(quote! {
-            runtime.spawn_node(nodes::#node_ident::node(#sockets, handlers.#node_ident))?;
-        });
-        node_infos.push(node_info(generator, name, &plans));
-    }
-    let mut proxy_modules = Vec::new();
-    let mut proxy_spawns = Vec::new();
-    let mut proxy_infos = Vec::new();
-    for (index, name, proxy_ident) in &proxies {
-        let field = &proxy_fields[index];
-        let Some(proxy) = topology.proxies.get(name) else {
-            continue;
-        };
-        proxy_modules.push(proxy_module(generator, name, proxy_ident, field));
-        proxy_spawns.push(quote! { proxies::#proxy_ident::spawn(runtime, wiring)?; });
-        let (frontend, backend) = (proxy.frontend.as_str(), proxy.backend.as_str());
-        let capture = match &proxy.capture {
-            Some(capture) => {
-                let capture = capture.as_str();
-                quote!(::core::option::Option::Some(#capture))
-            }
-            None => quote!(::core::option::Option::None),
-        };
-        proxy_infos.push(quote! {
-            #rt::ProxyInfo { name: #name, frontend: #frontend, backend: #backend, capture: #capture },
-        });
-    }
-    let no_proxies = proxy_spawns
-        .is_empty()
-        .then(|| quote!(let _ = (runtime, wiring);));
-    let no_nodes = sockets_spawn
-        .is_empty()
-        .then(|| quote!(let _ = (&context, handlers);));
-    let message_infos = generator
-        .types
-        .values()
-        .filter(|target| matches!(target.kind, messages::Kind::Message))
-        .map(|target| {
-            let ident = &target.ident;
-            quote! {
-                #rt::MessageInfo {
-                    name: <messages::#ident as #rt::Message>::NAME,
-                    fingerprint: <messages::#ident as #rt::Message>::FINGERPRINT,
-                },
-            }
-        });
-
+    // About what a node with five ports takes, so that the text is rarely moved as it grows.
+    out.reserve(16 * 1024 + nodes.len() * 16 * 1024);
+    let out = &mut *out;
     let module_doc = format!(
-        " Typed messages and wiring of the Hermes topology `{topology_name}`, generated by \
-         hermes-build."
+        "Typed messages and wiring of the Hermes topology `{}`, generated by hermes-build.",
+        topology.name.as_str()
     );
-    let launch_doc = format!(
-        " Spawns every proxy and node of `{topology_name}` on `runtime`, wired by `wiring`, \
-         and returns the wiring with the endpoints the proxies and binding ports actually got \
-         (`tcp://127.0.0.1:0` becomes a real port).\n\n Sockets are made first, then every \
-         `bind:` port binds, then every port connects, so ports can find each other on \
-         ephemeral endpoints.\n\n # Errors\n\n The first socket, bind, connect or thread error."
+    doc(out, "", &module_doc);
+    put(
+        out,
+        r#"
+#[allow(
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    clippy::nursery,
+    reason = "generated code"
+)]
+pub mod $module {
+    pub use self::messages::*;
+    /// The topology's name.
+    pub const NAME: &str = $name;
+"#,
+        &[("module", &module), ("name", &topology_name)],
     );
-    Ok(quote! {
-        #[doc = #module_doc]
-        #[allow(missing_docs, clippy::all, clippy::pedantic, clippy::nursery, reason = "generated code")]
-        pub mod #module {
-            pub use self::messages::*;
+    messages_module(generator, out)?;
+    topics_module(generator, out);
+    wiring(rt, &proxies, &channels, proxy_hwm, out);
+    topology_value(generator, &proxies, &nodes, out);
 
-            /// The topology's name.
-            pub const NAME: &str = #topology_name;
-
-            #messages_tokens
-            #topics
-
-            /// Where every socket of the topology binds or connects: a field per proxy and per
-            /// direct (`bind:`/`connect:`) endpoint. `Default` is what the YAML says; override
-            /// fields to run elsewhere, or use [`Wiring::inproc`] or [`Wiring::loopback`] in
-            /// tests.
-            #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq)]
-            pub struct Wiring {
-                #(#wiring_fields)*
-            }
-
-            impl ::core::default::Default for Wiring {
-                fn default() -> Self {
-                    Wiring { #(#wiring_default)* }
-                }
-            }
-
-            impl Wiring {
-                /// Every endpoint on `inproc://<prefix>/...`: the whole topology in one process,
-                /// isolated from other tests that use another prefix.
-                pub fn inproc(prefix: &str) -> Self {
-                    Wiring { #(#wiring_inproc)* }
-                }
-
-                /// Every endpoint on `tcp://127.0.0.1:0`: ephemeral loopback ports that
-                /// [`launch`] resolves.
-                pub fn loopback() -> Self {
-                    Wiring { #(#wiring_loopback)* }
-                }
-            }
-
-            /// The topology as a value, for tools and tests.
-            pub static TOPOLOGY: #rt::TopologyInfo = #rt::TopologyInfo {
-                name: #topology_name,
-                messages: &[#(#message_infos)*],
-                proxies: &[#(#proxy_infos)*],
-                nodes: &[#(#node_infos)*],
-            };
-
-            /// A module per node: its typed outputs, handler trait, sockets and entry points.
-            pub mod nodes {
-                #(#node_modules)*
-            }
-
-            /// A module per proxy: its entry points.
-            pub mod proxies {
-                #(#proxy_modules)*
-            }
-
-            /// A handler for every node, to [`launch`] the whole topology.
-            pub struct Handlers {
-                #(#handler_fields)*
-            }
-
-            /// Spawns every proxy on `runtime`, recording the endpoints they bound in `wiring`.
-            ///
-            /// # Errors
-            ///
-            /// The first proxy that cannot bind.
-            pub fn spawn_proxies(runtime: &mut #rt::Runtime, wiring: &mut Wiring) -> ::core::result::Result<(), #rt::Error> {
-                #(#proxy_spawns)*
-                #no_proxies
-                ::core::result::Result::Ok(())
-            }
-
-            #[doc = #launch_doc]
-            pub fn launch(runtime: &mut #rt::Runtime, wiring: &Wiring, handlers: Handlers) -> ::core::result::Result<Wiring, #rt::Error> {
-                let mut wiring = wiring.clone();
-                spawn_proxies(runtime, &mut wiring)?;
-                let context = runtime.context().clone();
-                #(#sockets_new)*
-                #(#sockets_bind)*
-                #(#sockets_connect)*
-                #(#sockets_spawn)*
-                #no_nodes
-                ::core::result::Result::Ok(wiring)
-            }
-
-            /// Runs the whole topology in this process until SIGINT or SIGTERM.
-            ///
-            /// # Errors
-            ///
-            /// Every node that failed, or the error that kept the topology from starting.
-            pub fn run(wiring: &Wiring, handlers: Handlers) -> ::core::result::Result<(), ::std::vec::Vec<#rt::NodeFailure>> {
-                let failed = |error| ::std::vec![#rt::NodeFailure::Failed { node: NAME.to_owned(), error }];
-                let mut runtime = #rt::Runtime::new().map_err(failed)?;
-                launch(&mut runtime, wiring, handlers).map_err(failed)?;
-                runtime.run_until_signal()
-            }
-
-            /// [`run`] with the YAML's wiring, for `fn main`: reports failures on stderr.
-            pub fn main(handlers: Handlers) -> ::std::process::ExitCode {
-                #rt::exit_code(run(&Wiring::default(), handlers))
-            }
-        }
-    })
+    out.push_str(
+        "    /// A module per node: its typed outputs, handler trait, sockets and entry points.\n    pub mod nodes {\n",
+    );
+    for (name, module, node, plans) in &nodes {
+        node_module(rt, name, module, node, plans, out);
+    }
+    out.push_str("    }\n    /// A module per proxy: its entry points.\n    pub mod proxies {\n");
+    for proxy in &proxies {
+        proxy_module(rt, proxy, out);
+    }
+    out.push_str("    }\n");
+    whole_topology(rt, &topology.name, &proxies, &nodes, out);
+    out.push_str("}\n");
+    Ok(())
 }
 
-/// The `messages` module.
-fn messages_module(generator: &Gen<'_>) -> Result<TokenStream, GenerateError> {
+/// The `messages` module, at the topology module's indentation: through prettyplease when
+/// formatting, else on one line.
+fn messages_module(generator: &Gen<'_>, out: &mut String) -> Result<(), GenerateError> {
+    let tokens = messages_tokens(generator)?;
+    if !generator.settings.format {
+        out.push_str("    ");
+        out.push_str(&tokens.to_string());
+        out.push('\n');
+        return Ok(());
+    }
+    // Printed inside a module, so that it comes out indented as it is in the file.
+    let file: syn::File =
+        syn::parse2(quote!(mod m { #tokens })).map_err(|error| GenerateError::Unparsable {
+            file: format!("{}.rs", super::module_name(&generator.loaded.topology.name)),
+            reason: error.to_string(),
+        })?;
+    let printed = prettyplease::unparse(&file);
+    let inner = printed
+        .strip_prefix("mod m {\n")
+        .and_then(|inner| inner.trim_end().strip_suffix('}'))
+        .unwrap_or(&printed);
+    out.push_str(inner);
+    Ok(())
+}
+
+/// The `messages` module as tokens.
+fn messages_tokens(generator: &Gen<'_>) -> Result<TokenStream, GenerateError> {
     let rt = &generator.rt;
     let mut items: Vec<(String, TokenStream)> = Vec::new();
     for source in &generator.loaded.messages {
@@ -370,7 +226,7 @@ fn messages_module(generator: &Gen<'_>) -> Result<TokenStream, GenerateError> {
 }
 
 /// The `topics` module: a constant per topic published or subscribed to.
-fn topics_module(generator: &Gen<'_>) -> TokenStream {
+fn topics_module(generator: &Gen<'_>, out: &mut String) {
     let mut topics = BTreeSet::new();
     for (_, node) in generator.loaded.topology.nodes.iter() {
         for (_, _, port) in node.ports() {
@@ -386,17 +242,321 @@ fn topics_module(generator: &Gen<'_>) -> TokenStream {
         })
         .collect();
     constants.sort();
-    let constants = constants.into_iter().map(|(name, topic)| {
+    out.push_str("    /// Every topic of the topology.\n    pub mod topics {\n");
+    for (name, topic) in constants {
         let ident = ident::escape(name.trim_start_matches("r#"));
-        let doc = format!(" `{topic}`");
-        quote! { #[doc = #doc] pub const #ident: &str = #topic; }
-    });
-    quote! {
-        /// Every topic of the topology.
-        pub mod topics {
-            #(#constants)*
+        doc(out, "        ", &format!("`{topic}`"));
+        put(
+            out,
+            "        pub const $ident: &str = $topic;\n",
+            &[("ident", &ident), ("topic", &Str(topic))],
+        );
+    }
+    out.push_str("    }\n");
+}
+
+/// `Wiring`, its `Default` (the YAML's endpoints), `Wiring::inproc` and `Wiring::loopback`.
+fn wiring(
+    rt: &str,
+    proxies: &[ProxyPlan<'_>],
+    channels: &BTreeMap<String, DirectChannel>,
+    proxy_hwm: i32,
+    out: &mut String,
+) {
+    put(
+        out,
+        r#"
+    /// Where every socket of the topology binds or connects: a field per proxy and per
+    /// direct (`bind:`/`connect:`) endpoint. `Default` is what the YAML says; override
+    /// fields to run elsewhere, or use [`Wiring::inproc`] or [`Wiring::loopback`] in
+    /// tests.
+    #[derive(
+        ::core::clone::Clone,
+        ::core::fmt::Debug,
+        ::core::cmp::PartialEq,
+        ::core::cmp::Eq
+    )]
+    pub struct Wiring {
+"#,
+        &[],
+    );
+    for proxy in proxies {
+        let text = format!(
+            "Proxy `{}`: where it binds, and where ports connect to it.",
+            proxy.name
+        );
+        doc(out, "        ", &text);
+        put(
+            out,
+            "        pub $field: $rt::ProxyConfig,\n",
+            &[("field", &proxy.field), ("rt", &rt)],
+        );
+    }
+    for channel in channels.values() {
+        doc(out, "        ", &channel.doc);
+        put(
+            out,
+            "        pub $field: $rt::DirectEndpoint,\n",
+            &[("field", &channel.field), ("rt", &rt)],
+        );
+    }
+    out.push_str(
+        "    }\n    impl ::core::default::Default for Wiring {\n        fn default() -> Self {\n            Wiring {\n",
+    );
+    for proxy in proxies {
+        let capture = proxy.proxy.capture.as_ref().map(|capture| {
+            format!(
+                "\n                        .with_capture({})",
+                Str(capture.as_str())
+            )
+        });
+        wiring_proxy(
+            rt,
+            proxy,
+            proxy_hwm,
+            &Str(proxy.proxy.frontend.as_str()),
+            &Str(proxy.proxy.backend.as_str()),
+            capture.as_deref().unwrap_or(""),
+            out,
+        );
+    }
+    for channel in channels.values() {
+        put(
+            out,
+            "                $field: $rt::DirectEndpoint::new($bind),\n",
+            &[
+                ("field", &channel.field),
+                ("rt", &rt),
+                ("bind", &Str(&channel.bind)),
+            ],
+        );
+    }
+    put(
+        out,
+        r#"
+            }
         }
     }
+    impl Wiring {
+        /// Every endpoint on `inproc://<prefix>/...`: the whole topology in one process,
+        /// isolated from other tests that use another prefix.
+        pub fn inproc(prefix: &str) -> Self {
+            Wiring {
+"#,
+        &[],
+    );
+    for proxy in proxies {
+        let side = |side: &str| {
+            format!(
+                "::std::format!({})",
+                Str(&format!("inproc://{{prefix}}/{}/{side}", proxy.name))
+            )
+        };
+        let capture = proxy.proxy.capture.as_ref().map(|_| {
+            format!(
+                "\n                        .with_capture({})",
+                side("capture")
+            )
+        });
+        wiring_proxy(
+            rt,
+            proxy,
+            proxy_hwm,
+            &side("frontend"),
+            &side("backend"),
+            capture.as_deref().unwrap_or(""),
+            out,
+        );
+    }
+    for channel in channels.values() {
+        let endpoint = format!("inproc://{{prefix}}/{}", channel.field);
+        put(
+            out,
+            "                $field: $rt::DirectEndpoint::shared(::std::format!($endpoint)),\n",
+            &[
+                ("field", &channel.field),
+                ("rt", &rt),
+                ("endpoint", &Str(&endpoint)),
+            ],
+        );
+    }
+    put(
+        out,
+        r#"
+            }
+        }
+        /// Every endpoint on `tcp://127.0.0.1:0`: ephemeral loopback ports that
+        /// [`launch`] resolves.
+        pub fn loopback() -> Self {
+            Wiring {
+"#,
+        &[],
+    );
+    let any = Str("tcp://127.0.0.1:0");
+    for proxy in proxies {
+        let capture = proxy
+            .proxy
+            .capture
+            .as_ref()
+            .map(|_| format!("\n                        .with_capture({any})"));
+        wiring_proxy(
+            rt,
+            proxy,
+            proxy_hwm,
+            &any,
+            &any,
+            capture.as_deref().unwrap_or(""),
+            out,
+        );
+    }
+    for channel in channels.values() {
+        put(
+            out,
+            "                $field: $rt::DirectEndpoint::new($any),\n",
+            &[("field", &channel.field), ("rt", &rt), ("any", &any)],
+        );
+    }
+    out.push_str("            }\n        }\n    }\n");
+}
+
+/// One proxy's field in a `Wiring` literal.
+fn wiring_proxy(
+    rt: &str,
+    proxy: &ProxyPlan<'_>,
+    hwm: i32,
+    frontend: &dyn std::fmt::Display,
+    backend: &dyn std::fmt::Display,
+    capture: &str,
+    out: &mut String,
+) {
+    put(
+        out,
+        r#"
+                $field: $rt::ProxyConfig {
+                    hwm: $hwm,
+                    ..$rt::ProxyConfig::new(
+                        $frontend,
+                        $backend,
+                    )$capture
+                },
+"#,
+        &[
+            ("field", &proxy.field),
+            ("rt", &rt),
+            ("hwm", &hwm),
+            ("frontend", frontend),
+            ("backend", backend),
+            ("capture", &capture),
+        ],
+    );
+}
+
+/// `TOPOLOGY`, the topology as a value.
+fn topology_value(
+    generator: &Gen<'_>,
+    proxies: &[ProxyPlan<'_>],
+    nodes: &[(&str, Ident, &Node, Vec<PortPlan<'_>>)],
+    out: &mut String,
+) {
+    let rt = generator.rt_text.as_str();
+    put(
+        out,
+        r#"
+    /// The topology as a value, for tools and tests.
+    pub static TOPOLOGY: $rt::TopologyInfo = $rt::TopologyInfo {
+        name: $name,
+        messages: &[
+"#,
+        &[
+            ("rt", &rt),
+            ("name", &Str(generator.loaded.topology.name.as_str())),
+        ],
+    );
+    for target in generator.types.values() {
+        if matches!(target.kind, messages::Kind::Message) {
+            put(
+                out,
+                "            $rt::MessageInfo::of::<messages::$ident>(),\n",
+                &[("rt", &rt), ("ident", &target.ident)],
+            );
+        }
+    }
+    out.push_str("        ],\n        proxies: &[\n");
+    for proxy in proxies {
+        let capture = match &proxy.proxy.capture {
+            Some(capture) => format!("::core::option::Option::Some({})", Str(capture.as_str())),
+            None => "::core::option::Option::None".to_string(),
+        };
+        put(
+            out,
+            r#"
+            $rt::ProxyInfo {
+                name: $name,
+                frontend: $frontend,
+                backend: $backend,
+                capture: $capture,
+            },
+"#,
+            &[
+                ("rt", &rt),
+                ("name", &Str(proxy.name)),
+                ("frontend", &Str(proxy.proxy.frontend.as_str())),
+                ("backend", &Str(proxy.proxy.backend.as_str())),
+                ("capture", &capture),
+            ],
+        );
+    }
+    out.push_str("        ],\n        nodes: &[\n");
+    for (name, _, _, plans) in nodes {
+        put(
+            out,
+            r#"
+            $rt::NodeInfo {
+                name: $name,
+"#,
+            &[("rt", &rt), ("name", &Str(name))],
+        );
+        for (key, direction) in [
+            ("publishes", Direction::Publish),
+            ("subscribes", Direction::Subscribe),
+        ] {
+            let mut ports = plans.iter().filter(|plan| plan.direction == direction);
+            let Some(first) = ports.next() else {
+                put(out, "                $key: &[],\n", &[("key", &key)]);
+                continue;
+            };
+            put(out, "                $key: &[\n", &[("key", &key)]);
+            for plan in std::iter::once(first).chain(ports) {
+                port_info(rt, plan, out);
+            }
+            out.push_str("                ],\n");
+        }
+        out.push_str("            },\n");
+    }
+    out.push_str("        ],\n    };\n");
+}
+
+/// A port's `PortInfo` in `TOPOLOGY`.
+fn port_info(rt: &str, plan: &PortPlan<'_>, out: &mut String) {
+    let (kind, endpoint) = match (&plan.port.via, &plan.port.bind, &plan.port.connect) {
+        (Some(via), _, _) => ("Via", via.as_str()),
+        (_, Some(bind), _) => ("Bind", bind.as_str()),
+        (_, _, Some(connect)) => ("Connect", connect.as_str()),
+        _ => ("Via", ""),
+    };
+    put(
+        out,
+        "                    $rt::PortInfo::of::<messages::$message>($topic, $rt::Codec::$codec, $hwm, $rt::PortWiring::$kind($endpoint)),\n",
+        &[
+            ("rt", &rt),
+            ("topic", &Str(plan.port.topic.as_str())),
+            ("message", &plan.message),
+            ("codec", &codec_name(plan.settings.codec)),
+            ("hwm", &plan.settings.hwm),
+            ("kind", &kind),
+            ("endpoint", &Str(endpoint)),
+        ],
+    );
 }
 
 /// A port on a direct channel: node, topic and endpoint as written.
@@ -443,11 +603,11 @@ fn direct_channels(
             );
             let doc = match binder {
                 Some(_) => format!(
-                    " `{endpoint}`, bound by node `{node}` for `{topic}`; `connect` overrides \
+                    "`{endpoint}`, bound by node `{node}` for `{topic}`; `connect` overrides\n\
                      where its peers connect (by default, the address each one's YAML gives)."
                 ),
                 None => format!(
-                    " `{endpoint}`, which no port of the topology binds (first written by node \
+                    "`{endpoint}`, which no port of the topology binds (first written by node\n\
                      `{node}` for `{topic}`)."
                 ),
             };
@@ -545,26 +705,27 @@ fn plan_ports<'a>(
     plans
 }
 
-fn unsuffixed(value: i32) -> proc_macro2::Literal {
-    proc_macro2::Literal::i32_unsuffixed(value)
-}
-
-fn codec_tokens(rt: &TokenStream, codec: Codec) -> TokenStream {
+fn codec_name(codec: Codec) -> &'static str {
     match codec {
-        Codec::Protobuf => quote!(#rt::Codec::Protobuf),
-        Codec::Json => quote!(#rt::Codec::Json),
-        Codec::PythonJson => quote!(#rt::Codec::PythonJson),
+        Codec::Protobuf => "Protobuf",
+        Codec::Json => "Json",
+        Codec::PythonJson => "PythonJson",
     }
 }
 
+fn hwm(plan: &PortPlan<'_>) -> i32 {
+    i32::try_from(plan.settings.hwm).unwrap_or(i32::MAX)
+}
+
+/// A node's module: `NAME`, `Outputs`, `Handler`, `Sockets`, `node`, `spawn`, `run`, `main`.
 fn node_module(
-    generator: &Gen<'_>,
+    rt: &str,
     name: &str,
+    module: &Ident,
     node: &Node,
     plans: &[PortPlan<'_>],
-) -> TokenStream {
-    let rt = &generator.rt;
-    let module = ident::snake(name);
+    out: &mut String,
+) {
     let publications: Vec<&PortPlan<'_>> = plans
         .iter()
         .filter(|plan| plan.direction == Direction::Publish)
@@ -573,442 +734,638 @@ fn node_module(
         .iter()
         .filter(|plan| plan.direction == Direction::Subscribe)
         .collect();
-
-    let output_fields = publications.iter().map(|plan| {
-        let (field, message) = (&plan.field, &plan.message);
-        quote! { #field: #rt::Publisher<messages::#message>, }
-    });
-    let output_methods = publications.iter().map(|plan| {
-        let (field, message) = (&plan.field, &plan.message);
-        let mut doc = format!(
-            " Publishes a `{}` on `{}`, {}.",
-            plan.message_name, plan.port.topic, plan.how
+    let node_doc = match &node.doc {
+        Some(text) => format!("Node `{name}`: {}", text.trim()),
+        None => format!("Node `{name}`."),
+    };
+    doc(out, "        ", &node_doc);
+    let imports = if plans.is_empty() {
+        "Wiring"
+    } else {
+        "{messages, Wiring}"
+    };
+    put(
+        out,
+        r#"
+        pub mod $module {
+            use super::super::$imports;
+            use $rt::__private::generated as support;
+            /// The node's name, also the origin of everything it publishes.
+            pub const NAME: &str = $name;
+            /// The node's publishers: a method per declared publication, accepting only that
+            /// topic's message type.
+            pub struct Outputs {$close
+"#,
+        &[
+            ("module", module),
+            ("imports", &imports),
+            ("rt", &rt),
+            ("name", &Str(name)),
+            ("close", &if publications.is_empty() { "}" } else { "" }),
+        ],
+    );
+    for plan in &publications {
+        put(
+            out,
+            "                $field: $rt::Publisher<messages::$message>,\n",
+            &[
+                ("field", &plan.field),
+                ("rt", &rt),
+                ("message", &plan.message),
+            ],
         );
-        if let Some(port_doc) = &plan.port.doc {
-            doc.push_str("\n\n ");
-            doc.push_str(port_doc.trim());
-        }
-        let doc = doc + "\n\n # Errors\n\n As `hermes_runtime::Publisher::send`.";
-        quote! {
-            #[doc = #doc]
-            pub fn #field(&mut self, message: &messages::#message) -> ::core::result::Result<(), #rt::Error> {
-                self.#field.send(message)
-            }
-        }
-    });
-    let handler_methods: Vec<TokenStream> = subscriptions
-        .iter()
-        .map(|plan| {
-            let (handler, message) = (&plan.handler, &plan.message);
-            let mut doc = format!(
-                " Called with each `{}` received on `{}`, {}.",
+    }
+    if !publications.is_empty() {
+        out.push_str("            }\n            impl Outputs {\n");
+        for plan in &publications {
+            let mut text = format!(
+                "Publishes a `{}` on `{}`, {}.",
                 plan.message_name, plan.port.topic, plan.how
             );
             if let Some(port_doc) = &plan.port.doc {
-                doc.push_str("\n\n ");
-                doc.push_str(port_doc.trim());
+                text.push_str("\n\n");
+                text.push_str(port_doc.trim());
             }
-            quote! {
-                #[doc = #doc]
-                fn #handler(&mut self, envelope: #rt::Envelope<messages::#message>, outputs: &mut Outputs) -> #rt::HandlerResult;
-            }
-        })
-        .collect();
-    let box_methods = subscriptions.iter().map(|plan| {
-        let (handler, message) = (&plan.handler, &plan.message);
-        quote! {
-            fn #handler(&mut self, envelope: #rt::Envelope<messages::#message>, outputs: &mut Outputs) -> #rt::HandlerResult {
-                (**self).#handler(envelope, outputs)
-            }
-        }
-    });
-    let receiver_fields = subscriptions.iter().map(|plan| {
-        let (field, message) = (&plan.field, &plan.message);
-        let doc = format!(
-            " Receives `{}` on `{}`, {}.",
-            plan.message_name, plan.port.topic, plan.how
-        );
-        quote! { #[doc = #doc] pub #field: #rt::Receiver<messages::#message>, }
-    });
-    let new_publishers = publications.iter().map(|plan| {
-        let (field, message) = (&plan.field, &plan.message);
-        let topic = plan.port.topic.as_str();
-        let codec = codec_tokens(rt, plan.settings.codec);
-        let hwm = unsuffixed(i32::try_from(plan.settings.hwm).unwrap_or(i32::MAX));
-        quote! {
-            #field: #rt::Publisher::<messages::#message>::builder(context)
-                .topic(#topic)
-                .origin(NAME)
-                .codec(#codec)
-                .hwm(#hwm)
-                .build()?,
-        }
-    });
-    let new_receivers = subscriptions.iter().map(|plan| {
-        let (field, message) = (&plan.field, &plan.message);
-        let topic = plan.port.topic.as_str();
-        let codec = codec_tokens(rt, plan.settings.codec);
-        let hwm = unsuffixed(i32::try_from(plan.settings.hwm).unwrap_or(i32::MAX));
-        let lag = proc_macro2::Literal::u64_unsuffixed(plan.settings.slow_subscriber.max_lag_ms);
-        let action = match plan.settings.slow_subscriber.action {
-            SlowSubscriberAction::Warn => quote!(Warn),
-            SlowSubscriberAction::Drop => quote!(Drop),
-            SlowSubscriberAction::Disconnect => quote!(Disconnect),
-        };
-        quote! {
-            #field: #rt::Receiver::<messages::#message>::builder(context)
-                .topic(#topic)
-                .codec(#codec)
-                .hwm(#hwm)
-                .slow_subscriber(#rt::SlowSubscriber::new(
-                    ::core::time::Duration::from_millis(#lag),
-                    #rt::SlowSubscriberAction::#action,
-                ))
-                .build()?,
-        }
-    });
-    let socket_of = |plan: &PortPlan<'_>| {
-        let field = &plan.field;
-        match plan.direction {
-            Direction::Publish => quote!(self.outputs.#field),
-            Direction::Subscribe => quote!(self.#field),
-        }
-    };
-    let binds: Vec<TokenStream> = plans
-        .iter()
-        .filter_map(|plan| match &plan.attach {
-            Attach::Bind(field) => {
-                let socket = socket_of(plan);
-                Some(quote! {
-                    let bound = #socket.bind(&wiring.#field.bind)?;
-                    wiring.#field.record_bound(&bound);
-                })
-            }
-            _ => None,
-        })
-        .collect();
-    let connects: Vec<TokenStream> = plans
-        .iter()
-        .filter_map(|plan| {
-            let socket = socket_of(plan);
-            match &plan.attach {
-                Attach::Proxy(field, ProxySide::Frontend) => {
-                    Some(quote!(#socket.connect(&wiring.#field.frontend)?;))
+            text.push_str("\n\n# Errors\n\nAs `hermes_runtime::Publisher::send`.");
+            doc(out, "                ", &text);
+            put(
+                out,
+                r#"
+                pub fn $field(
+                    &mut self,
+                    message: &messages::$message,
+                ) -> ::core::result::Result<(), $rt::Error> {
+                    self.$field.send(message)
                 }
-                Attach::Proxy(field, ProxySide::Backend) => {
-                    Some(quote!(#socket.connect(&wiring.#field.backend)?;))
-                }
-                Attach::Proxy(field, ProxySide::Capture) => {
-                    let reason = format!("the wiring of proxy `{field}` has no capture endpoint");
-                    Some(quote! {
-                        let capture = wiring.#field.capture.as_deref().ok_or_else(|| #rt::Error::Endpoint {
-                            endpoint: ::std::string::String::new(),
-                            reason: #reason.to_owned(),
-                        })?;
-                        #socket.connect(capture)?;
-                    })
-                }
-                Attach::Connect(field, declared) => {
-                    Some(quote!(#socket.connect(wiring.#field.connect_endpoint(#declared))?;))
-                }
-                Attach::Bind(_) => None,
-            }
-        })
-        .collect();
-    let bind_wiring = if binds.is_empty() {
-        quote!(_wiring)
-    } else {
-        quote!(wiring)
-    };
-    let connect_wiring = if connects.is_empty() {
-        quote!(_wiring)
-    } else {
-        quote!(wiring)
-    };
-    let receiver_names: Vec<&Ident> = subscriptions.iter().map(|plan| &plan.field).collect();
-    let subscribe_calls = subscriptions.iter().map(|plan| {
-        let (field, handler, message) = (&plan.field, &plan.handler, &plan.message);
-        quote! {
-            .subscribe(#field, |(handler, outputs): &mut (H, Outputs), envelope: #rt::Envelope<messages::#message>| {
-                handler.#handler(envelope, outputs)
-            })
+"#,
+                &[
+                    ("field", &plan.field),
+                    ("rt", &rt),
+                    ("message", &plan.message),
+                ],
+            );
         }
-    });
-    let node_doc = match &node.doc {
-        Some(doc) => format!(" Node `{name}`: {}", doc.trim()),
-        None => format!(" Node `{name}`."),
-    };
-    let main_doc = format!(
-        " Runs node `{name}` alone with the YAML's wiring until SIGINT or SIGTERM, for \
-         `src/bin/{name}.rs`: `fn main() -> ExitCode {{ {name}::main(MyHandler) }}`; reports \
-         failures on stderr."
-    );
-    quote! {
-        #[doc = #node_doc]
-        pub mod #module {
-            #[allow(unused_imports, reason = "not every node uses every import")]
-            use super::super::{messages, Wiring};
-
-            /// The node's name, also the origin of everything it publishes.
-            pub const NAME: &str = #name;
-
-            /// The node's publishers: a method per declared publication, accepting only that
-            /// topic's message type.
-            pub struct Outputs {
-                #(#output_fields)*
-            }
-
-            impl Outputs {
-                #(#output_methods)*
-            }
-
+        out.push_str("            }\n");
+    }
+    put(
+        out,
+        r#"
             impl ::core::fmt::Debug for Outputs {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     f.debug_struct("Outputs").finish_non_exhaustive()
                 }
             }
-
             /// What the node does: a method per subscription, and optional start, tick and stop
             /// hooks. Every method may publish through `outputs`.
             pub trait Handler: ::core::marker::Send + 'static {
-                #(#handler_methods)*
-
+"#,
+        &[],
+    );
+    for plan in &subscriptions {
+        let mut text = format!(
+            "Called with each `{}` received on `{}`, {}.",
+            plan.message_name, plan.port.topic, plan.how
+        );
+        if let Some(port_doc) = &plan.port.doc {
+            text.push_str("\n\n");
+            text.push_str(port_doc.trim());
+        }
+        doc(out, "                ", &text);
+        put(
+            out,
+            r#"
+                fn $handler(
+                    &mut self,
+                    envelope: $rt::Envelope<messages::$message>,
+                    outputs: &mut Outputs,
+                ) -> $rt::HandlerResult;
+"#,
+            &[
+                ("handler", &plan.handler),
+                ("rt", &rt),
+                ("message", &plan.message),
+            ],
+        );
+    }
+    let tick_doc = if subscriptions.is_empty() {
+        "How often to call [`on_tick`](Handler::on_tick); `None` (the default) for never.\n\
+         Asked once, when the node is built. Without subscriptions or a tick, the node still\n\
+         runs (after [`on_start`](Handler::on_start)) until the runtime stops."
+    } else {
+        "How often to call [`on_tick`](Handler::on_tick); `None` (the default) for never.\n\
+         Asked once, when the node is built."
+    };
+    put(
+        out,
+        r#"
                 /// Called once, after every socket is connected and before the first envelope.
-                fn on_start(&mut self, outputs: &mut Outputs) -> #rt::HandlerResult {
+                fn on_start(&mut self, outputs: &mut Outputs) -> $rt::HandlerResult {
                     let _ = outputs;
                     ::core::result::Result::Ok(())
                 }
-
-                /// How often to call [`on_tick`](Handler::on_tick); `None` (the default) for never.
-                /// Asked once, when the node is built.
+"#,
+        &[("rt", &rt)],
+    );
+    doc(out, "                ", tick_doc);
+    put(
+        out,
+        r#"
                 fn tick_interval(&self) -> ::core::option::Option<::core::time::Duration> {
                     ::core::option::Option::None
                 }
-
                 /// Called every [`tick_interval`](Handler::tick_interval).
-                fn on_tick(&mut self, outputs: &mut Outputs) -> #rt::HandlerResult {
+                fn on_tick(&mut self, outputs: &mut Outputs) -> $rt::HandlerResult {
                     let _ = outputs;
                     ::core::result::Result::Ok(())
                 }
-
                 /// Called once when the node stops without failing.
-                fn on_stop(&mut self, outputs: &mut Outputs) -> #rt::HandlerResult {
+                fn on_stop(&mut self, outputs: &mut Outputs) -> $rt::HandlerResult {
                     let _ = outputs;
                     ::core::result::Result::Ok(())
                 }
             }
-
             impl<H: Handler + ?::core::marker::Sized> Handler for ::std::boxed::Box<H> {
-                #(#box_methods)*
-
-                fn on_start(&mut self, outputs: &mut Outputs) -> #rt::HandlerResult {
+"#,
+        &[("rt", &rt)],
+    );
+    for plan in &subscriptions {
+        put(
+            out,
+            r#"
+                fn $handler(
+                    &mut self,
+                    envelope: $rt::Envelope<messages::$message>,
+                    outputs: &mut Outputs,
+                ) -> $rt::HandlerResult {
+                    (**self).$handler(envelope, outputs)
+                }
+"#,
+            &[
+                ("handler", &plan.handler),
+                ("rt", &rt),
+                ("message", &plan.message),
+            ],
+        );
+    }
+    put(
+        out,
+        r#"
+                fn on_start(&mut self, outputs: &mut Outputs) -> $rt::HandlerResult {
                     (**self).on_start(outputs)
                 }
-
                 fn tick_interval(&self) -> ::core::option::Option<::core::time::Duration> {
                     (**self).tick_interval()
                 }
-
-                fn on_tick(&mut self, outputs: &mut Outputs) -> #rt::HandlerResult {
+                fn on_tick(&mut self, outputs: &mut Outputs) -> $rt::HandlerResult {
                     (**self).on_tick(outputs)
                 }
-
-                fn on_stop(&mut self, outputs: &mut Outputs) -> #rt::HandlerResult {
+                fn on_stop(&mut self, outputs: &mut Outputs) -> $rt::HandlerResult {
                     (**self).on_stop(outputs)
                 }
             }
-
             /// Every socket of the node: its publishers (in `outputs`) and a receiver per
             /// subscription, configured as declared (topic, codec, HWM, slow-subscriber policy).
             #[derive(::core::fmt::Debug)]
             pub struct Sockets {
                 /// The publishers.
                 pub outputs: Outputs,
-                #(#receiver_fields)*
+"#,
+        &[("rt", &rt)],
+    );
+    for plan in &subscriptions {
+        let text = format!(
+            "Receives `{}` on `{}`, {}.",
+            plan.message_name, plan.port.topic, plan.how
+        );
+        doc(out, "                ", &text);
+        put(
+            out,
+            "                pub $field: $rt::Receiver<messages::$message>,\n",
+            &[
+                ("field", &plan.field),
+                ("rt", &rt),
+                ("message", &plan.message),
+            ],
+        );
+    }
+    let context = if plans.is_empty() {
+        "_context"
+    } else {
+        "context"
+    };
+    put(
+        out,
+        r#"
             }
-
             impl Sockets {
                 /// Makes every socket, neither bound nor connected.
                 ///
                 /// # Errors
                 ///
                 /// The first socket that cannot be made.
-                pub fn new(context: &#rt::Context) -> ::core::result::Result<Self, #rt::Error> {
+                pub fn new(
+                    $context: &$rt::Context,
+                ) -> ::core::result::Result<Self, $rt::Error> {
                     ::core::result::Result::Ok(Sockets {
-                        outputs: Outputs { #(#new_publishers)* },
-                        #(#new_receivers)*
+                        outputs: Outputs {
+"#,
+        &[("context", &context), ("rt", &rt)],
+    );
+    for plan in &publications {
+        put(
+            out,
+            "                            $field: support::publisher(context, NAME, $topic, support::Codec::$codec, $hwm)?,\n",
+            &[
+                ("field", &plan.field),
+                ("topic", &Str(plan.port.topic.as_str())),
+                ("codec", &codec_name(plan.settings.codec)),
+                ("hwm", &hwm(plan)),
+            ],
+        );
+    }
+    out.push_str("                        },\n");
+    for plan in &subscriptions {
+        let action = match plan.settings.slow_subscriber.action {
+            SlowSubscriberAction::Warn => "Warn",
+            SlowSubscriberAction::Drop => "Drop",
+            SlowSubscriberAction::Disconnect => "Disconnect",
+        };
+        put(
+            out,
+            "                        $field: support::receiver(context, $topic, support::Codec::$codec, $hwm, $lag, support::SlowSubscriberAction::$action)?,\n",
+            &[
+                ("field", &plan.field),
+                ("topic", &Str(plan.port.topic.as_str())),
+                ("codec", &codec_name(plan.settings.codec)),
+                ("hwm", &hwm(plan)),
+                ("lag", &plan.settings.slow_subscriber.max_lag_ms),
+                ("action", &action),
+            ],
+        );
+    }
+    let binds = plans
+        .iter()
+        .any(|plan| matches!(plan.attach, Attach::Bind(_)));
+    put(
+        out,
+        r#"
                     })
                 }
-
                 /// Binds the `bind:` ports, recording in `wiring` where ephemeral endpoints ended up.
                 ///
                 /// # Errors
                 ///
                 /// The first endpoint that cannot be bound.
-                pub fn bind(&mut self, #bind_wiring: &mut Wiring) -> ::core::result::Result<(), #rt::Error> {
-                    #(#binds)*
+                pub fn bind(
+                    &mut self,
+                    $wiring: &mut Wiring,
+                ) -> ::core::result::Result<(), $rt::Error> {
+"#,
+        &[
+            ("wiring", &if binds { "wiring" } else { "_wiring" }),
+            ("rt", &rt),
+        ],
+    );
+    let socket = |plan: &PortPlan<'_>| match plan.direction {
+        Direction::Publish => format!("self.outputs.{}", plan.field),
+        Direction::Subscribe => format!("self.{}", plan.field),
+    };
+    for plan in plans {
+        if let Attach::Bind(field) = &plan.attach {
+            put(
+                out,
+                r#"
+                    let bound = $socket.bind(&wiring.$field.bind)?;
+                    wiring.$field.record_bound(&bound);
+"#,
+                &[("socket", &socket(plan)), ("field", field)],
+            );
+        }
+    }
+    let connects = plans
+        .iter()
+        .any(|plan| !matches!(plan.attach, Attach::Bind(_)));
+    put(
+        out,
+        r#"
                     ::core::result::Result::Ok(())
                 }
-
                 /// Connects the other ports: to their proxy, or to their peer's endpoint.
                 ///
                 /// # Errors
                 ///
                 /// The first endpoint that cannot be connected to.
-                pub fn connect(&mut self, #connect_wiring: &Wiring) -> ::core::result::Result<(), #rt::Error> {
-                    #(#connects)*
+                pub fn connect(
+                    &mut self,
+                    $wiring: &Wiring,
+                ) -> ::core::result::Result<(), $rt::Error> {
+"#,
+        &[
+            ("wiring", &if connects { "wiring" } else { "_wiring" }),
+            ("rt", &rt),
+        ],
+    );
+    for plan in plans {
+        let socket = socket(plan);
+        let endpoint = match &plan.attach {
+            Attach::Bind(_) => continue,
+            Attach::Proxy(field, ProxySide::Frontend) => format!("&wiring.{field}.frontend"),
+            Attach::Proxy(field, ProxySide::Backend) => format!("&wiring.{field}.backend"),
+            Attach::Proxy(field, ProxySide::Capture) => format!(
+                "support::capture(&wiring.{field}, {})?",
+                Str(&field.to_string())
+            ),
+            Attach::Connect(field, declared) => {
+                format!("wiring.{field}.connect_endpoint({})", Str(declared))
+            }
+        };
+        put(
+            out,
+            "                    $socket.connect($endpoint)?;\n",
+            &[("socket", &socket), ("endpoint", &endpoint)],
+        );
+    }
+    let constructor = if subscriptions.is_empty() {
+        "source"
+    } else {
+        "node"
+    };
+    put(
+        out,
+        r#"
                     ::core::result::Result::Ok(())
                 }
-
                 /// [`new`](Sockets::new), [`bind`](Sockets::bind) and [`connect`](Sockets::connect).
                 ///
                 /// # Errors
                 ///
                 /// As those.
-                pub fn open(context: &#rt::Context, wiring: &Wiring) -> ::core::result::Result<Self, #rt::Error> {
-                    let mut wiring = ::core::clone::Clone::clone(wiring);
-                    let mut sockets = Sockets::new(context)?;
-                    sockets.bind(&mut wiring)?;
-                    sockets.connect(&wiring)?;
-                    ::core::result::Result::Ok(sockets)
+                pub fn open(
+                    context: &$rt::Context,
+                    wiring: &Wiring,
+                ) -> ::core::result::Result<Self, $rt::Error> {
+                    support::open(context, wiring, Sockets::new, Sockets::bind, Sockets::connect)
                 }
             }
-
             /// The node, ready for `Runtime::spawn_node`: each receiver calls its handler method.
-            pub fn node<H: Handler>(sockets: Sockets, handler: H) -> #rt::Node<(H, Outputs)> {
-                let Sockets { outputs, #(#receiver_names),* } = sockets;
-                let tick = handler.tick_interval();
-                let node = #rt::Node::new(NAME, (handler, outputs))
-                    #(#subscribe_calls)*
-                    .on_start(|(handler, outputs): &mut (H, Outputs)| handler.on_start(outputs))
-                    .on_stop(|(handler, outputs): &mut (H, Outputs)| handler.on_stop(outputs));
-                match tick {
-                    ::core::option::Option::Some(period) => node.on_tick(period, |(handler, outputs): &mut (H, Outputs)| handler.on_tick(outputs)),
-                    ::core::option::Option::None => node,
-                }
+            pub fn node<H: Handler>(
+                sockets: Sockets,
+                handler: H,
+            ) -> $rt::Node<(H, Outputs)> {
+                support::$constructor(
+                    NAME,
+                    handler,
+                    sockets.outputs,
+                    H::tick_interval,
+                    H::on_start,
+                    H::on_tick,
+                    H::on_stop,
+                )
+"#,
+        &[("rt", &rt), ("constructor", &constructor)],
+    );
+    for plan in &subscriptions {
+        put(
+            out,
+            "                .subscribe(sockets.$field, support::input(H::$handler))\n",
+            &[("field", &plan.field), ("handler", &plan.handler)],
+        );
+    }
+    put(
+        out,
+        r#"
             }
-
             /// Opens the node's sockets as `wiring` says and runs it on `runtime`.
             ///
             /// # Errors
             ///
             /// As [`Sockets::open`], or when the thread cannot start.
-            pub fn spawn<H: Handler>(runtime: &mut #rt::Runtime, wiring: &Wiring, handler: H) -> ::core::result::Result<(), #rt::Error> {
+            pub fn spawn<H: Handler>(
+                runtime: &mut $rt::Runtime,
+                wiring: &Wiring,
+                handler: H,
+            ) -> ::core::result::Result<(), $rt::Error> {
                 let sockets = Sockets::open(runtime.context(), wiring)?;
                 runtime.spawn_node(node(sockets, handler))
             }
-
             /// Runs the node alone in this process until SIGINT or SIGTERM.
             ///
             /// # Errors
             ///
             /// The node's failure, or the error that kept it from starting.
-            pub fn run<H: Handler>(wiring: &Wiring, handler: H) -> ::core::result::Result<(), ::std::vec::Vec<#rt::NodeFailure>> {
-                let failed = |error| ::std::vec![#rt::NodeFailure::Failed { node: NAME.to_owned(), error }];
-                let mut runtime = #rt::Runtime::new().map_err(failed)?;
-                spawn(&mut runtime, wiring, handler).map_err(failed)?;
-                runtime.run_until_signal()
+            pub fn run<H: Handler>(
+                wiring: &Wiring,
+                handler: H,
+            ) -> ::core::result::Result<(), ::std::vec::Vec<$rt::NodeFailure>> {
+                support::run(NAME, |runtime| spawn(runtime, wiring, handler))
             }
-
-            #[doc = #main_doc]
+"#,
+        &[("rt", &rt)],
+    );
+    let main_doc = format!(
+        "Runs node `{name}` alone with the YAML's wiring until SIGINT or SIGTERM, for \
+         `src/bin/{name}.rs`:\n`fn main() -> ExitCode {{ {name}::main(MyHandler) }}`; reports \
+         failures on stderr."
+    );
+    doc(out, "            ", &main_doc);
+    put(
+        out,
+        r#"
             pub fn main<H: Handler>(handler: H) -> ::std::process::ExitCode {
-                #rt::exit_code(run(&::core::default::Default::default(), handler))
+                $rt::exit_code(run(&::core::default::Default::default(), handler))
             }
         }
-    }
+"#,
+        &[("rt", &rt)],
+    );
 }
 
-fn proxy_module(generator: &Gen<'_>, name: &str, module: &Ident, field: &Ident) -> TokenStream {
-    let rt = &generator.rt;
-    let doc = format!(" Proxy `{name}`.");
-    let main_doc = format!(
-        " Runs proxy `{name}` alone with the YAML's wiring until SIGINT or SIGTERM, for \
-         `src/bin/{name}.rs`; reports failures on stderr."
-    );
-    quote! {
-        #[doc = #doc]
-        pub mod #module {
+/// A proxy's module: `NAME`, `spawn`, `run`, `main`.
+fn proxy_module(rt: &str, proxy: &ProxyPlan<'_>, out: &mut String) {
+    let name = proxy.name;
+    doc(out, "        ", &format!("Proxy `{name}`."));
+    put(
+        out,
+        r#"
+        pub mod $module {
             use super::super::Wiring;
-
+            use $rt::__private::generated as support;
             /// The proxy's name.
-            pub const NAME: &str = #name;
-
+            pub const NAME: &str = $name;
             /// Starts the proxy on `runtime`, recording the endpoints it bound in `wiring`.
             ///
             /// # Errors
             ///
             /// As `Runtime::spawn_proxy`.
-            pub fn spawn(runtime: &mut #rt::Runtime, wiring: &mut Wiring) -> ::core::result::Result<(), #rt::Error> {
-                let endpoints = runtime.spawn_proxy(NAME, ::core::clone::Clone::clone(&wiring.#field))?;
-                wiring.#field.frontend = endpoints.frontend;
-                wiring.#field.backend = endpoints.backend;
-                wiring.#field.capture = endpoints.capture;
-                ::core::result::Result::Ok(())
+            pub fn spawn(
+                runtime: &mut $rt::Runtime,
+                wiring: &mut Wiring,
+            ) -> ::core::result::Result<(), $rt::Error> {
+                support::spawn_proxy(runtime, NAME, &mut wiring.$field)
             }
-
             /// Runs the proxy alone in this process until SIGINT or SIGTERM.
             ///
             /// # Errors
             ///
             /// Its failure, or the error that kept it from starting.
-            pub fn run(wiring: &Wiring) -> ::core::result::Result<(), ::std::vec::Vec<#rt::NodeFailure>> {
-                let failed = |error| ::std::vec![#rt::NodeFailure::Failed { node: NAME.to_owned(), error }];
-                let mut runtime = #rt::Runtime::new().map_err(failed)?;
+            pub fn run(
+                wiring: &Wiring,
+            ) -> ::core::result::Result<(), ::std::vec::Vec<$rt::NodeFailure>> {
                 let mut wiring = ::core::clone::Clone::clone(wiring);
-                spawn(&mut runtime, &mut wiring).map_err(failed)?;
-                runtime.run_until_signal()
+                support::run(NAME, |runtime| spawn(runtime, &mut wiring))
             }
-
-            #[doc = #main_doc]
+"#,
+        &[
+            ("module", &proxy.module),
+            ("rt", &rt),
+            ("name", &Str(name)),
+            ("field", &proxy.field),
+        ],
+    );
+    let main_doc = format!(
+        "Runs proxy `{name}` alone with the YAML's wiring until SIGINT or SIGTERM, for \
+         `src/bin/{name}.rs`;\nreports failures on stderr."
+    );
+    doc(out, "            ", &main_doc);
+    put(
+        out,
+        r#"
             pub fn main() -> ::std::process::ExitCode {
-                #rt::exit_code(run(&::core::default::Default::default()))
+                $rt::exit_code(run(&::core::default::Default::default()))
             }
         }
-    }
+"#,
+        &[("rt", &rt)],
+    );
 }
 
-fn node_info(generator: &Gen<'_>, name: &str, plans: &[PortPlan<'_>]) -> TokenStream {
-    let rt = &generator.rt;
-    let port_info = |plan: &PortPlan<'_>| {
-        let topic = plan.port.topic.as_str();
-        let message = &plan.message;
-        let codec = codec_tokens(rt, plan.settings.codec);
-        let hwm = proc_macro2::Literal::u32_unsuffixed(plan.settings.hwm);
-        let wiring = match (&plan.port.via, &plan.port.bind, &plan.port.connect) {
-            (Some(via), _, _) => {
-                let via = via.as_str();
-                quote!(#rt::PortWiring::Via(#via))
-            }
-            (_, Some(bind), _) => {
-                let bind = bind.as_str();
-                quote!(#rt::PortWiring::Bind(#bind))
-            }
-            (_, _, Some(connect)) => {
-                let connect = connect.as_str();
-                quote!(#rt::PortWiring::Connect(#connect))
-            }
-            _ => quote!(#rt::PortWiring::Via("")),
-        };
-        quote! {
-            #rt::PortInfo {
-                topic: #topic,
-                message: <messages::#message as #rt::Message>::NAME,
-                fingerprint: <messages::#message as #rt::Message>::FINGERPRINT,
-                codec: #codec,
-                hwm: #hwm,
-                wiring: #wiring,
-            },
-        }
-    };
-    let publishes = plans
-        .iter()
-        .filter(|plan| plan.direction == Direction::Publish)
-        .map(port_info);
-    let subscribes = plans
-        .iter()
-        .filter(|plan| plan.direction == Direction::Subscribe)
-        .map(port_info);
-    quote! {
-        #rt::NodeInfo { name: #name, publishes: &[#(#publishes)*], subscribes: &[#(#subscribes)*] },
+/// `Handlers`, `spawn_proxies`, `launch`, `run` and `main`: the whole topology in one process.
+fn whole_topology(
+    rt: &str,
+    topology_name: &str,
+    proxies: &[ProxyPlan<'_>],
+    nodes: &[(&str, Ident, &Node, Vec<PortPlan<'_>>)],
+    out: &mut String,
+) {
+    out.push_str("    /// A handler for every node, to [`launch`] the whole topology.\n    pub struct Handlers {\n");
+    for (name, module, _, _) in nodes {
+        doc(out, "        ", &format!("The handler of node `{name}`."));
+        put(
+            out,
+            "        pub $module: ::std::boxed::Box<dyn nodes::$module::Handler>,\n",
+            &[("module", module)],
+        );
     }
+    put(
+        out,
+        r#"
+    }
+    /// Spawns every proxy on `runtime`, recording the endpoints they bound in `wiring`.
+    ///
+    /// # Errors
+    ///
+    /// The first proxy that cannot bind.
+    pub fn spawn_proxies(
+        runtime: &mut $rt::Runtime,
+        wiring: &mut Wiring,
+    ) -> ::core::result::Result<(), $rt::Error> {
+"#,
+        &[("rt", &rt)],
+    );
+    for proxy in proxies {
+        put(
+            out,
+            "        proxies::$module::spawn(runtime, wiring)?;\n",
+            &[("module", &proxy.module)],
+        );
+    }
+    if proxies.is_empty() {
+        out.push_str("        let _ = (runtime, wiring);\n");
+    }
+    let launch_doc = format!(
+        "Spawns every proxy and node of `{topology_name}` on `runtime`, wired by `wiring`, and \
+         returns the\nwiring with the endpoints the proxies and binding ports actually got \
+         (`tcp://127.0.0.1:0`\nbecomes a real port).\n\nSockets are made first, then every \
+         `bind:` port binds, then every port connects, so ports\ncan find each other on \
+         ephemeral endpoints.\n\n# Errors\n\nThe first socket, bind, connect or thread error."
+    );
+    out.push_str("        ::core::result::Result::Ok(())\n    }\n");
+    doc(out, "    ", &launch_doc);
+    put(
+        out,
+        r#"
+    pub fn launch(
+        runtime: &mut $rt::Runtime,
+        wiring: &Wiring,
+        handlers: Handlers,
+    ) -> ::core::result::Result<Wiring, $rt::Error> {
+        let mut wiring = wiring.clone();
+        spawn_proxies(runtime, &mut wiring)?;
+        let context = runtime.context().clone();
+"#,
+        &[("rt", &rt)],
+    );
+    let sockets: Vec<Ident> = nodes
+        .iter()
+        .map(|(_, module, _, _)| {
+            format_ident!("{}_sockets", module.to_string().trim_start_matches("r#"))
+        })
+        .collect();
+    for ((_, module, _, _), sockets) in nodes.iter().zip(&sockets) {
+        put(
+            out,
+            "        let mut $sockets = nodes::$module::Sockets::new(&context)?;\n",
+            &[("sockets", sockets), ("module", module)],
+        );
+    }
+    for sockets in &sockets {
+        put(
+            out,
+            "        $sockets.bind(&mut wiring)?;\n",
+            &[("sockets", sockets)],
+        );
+    }
+    for sockets in &sockets {
+        put(
+            out,
+            "        $sockets.connect(&wiring)?;\n",
+            &[("sockets", sockets)],
+        );
+    }
+    for ((_, module, _, _), sockets) in nodes.iter().zip(&sockets) {
+        put(
+            out,
+            "        runtime.spawn_node(nodes::$module::node($sockets, handlers.$module))?;\n",
+            &[("sockets", sockets), ("module", module)],
+        );
+    }
+    if nodes.is_empty() {
+        out.push_str("        let _ = (&context, handlers);\n");
+    }
+    put(
+        out,
+        r#"
+        ::core::result::Result::Ok(wiring)
+    }
+    /// Runs the whole topology in this process until SIGINT or SIGTERM.
+    ///
+    /// # Errors
+    ///
+    /// Every node that failed, or the error that kept the topology from starting.
+    pub fn run(
+        wiring: &Wiring,
+        handlers: Handlers,
+    ) -> ::core::result::Result<(), ::std::vec::Vec<$rt::NodeFailure>> {
+        $rt::__private::generated::run(
+            NAME,
+            |runtime| launch(runtime, wiring, handlers).map(drop),
+        )
+    }
+    /// [`run`] with the YAML's wiring, for `fn main`: reports failures on stderr.
+    pub fn main(handlers: Handlers) -> ::std::process::ExitCode {
+        $rt::exit_code(run(&Wiring::default(), handlers))
+    }
+"#,
+        &[("rt", &rt)],
+    );
 }
