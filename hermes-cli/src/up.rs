@@ -164,9 +164,11 @@ fn plan(topology: &Topology, path: &Path, args: &Args) -> Result<Vec<Service>, S
     Ok(services)
 }
 
-/// `cargo run --bin NAME` in the crate next to the topology.
+/// `cargo run --bin NAME` in the crate next to the topology (an absolute manifest path: the
+/// child runs in `dir`, where a relative one would no longer resolve).
 fn crate_binary(dir: &Path, name: &str) -> Result<Vec<String>, String> {
     let manifest = dir.join("Cargo.toml");
+    let manifest = manifest.canonicalize().unwrap_or(manifest);
     if !manifest.is_file() {
         return Err(format!(
             "node `{name}` has no `run:` and there is no Cargo.toml next to the topology to run \
@@ -184,4 +186,28 @@ fn crate_binary(dir: &Path, name: &str) -> Result<Vec<String>, String> {
     ]
     .map(str::to_owned)
     .to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_without_run_is_its_crate_binary_by_absolute_manifest_path() {
+        // Relative to the package root, as `hermes up examples/trading` gives it; the child
+        // runs inside that directory, so the path must not stay relative.
+        let command = crate_binary(Path::new("."), "monitor").expect("Cargo.toml is here");
+        let manifest = Path::new(&command[4]);
+        assert_eq!(command[3], "--manifest-path");
+        assert!(manifest.is_absolute(), "{command:?}");
+        assert!(manifest.is_file(), "{command:?}");
+        assert_eq!(command[5..], ["--bin", "monitor"]);
+    }
+
+    #[test]
+    fn a_node_without_run_needs_a_crate_next_to_the_topology() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let error = crate_binary(dir.path(), "feed").expect_err("no Cargo.toml");
+        assert!(error.contains("src/bin/feed.rs"), "{error}");
+    }
 }

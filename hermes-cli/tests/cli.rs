@@ -369,11 +369,26 @@ fn build_and_runtime_fingerprints_agree() {
 }
 
 #[test]
-fn committed_readme_image_is_current() {
-    let committed = std::fs::read_to_string("../docs/images/trading.svg").expect("committed");
-    assert!(
-        committed == graph_output("svg"),
-        "docs/images/trading.svg is stale; regenerate it with \
-         `cargo run -p hermes-cli -- graph hermes-build/tests/fixtures/valid/trading -o docs/images/trading.svg`"
-    );
+fn committed_readme_images_are_current() {
+    for (topology, image) in [
+        (
+            "hermes-build/tests/fixtures/valid/trading",
+            "docs/images/trading.svg",
+        ),
+        ("examples/trading", "docs/images/trading-desk.svg"),
+    ] {
+        let committed = std::fs::read_to_string(format!("../{image}")).expect("committed");
+        let output = hermes()
+            .args(["graph", &format!("../{topology}"), "--format", "svg"])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        assert!(
+            committed.as_bytes() == output.as_slice(),
+            "{image} is stale; regenerate it with \
+             `cargo run -p hermes-cli -- graph {topology} -o {image}`"
+        );
+    }
 }

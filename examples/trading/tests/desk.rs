@@ -1,0 +1,74 @@
+//! The whole desk in one process on inproc endpoints: quotes from every exchange reach the
+//! strategy, risk decides orders, fills reach the monitor, and nothing is lost or undecodable.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use hermes_runtime::Runtime;
+use trading::exchange::VENUES;
+use trading::topology::{self, Wiring};
+use trading::{DeskConfig, desk};
+
+use common::Audit;
+
+#[test]
+fn quotes_orders_decisions_and_fills_flow_through_the_desk_in_one_process() {
+    let mut runtime = Runtime::new().expect("runtime");
+    let config = DeskConfig {
+        print_summary: false,
+        ..DeskConfig::default()
+    };
+    let (handlers, reports) = desk(&config);
+    let wiring =
+        topology::launch(&mut runtime, &Wiring::inproc("desk-test"), handlers).expect("launches");
+
+    let audit = Audit::start(runtime.context(), &wiring.market.backend);
+
+    // Arbitrage opportunities come every few seconds; wait for a fill, bounded.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let strategy = reports.strategy.lock().expect("strategy report").clone();
+        let monitor = reports.monitor.lock().expect("monitor summary").clone();
+        let every_exchange = VENUES
+            .iter()
+            .all(|venue| strategy.quotes.get(venue.name).is_some_and(|&n| n > 0));
+        if every_exchange && monitor.accepted + monitor.rejected > 0 && monitor.fills > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no complete flow after 60 s: strategy {strategy:?}, monitor {monitor}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    runtime.stop();
+    runtime
+        .wait_timeout(Duration::from_secs(5))
+        .expect("every node stops cleanly");
+
+    let summary = reports.monitor.lock().expect("monitor summary").clone();
+    assert!(
+        summary.is_final,
+        "the monitor wrote its final summary: {summary}"
+    );
+    for venue in VENUES {
+        assert!(
+            summary.quotes.get(venue.name).is_some_and(|&n| n > 0),
+            "{summary}"
+        );
+    }
+    assert!(
+        summary.accepted + summary.rejected <= summary.orders,
+        "{summary}"
+    );
+    assert!(
+        summary.fills >= 1 && summary.fills <= summary.accepted,
+        "{summary}"
+    );
+    assert_eq!(summary.drops, 0, "no unexplained drops: {summary}");
+    assert_eq!(summary.restarts, 0, "{summary}");
+
+    audit.finish();
+}
