@@ -24,6 +24,7 @@ mod measure;
 mod message;
 mod options;
 mod path;
+mod pipeline;
 pub mod plot;
 mod report;
 mod stall;

@@ -1,7 +1,9 @@
 //! The typed messages the Hermes side sends, sized so that the encoded payload has the
 //! requested number of bytes, the same number the raw side sends.
 
-use hermes_runtime::{Codec, HermesMessage, Message};
+use hermes_runtime::{Codec, Context, HermesMessage, Message, Runtime};
+
+use crate::options::Transport;
 
 /// A message the benchmark can size and timestamp.
 pub(crate) trait BenchMessage: Message + Send + 'static {
@@ -14,17 +16,29 @@ pub(crate) trait BenchMessage: Message + Send + 'static {
     fn set_stamp(&mut self, ns: u64);
     /// The length of the variable part, so receiving reads the message.
     fn data_len(&self) -> usize;
+    /// Starts the `pipeline` scenario's two relay nodes on `context`, reading `upstream` and
+    /// binding on `transport`; returns their runtime and where the sink connects.
+    ///
+    /// # Errors
+    ///
+    /// The relays are generated for [`Blob`] only: any other message type is an error.
+    fn relays(
+        context: &Context,
+        transport: Transport,
+        upstream: &str,
+    ) -> Result<(Runtime, String), String> {
+        let _ = (context, transport, upstream);
+        Err(format!(
+            "the pipeline scenario carries `{}` only, not `{}`",
+            Blob::NAME,
+            Self::NAME
+        ))
+    }
 }
 
-/// The protobuf payload: a timestamp and a blob of bytes.
-#[derive(Clone, PartialEq, prost::Message, HermesMessage)]
-#[hermes(name = "bench.Blob")]
-pub(crate) struct Blob {
-    #[prost(fixed64, tag = "1")]
-    pub sent_ns: u64,
-    #[prost(bytes = "vec", tag = "2")]
-    pub data: Vec<u8>,
-}
+/// The protobuf payload, a timestamp and a blob of bytes: generated from
+/// `pipeline/messages.yaml`, so the generated relays of the `pipeline` scenario carry it.
+pub(crate) use crate::pipeline::Blob;
 
 /// The JSON payload (for `json` and `python-json`): a timestamp and a string.
 #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize, HermesMessage)]
@@ -73,6 +87,14 @@ impl BenchMessage for Blob {
 
     fn data_len(&self) -> usize {
         self.data.len()
+    }
+
+    fn relays(
+        context: &Context,
+        transport: Transport,
+        upstream: &str,
+    ) -> Result<(Runtime, String), String> {
+        crate::pipeline::relays(context, transport, upstream, crate::path::endpoint)
     }
 }
 

@@ -7,9 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hermes_runtime::{
-    Codec, Context, Error, Node, Proxy, ProxyConfig, Publisher, Receiver, Runtime,
-};
+use hermes_runtime::{Codec, Context, Error, Proxy, ProxyConfig, Publisher, Receiver, Runtime};
 
 use crate::message::{BenchMessage, Blob, Text};
 use crate::options::{RowSpec, Scenario, Transport};
@@ -322,7 +320,8 @@ mod raw {
             Scenario::Pipeline => {
                 let mut upstream = bind(&source.socket, &endpoint(spec.transport))?;
                 for _ in 0..2 {
-                    let (worker, bound) = relay(&context, &upstream, spec.transport, hwm)?;
+                    // Relay queues are unbounded, as the generated relays' YAML declares.
+                    let (worker, bound) = relay(&context, &upstream, spec.transport, 0)?;
                     parts.push(Box::new(worker));
                     upstream = bound;
                 }
@@ -488,26 +487,12 @@ mod typed {
                 receiver::<M>(&context, codec, &bound, hwm)?
             }
             Scenario::Pipeline => {
-                // Two relay nodes as generated code would make them: a typed receiver, a
-                // handler, a typed publisher in the node's state.
-                let mut upstream = source
+                // The two relays are generated nodes (`pipeline/topology.yaml`).
+                let upstream = source
                     .publisher
                     .bind(&endpoint(spec.transport))
                     .map_err(error)?;
-                let mut runtime = Runtime::with_context(&context).map_err(error)?;
-                for stage in 1..=2 {
-                    let inbox = receiver::<M>(&context, codec, &upstream, hwm)?;
-                    let mut outbox =
-                        publisher::<M>(&context, codec, &format!("relay{stage}"), hwm)?;
-                    upstream = outbox.bind(&endpoint(spec.transport)).map_err(error)?;
-                    let node = Node::new(format!("relay{stage}"), outbox).subscribe(
-                        inbox,
-                        |outbox: &mut Publisher<M>, envelope: hermes_runtime::Envelope<M>| {
-                            outbox.send(&envelope.message).map_err(Into::into)
-                        },
-                    );
-                    runtime.spawn_node(node).map_err(error)?;
-                }
+                let (runtime, upstream) = M::relays(&context, spec.transport, &upstream)?;
                 parts.push(Box::new(Relays(Some(runtime))));
                 receiver::<M>(&context, codec, &upstream, hwm)?
             }

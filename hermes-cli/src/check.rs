@@ -10,7 +10,8 @@ use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 /// Arguments of `hermes check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The topology file.
+    /// The topology: a file, or a directory holding `topology.yaml`.
+    #[arg(default_value = crate::topology::DEFAULT_PATH)]
     topology: PathBuf,
     /// How to print findings: rustc-like text on stderr, or one JSON document on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -63,14 +64,15 @@ impl From<DenyLint> for Lint {
 pub fn run(args: &Args) -> u8 {
     let mut options = LoadOptions::default();
     options.deny = args.deny.iter().copied().map(Lint::from).collect();
-    let (report, valid) = match hermes_build::load_with_options(&args.topology, &options) {
-        Ok(loaded) => (loaded.report, true),
-        Err(LoadError::Invalid(report)) => (report, false),
-        Err(error @ LoadError::Io { .. }) => {
-            eprintln!("error: {error}");
-            return USAGE_OR_IO;
-        }
-    };
+    let (report, valid) =
+        match hermes_build::load_with_options(crate::topology::resolve(&args.topology), &options) {
+            Ok(loaded) => (loaded.report, true),
+            Err(LoadError::Invalid(report)) => (report, false),
+            Err(error @ LoadError::Io { .. }) => {
+                eprintln!("error: {error}");
+                return USAGE_OR_IO;
+            }
+        };
     print_report(args, &report);
     if valid { SUCCESS } else { FINDINGS }
 }

@@ -392,3 +392,62 @@ fn committed_readme_images_are_current() {
         );
     }
 }
+
+#[test]
+fn check_takes_a_directory_for_its_topology_yaml() {
+    hermes()
+        .args(["check", "../examples/trading"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("ok (no findings)"));
+}
+
+#[test]
+fn bench_refuses_nonsense_sizes_and_durations_with_exit_2() {
+    hermes()
+        .args(["bench", "--payload", "8"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`--payload`"));
+    hermes()
+        .args(["bench", "--payload", "12 parsecs"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("12 parsecs"));
+    hermes()
+        .args(["bench", "--duration", "-1"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn bench_measures_one_row_against_raw_zmq() {
+    let output = hermes()
+        .args([
+            "bench",
+            "--scenario",
+            "direct",
+            "--transport",
+            "inproc",
+            "--payload",
+            "64",
+            "--runs",
+            "1",
+            "--duration",
+            "0.02",
+            "--json",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&output).expect("JSON report");
+    let rows = report["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{report}");
+    assert_eq!(rows[0]["scenario"], "direct");
+    assert!(
+        rows[0]["throughput"]["ratio"].as_f64() > Some(0.0),
+        "{report}"
+    );
+}
