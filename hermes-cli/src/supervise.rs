@@ -281,7 +281,7 @@ impl Supervisor {
         if generation != slot.generation {
             return;
         }
-        slot.pid = None;
+        reap_group(slot.pid.take());
         slot.last_status = Some(status);
         let restart = match slot.service.restart {
             RestartPolicy::Always => true,
@@ -344,7 +344,7 @@ impl Supervisor {
                 }) => {
                     let slot = &mut self.slots[index];
                     if generation == slot.generation {
-                        slot.pid = None;
+                        reap_group(slot.pid.take());
                         slot.last_status = Some(status);
                     }
                 }
@@ -430,5 +430,15 @@ fn wait_ready(endpoints: &[String]) {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// Kills what a process that exited left behind in its process group — the node binary of a
+/// `cargo run` killed with SIGKILL, a shell's children — so that no orphan keeps running (and
+/// holding the node's endpoints) after it is restarted or `hermes up` exits. The group's ID
+/// cannot be reused while any member is alive, so this reaches nothing else.
+fn reap_group(leader: Option<i32>) {
+    if let Some(pid) = leader {
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
     }
 }

@@ -56,12 +56,17 @@ impl Up {
 
     /// The text of the next line from `name` that starts with `prefix`.
     fn expect(&self, name: &str, prefix: &str) -> String {
+        self.expect_within(name, prefix, DEADLINE)
+    }
+
+    /// As [`expect`](Up::expect), waiting up to `timeout`.
+    fn expect_within(&self, name: &str, prefix: &str, timeout: Duration) -> String {
         let matches = |(from, text): &(String, String)| from == name && text.starts_with(prefix);
         let mut unmatched = self.unmatched.borrow_mut();
         if let Some(at) = unmatched.iter().position(matches) {
             return unmatched.remove(at).1;
         }
-        let deadline = Instant::now() + DEADLINE;
+        let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
@@ -285,4 +290,96 @@ fn a_crashed_publishing_node_is_restarted_as_a_new_epoch_and_its_peers_keep_runn
         "a restart is not a gap of -N: {stats:?}"
     );
     assert!(alive(peer), "the peer kept running");
+}
+
+/// Every process whose process group is `group`, with its command name.
+fn group_members(group: u32) -> Vec<(u32, String)> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let comm = head
+            .split_once(" (")
+            .map_or("", |(_, comm)| comm)
+            .to_owned();
+        let pgrp = rest
+            .split(' ')
+            .nth(2)
+            .and_then(|field| field.parse::<u32>().ok());
+        if pgrp == Some(group) {
+            members.push((pid, comm));
+        }
+    }
+    members
+}
+
+#[test]
+fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behind() {
+    // The nodes run as `cargo run --bin NAME` in examples/trading; on a cold target directory
+    // the first of them compiles the crate, hence the generous first deadline.
+    let up = Up::start(Path::new("../examples/trading"), &["--grace", "5"]);
+    let mut groups = vec![pid_of(&up.expect("hermes", "started market"))];
+    for node in [
+        "bitstamp", "kraken", "coinbase", "strategy", "risk", "executor", "monitor",
+    ] {
+        groups.push(pid_of(&up.expect("hermes", &format!("started {node}"))));
+    }
+    let kraken_group = groups[2];
+    up.expect_within("monitor", "[", Duration::from_secs(300));
+
+    // SIGKILL the kraken binary itself (not the `cargo run` that started it): the node
+    // exits, and comes back.
+    let kraken = group_members(kraken_group)
+        .into_iter()
+        .find(|(_, comm)| comm == "kraken")
+        .map(|(pid, _)| pid)
+        .expect("the kraken binary runs in its process group");
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &kraken.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    up.expect("hermes", "kraken exited");
+    groups.push(pid_of(&up.expect("hermes", "started kraken")));
+    let summary = up.expect_within("monitor", "[", Duration::from_secs(60));
+    assert!(summary.contains("kraken"), "{summary}");
+
+    let mut up = up;
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &up.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    up.expect("hermes", "stopping (signal)");
+    let last = up.expect("monitor", "final");
+    assert!(last.contains("drops"), "{last}");
+    up.expect("hermes", "summary:");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = up.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < DEADLINE, "hermes up did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "{status:?}");
+    for group in groups {
+        let left = group_members(group);
+        assert!(
+            left.is_empty(),
+            "process group {group} left running: {left:?}"
+        );
+    }
 }
