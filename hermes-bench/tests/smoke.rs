@@ -51,10 +51,13 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
         assert!(row["latency"]["hermes"]["samples"].as_u64() > Some(0));
     }
     assert!(report["idle"]["cpu_pct"].is_number());
-    assert_eq!(
-        report["stall"]["processes"].as_array().map(Vec::len),
-        Some(3)
-    );
+    // Memory under a stalled subscriber is a correctness property, not a speed target: every
+    // process (publisher, proxy, subscriber) stays within its queues' HWM × message size.
+    let processes = report["stall"]["processes"].as_array().expect("stall processes");
+    assert_eq!(processes.len(), 3);
+    for process in processes {
+        assert_eq!(process["bounded"], Value::Bool(true), "{process}");
+    }
     let targets = report["targets"].as_array().expect("targets");
     assert!(
         targets
