@@ -78,6 +78,31 @@ impl Up {
     }
 }
 
+impl Up {
+    /// Sends SIGTERM to `hermes up` and asserts that it stops, prints its summary and exits 0
+    /// within the deadline.
+    fn terminate(&mut self) {
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        self.expect("hermes", "stopping (signal)");
+        self.expect("hermes", "summary:");
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(started.elapsed() < DEADLINE, "hermes up did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(status.success(), "{status:?}");
+    }
+}
+
 fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
@@ -154,24 +179,7 @@ fn up_starts_restarts_and_stops_everything() {
 
     // SIGTERM stops every child and `hermes up` exits cleanly with a summary.
     let mut up = up;
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &up.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    up.expect("hermes", "stopping (signal)");
-    up.expect("hermes", "summary:");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = up.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(started.elapsed() < DEADLINE, "hermes up did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success(), "{status:?}");
+    up.terminate();
     for (name, pid) in [("market", market), ("alpha", alpha_again), ("beta", beta)] {
         assert!(!alive(pid), "{name} (pid {pid}) was left running");
     }
@@ -355,26 +363,9 @@ fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behi
     assert!(summary.contains("kraken"), "{summary}");
 
     let mut up = up;
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &up.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    up.expect("hermes", "stopping (signal)");
+    up.terminate();
     let last = up.expect("monitor", "final");
     assert!(last.contains("drops"), "{last}");
-    up.expect("hermes", "summary:");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = up.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(started.elapsed() < DEADLINE, "hermes up did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success(), "{status:?}");
     for group in groups {
         let left = group_members(group);
         assert!(

@@ -22,7 +22,7 @@ use crate::receiver::Receiver;
 use crate::runtime::{NodeFailure, Runtime};
 use crate::stats::SlowSubscriber;
 
-/// How often a node without subscriptions and without a tick wakes up, to keep it running
+/// How often a node whose handler has no tick wakes up, to keep it running
 /// until the runtime stops (the stop signal wakes it at once).
 const IDLE_TICK: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -104,32 +104,11 @@ pub fn capture<'a>(config: &'a ProxyConfig, proxy: &str) -> Result<&'a str> {
 
 /// A generated node: state `(handler, outputs)`, with the handler's hooks; the generated code
 /// adds a [`subscribe`](Node::subscribe) per subscription, through [`input`].
+///
+/// It runs until the runtime stops, as every node does, even with no subscription and no tick
+/// (a bare [`Node`] with nothing to wait for returns at once): a handler without a tick gets
+/// an idle one, once a day, which costs nothing.
 pub fn node<H, O>(
-    name: &'static str,
-    handler: H,
-    outputs: O,
-    tick_interval: impl FnOnce(&H) -> Option<Duration>,
-    on_start: impl FnMut(&mut H, &mut O) -> HandlerResult + Send + 'static,
-    on_tick: impl FnMut(&mut H, &mut O) -> HandlerResult + Send + 'static,
-    on_stop: impl FnMut(&mut H, &mut O) -> HandlerResult + Send + 'static,
-) -> Node<(H, O)>
-where
-    H: Send + 'static,
-    O: Send + 'static,
-{
-    let tick = tick_interval(&handler);
-    let node = Node::new(name, (handler, outputs))
-        .on_start(hook(on_start))
-        .on_stop(hook(on_stop));
-    match tick {
-        Some(period) => node.on_tick(period, hook(on_tick)),
-        None => node,
-    }
-}
-
-/// [`node`] for a node without subscriptions: it runs until the runtime stops, as every node
-/// does, even when it has no tick (a bare [`Node`] with nothing to wait for returns at once).
-pub fn source<H, O>(
     name: &'static str,
     handler: H,
     outputs: O,

@@ -301,137 +301,97 @@ fn wiring(
         );
     }
     out.push_str(
-        "    }\n    impl ::core::default::Default for Wiring {\n        fn default() -> Self {\n            Wiring {\n",
+        "    }\n    impl ::core::default::Default for Wiring {\n        fn default() -> Self {\n",
     );
-    for proxy in proxies {
-        let capture = proxy.proxy.capture.as_ref().map(|capture| {
-            format!(
-                "\n                        .with_capture({})",
-                Str(capture.as_str())
-            )
-        });
-        wiring_proxy(
-            rt,
-            proxy,
-            proxy_hwm,
-            &Str(proxy.proxy.frontend.as_str()),
-            &Str(proxy.proxy.backend.as_str()),
-            capture.as_deref().unwrap_or(""),
-            out,
-        );
-    }
-    for channel in channels.values() {
-        put(
-            out,
-            "                $field: $rt::DirectEndpoint::new($bind),\n",
-            &[
-                ("field", &channel.field),
-                ("rt", &rt),
-                ("bind", &Str(&channel.bind)),
-            ],
-        );
-    }
+    wiring_value(rt, proxies, channels, proxy_hwm, &Scheme::Yaml, out);
     put(
         out,
         r#"
-            }
         }
     }
     impl Wiring {
         /// Every endpoint on `inproc://<prefix>/...`: the whole topology in one process,
         /// isolated from other tests that use another prefix.
         pub fn inproc(prefix: &str) -> Self {
-            Wiring {
 "#,
         &[],
     );
-    for proxy in proxies {
-        let side = |side: &str| {
-            format!(
-                "::std::format!({})",
-                Str(&format!("inproc://{{prefix}}/{}/{side}", proxy.name))
-            )
-        };
-        let capture = proxy.proxy.capture.as_ref().map(|_| {
-            format!(
-                "\n                        .with_capture({})",
-                side("capture")
-            )
-        });
-        wiring_proxy(
-            rt,
-            proxy,
-            proxy_hwm,
-            &side("frontend"),
-            &side("backend"),
-            capture.as_deref().unwrap_or(""),
-            out,
-        );
-    }
-    for channel in channels.values() {
-        let endpoint = format!("inproc://{{prefix}}/{}", channel.field);
-        put(
-            out,
-            "                $field: $rt::DirectEndpoint::shared(::std::format!($endpoint)),\n",
-            &[
-                ("field", &channel.field),
-                ("rt", &rt),
-                ("endpoint", &Str(&endpoint)),
-            ],
-        );
-    }
+    wiring_value(rt, proxies, channels, proxy_hwm, &Scheme::Inproc, out);
     put(
         out,
         r#"
-            }
         }
         /// Every endpoint on `tcp://127.0.0.1:0`: ephemeral loopback ports that
         /// [`launch`] resolves.
         pub fn loopback() -> Self {
-            Wiring {
 "#,
         &[],
     );
-    let any = Str("tcp://127.0.0.1:0");
-    for proxy in proxies {
-        let capture = proxy
-            .proxy
-            .capture
-            .as_ref()
-            .map(|_| format!("\n                        .with_capture({any})"));
-        wiring_proxy(
-            rt,
-            proxy,
-            proxy_hwm,
-            &any,
-            &any,
-            capture.as_deref().unwrap_or(""),
-            out,
-        );
-    }
-    for channel in channels.values() {
-        put(
-            out,
-            "                $field: $rt::DirectEndpoint::new($any),\n",
-            &[("field", &channel.field), ("rt", &rt), ("any", &any)],
-        );
-    }
-    out.push_str("            }\n        }\n    }\n");
+    wiring_value(rt, proxies, channels, proxy_hwm, &Scheme::Loopback, out);
+    out.push_str("        }\n    }\n");
 }
 
-/// One proxy's field in a `Wiring` literal.
-fn wiring_proxy(
+/// Where a `Wiring` constructor puts every endpoint.
+enum Scheme {
+    /// As the YAML says.
+    Yaml,
+    /// `inproc://{prefix}/...`, a name per proxy socket and per direct channel.
+    Inproc,
+    /// `tcp://127.0.0.1:0`.
+    Loopback,
+}
+
+impl Scheme {
+    /// The expression for the endpoint of proxy `proxy`'s `side` (`frontend`, `backend`,
+    /// `capture`) that the YAML gives as `declared`.
+    fn proxy_endpoint(&self, proxy: &ProxyPlan<'_>, side: &str, declared: &str) -> String {
+        match self {
+            Scheme::Yaml => Str(declared).to_string(),
+            Scheme::Inproc => format!(
+                "::std::format!({})",
+                Str(&format!("inproc://{{prefix}}/{}/{side}", proxy.name))
+            ),
+            Scheme::Loopback => Str(LOOPBACK).to_string(),
+        }
+    }
+
+    /// The expression for direct channel `channel`'s `DirectEndpoint`.
+    fn channel_endpoint(&self, rt: &str, channel: &DirectChannel) -> String {
+        match self {
+            Scheme::Yaml => format!("{rt}::DirectEndpoint::new({})", Str(&channel.bind)),
+            Scheme::Inproc => format!(
+                "{rt}::DirectEndpoint::shared(::std::format!({}))",
+                Str(&format!("inproc://{{prefix}}/{}", channel.field))
+            ),
+            Scheme::Loopback => format!("{rt}::DirectEndpoint::new({})", Str(LOOPBACK)),
+        }
+    }
+}
+
+/// The endpoint `Wiring::loopback` gives every socket.
+const LOOPBACK: &str = "tcp://127.0.0.1:0";
+
+/// A `Wiring { .. }` value with every endpoint as `scheme` says, as a constructor's body.
+fn wiring_value(
     rt: &str,
-    proxy: &ProxyPlan<'_>,
+    proxies: &[ProxyPlan<'_>],
+    channels: &BTreeMap<String, DirectChannel>,
     hwm: i32,
-    frontend: &dyn std::fmt::Display,
-    backend: &dyn std::fmt::Display,
-    capture: &str,
+    scheme: &Scheme,
     out: &mut String,
 ) {
-    put(
-        out,
-        r#"
+    out.push_str("            Wiring {\n");
+    for proxy in proxies {
+        let config = &proxy.proxy;
+        let capture = config.capture.as_ref().map_or_else(String::new, |capture| {
+            format!(
+                "\n                        .with_capture({})",
+                scheme.proxy_endpoint(proxy, "capture", capture.as_str())
+            )
+        });
+        put(
+            out,
+            r#"
                 $field: $rt::ProxyConfig {
                     hwm: $hwm,
                     ..$rt::ProxyConfig::new(
@@ -440,15 +400,33 @@ fn wiring_proxy(
                     )$capture
                 },
 "#,
-        &[
-            ("field", &proxy.field),
-            ("rt", &rt),
-            ("hwm", &hwm),
-            ("frontend", frontend),
-            ("backend", backend),
-            ("capture", &capture),
-        ],
-    );
+            &[
+                ("field", &proxy.field),
+                ("rt", &rt),
+                ("hwm", &hwm),
+                (
+                    "frontend",
+                    &scheme.proxy_endpoint(proxy, "frontend", config.frontend.as_str()),
+                ),
+                (
+                    "backend",
+                    &scheme.proxy_endpoint(proxy, "backend", config.backend.as_str()),
+                ),
+                ("capture", &capture),
+            ],
+        );
+    }
+    for channel in channels.values() {
+        put(
+            out,
+            "                $field: $endpoint,\n",
+            &[
+                ("field", &channel.field),
+                ("endpoint", &scheme.channel_endpoint(rt, channel)),
+            ],
+        );
+    }
+    out.push_str("            }\n");
 }
 
 /// `TOPOLOGY`, the topology as a value.
@@ -1085,11 +1063,6 @@ fn node_module(
             &[("socket", &socket), ("endpoint", &endpoint)],
         );
     }
-    let constructor = if subscriptions.is_empty() {
-        "source"
-    } else {
-        "node"
-    };
     put(
         out,
         r#"
@@ -1112,7 +1085,7 @@ fn node_module(
                 sockets: Sockets,
                 handler: H,
             ) -> $rt::Node<(H, Outputs)> {
-                support::$constructor(
+                support::node(
                     NAME,
                     handler,
                     sockets.outputs,
@@ -1122,7 +1095,7 @@ fn node_module(
                     H::on_stop,
                 )
 "#,
-        &[("rt", &rt), ("constructor", &constructor)],
+        &[("rt", &rt)],
     );
     for plan in &subscriptions {
         put(
