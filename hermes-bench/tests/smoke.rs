@@ -53,7 +53,9 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
     assert!(report["idle"]["cpu_pct"].is_number());
     // Memory under a stalled subscriber is a correctness property, not a speed target: every
     // process (publisher, proxy, subscriber) stays within its queues' HWM × message size.
-    let processes = report["stall"]["processes"].as_array().expect("stall processes");
+    let processes = report["stall"]["processes"]
+        .as_array()
+        .expect("stall processes");
     assert_eq!(processes.len(), 3);
     for process in processes {
         assert_eq!(process["bounded"], Value::Bool(true), "{process}");
