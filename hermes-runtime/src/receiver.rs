@@ -124,13 +124,17 @@ impl<M: Message> Receiver<M> {
     ///
     /// [`Error::Timeout`] when none came in time; otherwise as [`recv`](Receiver::recv).
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Envelope<M>> {
-        let deadline = Instant::now() + timeout;
+        // The clock is read only once nothing is waiting: under load every call returns at
+        // the first try, and a clock read per envelope was a tenth of a receiver's time.
+        let mut deadline = None;
         loop {
             match self.try_recv() {
                 Err(Error::Empty) => {}
                 other => return other,
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let now = Instant::now();
+            let deadline = *deadline.get_or_insert_with(|| now + timeout);
+            let left = deadline.saturating_duration_since(now);
             if left.is_zero() {
                 return Err(Error::Timeout);
             }
@@ -271,10 +275,18 @@ struct OriginState {
     topics: HashMap<SharedStr, TopicState, RandomState>,
 }
 
-/// One topic of one publisher: its interned name and, for native envelopes, its sequence.
+/// One topic of one publisher: its interned name and where its sequence state is.
 struct TopicState {
     name: SharedStr,
-    sequence: Option<Sequence>,
+    slot: usize,
+}
+
+/// The publisher/topic pair of the last envelope, so a stream from one publisher on one topic
+/// (the usual case) skips both hash lookups.
+struct LastPair {
+    origin: SharedStr,
+    topic: SharedStr,
+    slot: usize,
 }
 
 /// Filters, sequence tracking, slow-subscriber policy and counters: everything between the
@@ -283,15 +295,34 @@ struct Tracker {
     topics: Vec<TopicFilter>,
     origins: Vec<String>,
     slow_subscriber: SlowSubscriber,
-    /// Origin → topic → sequence state, looked up by `&str`; the keys double as the interned
+    /// `slow_subscriber.max_lag` in ns, saturated.
+    max_lag_ns: u64,
+    /// Origin → topic → sequence slot, looked up by `&str`; the keys double as the interned
     /// names envelopes carry, so receiving allocates nothing for topics and origins.
     publishers: HashMap<SharedStr, OriginState, RandomState>,
-    tracked: usize,
+    /// Sequence state of each tracked publisher/topic pair (at most
+    /// [`MAX_TRACKED_SEQUENCES`]), indexed by [`TopicState::slot`].
+    sequences: Vec<Option<Sequence>>,
+    last: Option<LastPair>,
     stats: ReceiverStats,
     last_lag_warning: Option<Instant>,
 }
 
 impl Tracker {
+    fn new(topics: Vec<TopicFilter>, origins: Vec<String>, policy: SlowSubscriber) -> Tracker {
+        Tracker {
+            topics,
+            origins,
+            max_lag_ns: u64::try_from(policy.max_lag.as_nanos()).unwrap_or(u64::MAX),
+            slow_subscriber: policy,
+            publishers: HashMap::default(),
+            sequences: Vec::new(),
+            last: None,
+            stats: ReceiverStats::default(),
+            last_lag_warning: None,
+        }
+    }
+
     fn accept<M: Message>(
         &mut self,
         codec: Codec,
@@ -323,7 +354,7 @@ impl Tracker {
         let (origin, topic) = self.track(&raw);
         let lag_ns = envelope::now_ns().saturating_sub(raw.timestamp_ns);
         self.stats.max_lag_ns = self.stats.max_lag_ns.max(lag_ns);
-        if lag_ns > u64::try_from(self.slow_subscriber.max_lag.as_nanos()).unwrap_or(u64::MAX) {
+        if lag_ns > self.max_lag_ns {
             self.stats.lagging += 1;
             match self.slow_subscriber.action {
                 SlowSubscriberAction::Warn => self.warn_lag(lag_ns, &raw),
@@ -380,13 +411,64 @@ impl Tracker {
     /// Counts gaps, restarts and reordering in the envelope's sequence, and returns the
     /// interned origin and topic names.
     fn track(&mut self, raw: &RawEnvelope<'_>) -> (SharedStr, SharedStr) {
+        let slot = match &self.last {
+            Some(last) if *last.topic == *raw.topic && *last.origin == *raw.origin => {
+                Some((last.origin.clone(), last.topic.clone(), last.slot))
+            }
+            _ => None,
+        };
+        let (origin, topic, slot) = match slot {
+            Some(hit) => hit,
+            None => match self.lookup(raw) {
+                Ok(found) => {
+                    self.last = Some(LastPair {
+                        origin: found.0.clone(),
+                        topic: found.1.clone(),
+                        slot: found.2,
+                    });
+                    found
+                }
+                Err(untracked) => return untracked,
+            },
+        };
+        // python-json envelopes (epoch 0) carry no sequence numbers.
+        if raw.epoch != 0
+            && let Some(state) = self.sequences.get_mut(slot)
+        {
+            let start = Sequence {
+                epoch: raw.epoch,
+                next: raw.seq.wrapping_add(1),
+            };
+            match state {
+                // A late joiner's first envelope is a start, not a gap.
+                None => *state = Some(start),
+                Some(sequence) if sequence.epoch != raw.epoch => {
+                    self.stats.publisher_restarts += 1;
+                    *sequence = start;
+                }
+                Some(sequence) if raw.seq >= sequence.next => {
+                    self.stats.lost += raw.seq - sequence.next;
+                    sequence.next = start.next;
+                }
+                Some(_) => self.stats.out_of_order += 1,
+            }
+        }
+        (origin, topic)
+    }
+
+    /// Finds (or starts tracking) the envelope's publisher/topic pair: the interned names and
+    /// the sequence slot, or, past [`MAX_TRACKED_SEQUENCES`], the names of an untracked pair.
+    fn lookup(
+        &mut self,
+        raw: &RawEnvelope<'_>,
+    ) -> std::result::Result<(SharedStr, SharedStr, usize), (SharedStr, SharedStr)> {
         let untracked = || {
-            (
+            Err((
                 SharedStr::from(raw.origin.as_ref()),
                 SharedStr::from(raw.topic.as_ref()),
-            )
+            ))
         };
-        let room = self.tracked < MAX_TRACKED_SEQUENCES;
+        let room = self.sequences.len() < MAX_TRACKED_SEQUENCES;
         if !self.publishers.contains_key(raw.origin.as_ref()) {
             if !room {
                 return untracked();
@@ -403,40 +485,20 @@ impl Tracker {
         };
         if !origin.topics.contains_key(raw.topic.as_ref()) {
             if !room {
-                return (origin.name.clone(), SharedStr::from(raw.topic.as_ref()));
+                return Err((origin.name.clone(), SharedStr::from(raw.topic.as_ref())));
             }
-            self.tracked += 1;
             let name = SharedStr::from(raw.topic.as_ref());
             let state = TopicState {
                 name: name.clone(),
-                sequence: None,
+                slot: self.sequences.len(),
             };
+            self.sequences.push(None);
             origin.topics.insert(name, state);
         }
-        let Some(topic) = origin.topics.get_mut(raw.topic.as_ref()) else {
-            return (origin.name.clone(), SharedStr::from(raw.topic.as_ref()));
+        let Some(topic) = origin.topics.get(raw.topic.as_ref()) else {
+            return Err((origin.name.clone(), SharedStr::from(raw.topic.as_ref())));
         };
-        // python-json envelopes (epoch 0) carry no sequence numbers.
-        if raw.epoch != 0 {
-            let start = Sequence {
-                epoch: raw.epoch,
-                next: raw.seq.wrapping_add(1),
-            };
-            match &mut topic.sequence {
-                // A late joiner's first envelope is a start, not a gap.
-                None => topic.sequence = Some(start),
-                Some(sequence) if sequence.epoch != raw.epoch => {
-                    self.stats.publisher_restarts += 1;
-                    *sequence = start;
-                }
-                Some(sequence) if raw.seq >= sequence.next => {
-                    self.stats.lost += raw.seq - sequence.next;
-                    sequence.next = start.next;
-                }
-                Some(_) => self.stats.out_of_order += 1,
-            }
-        }
-        (origin.name.clone(), topic.name.clone())
+        Ok((origin.name.clone(), topic.name.clone(), topic.slot))
     }
 
     fn warn_lag(&mut self, lag_ns: u64, raw: &RawEnvelope<'_>) {
@@ -587,15 +649,7 @@ impl<M: Message> ReceiverBuilder<M> {
             codec: self.codec,
             parts: std::array::from_fn(|_| zmq::Message::new()),
             overflow: zmq::Message::new(),
-            tracker: Tracker {
-                topics,
-                origins: self.origins,
-                slow_subscriber: self.slow_subscriber,
-                publishers: HashMap::default(),
-                tracked: 0,
-                stats: ReceiverStats::default(),
-                last_lag_warning: None,
-            },
+            tracker: Tracker::new(topics, self.origins, self.slow_subscriber),
             endpoints: Vec::new(),
             _message: PhantomData,
         })
