@@ -345,11 +345,22 @@ fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behi
 
     // SIGKILL the kraken binary itself (not the `cargo run` that started it): the node
     // exits, and comes back.
-    let kraken = group_members(kraken_group)
-        .into_iter()
-        .find(|(_, comm)| comm == "kraken")
-        .map(|(pid, _)| pid)
-        .expect("the kraken binary runs in its process group");
+    // Each `cargo run` starts its binary once it has the build lock: wait for kraken's.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let kraken = loop {
+        let found = group_members(kraken_group)
+            .into_iter()
+            .find(|(_, comm)| comm == "kraken");
+        if let Some((pid, _)) = found {
+            break pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no kraken binary in its process group: {:?}",
+            group_members(kraken_group)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(
         Command::new("kill")
             .args(["-KILL", &kraken.to_string()])
@@ -366,8 +377,17 @@ fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behi
     up.terminate();
     let last = up.expect("monitor", "final");
     assert!(last.contains("drops"), "{last}");
+    // Other tests start processes meanwhile, and a freed process-group ID can be reused by
+    // one of theirs: look for the desk's own commands only.
+    let ours = [
+        "hermes", "cargo", "market", "bitstamp", "kraken", "coinbase", "strategy", "risk",
+        "executor", "monitor",
+    ];
     for group in groups {
-        let left = group_members(group);
+        let left: Vec<_> = group_members(group)
+            .into_iter()
+            .filter(|(_, comm)| ours.contains(&comm.as_str()))
+            .collect();
         assert!(
             left.is_empty(),
             "process group {group} left running: {left:?}"
