@@ -155,18 +155,26 @@ impl Header {
     /// Origins longer than 255 bytes are cut at a character boundary below that.
     pub fn write(&self, origin: &str, buf: &mut Vec<u8>) {
         let origin = truncate_utf8(origin, MAX_ORIGIN);
-        buf.reserve(HEADER_LEN + 10 + origin.len());
-        buf.push(VERSION << 4 | self.codec.id());
-        buf.push(u8::try_from(origin.len()).unwrap_or(u8::MAX));
-        buf.extend_from_slice(&self.fingerprint.to_le_bytes());
-        buf.extend_from_slice(&self.epoch.to_le_bytes());
-        buf.extend_from_slice(&self.timestamp_ns.to_le_bytes());
+        // Assembled on the stack and appended at once: one capacity check instead of one per
+        // byte pushed.
+        let mut fixed = [0u8; HEADER_LEN + 10];
+        fixed[0] = VERSION << 4 | self.codec.id();
+        fixed[1] = u8::try_from(origin.len()).unwrap_or(u8::MAX);
+        fixed[2..10].copy_from_slice(&self.fingerprint.to_le_bytes());
+        fixed[10..14].copy_from_slice(&self.epoch.to_le_bytes());
+        fixed[14..22].copy_from_slice(&self.timestamp_ns.to_le_bytes());
+        let mut len = HEADER_LEN;
         let mut seq = self.seq;
+        // A u64 takes at most ten 7-bit groups: `len` stays below `fixed.len()`.
         while seq >= 0x80 {
-            buf.push((seq as u8) | 0x80);
+            fixed[len] = (seq as u8) | 0x80;
             seq >>= 7;
+            len += 1;
         }
-        buf.push(seq as u8);
+        fixed[len] = seq as u8;
+        len += 1;
+        buf.reserve(len + origin.len());
+        buf.extend_from_slice(&fixed[..len]);
         buf.extend_from_slice(origin.as_bytes());
     }
 
@@ -179,6 +187,15 @@ impl Header {
     /// has an overlong sequence number or carries an origin that is not UTF-8.
     #[inline]
     pub fn read(frame: &[u8]) -> Result<(Header, &str, &[u8]), FrameError> {
+        let (header, origin, payload) = Header::read_unchecked(frame)?;
+        let origin = std::str::from_utf8(origin).map_err(|err| text_error("origin", err))?;
+        Ok((header, origin, payload))
+    }
+
+    /// As [`read`](Header::read), with the origin's bytes not checked for UTF-8 yet: a
+    /// receiver that already knows them (the same publisher as the last envelope) skips it.
+    #[inline]
+    pub(crate) fn read_unchecked(frame: &[u8]) -> Result<(Header, &[u8], &[u8]), FrameError> {
         let short = |expected: usize| FrameError::ShortHeader {
             expected,
             found: frame.len(),
@@ -204,7 +221,6 @@ impl Header {
         let origin = frame
             .get(origin_at..origin_at + origin_len)
             .ok_or(short(origin_at + origin_len))?;
-        let origin = std::str::from_utf8(origin).map_err(|err| text_error("origin", err))?;
         let header = Header {
             codec,
             fingerprint: u64_at(2),

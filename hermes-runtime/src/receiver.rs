@@ -1,5 +1,6 @@
 //! Typed SUB sockets.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 // Keys come off the wire: foldhash is fast on short strings and seeded per map, so a peer cannot
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::endpoint::{self, Attach};
-use crate::envelope::{self, Envelope, RawEnvelope};
+use crate::envelope::{self, Envelope, Header, RawEnvelope};
 use crate::error::{CodecError, Error, FrameError, Result};
 use crate::message::Message;
 use crate::shared_str::SharedStr;
@@ -205,12 +206,11 @@ impl<M: Message> Receiver<M> {
     fn receive_one(&mut self, flags: i32) -> Result<Option<Envelope<M>>> {
         let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
         let count = read_frame_set(socket, &mut self.parts, &mut self.overflow, flags)?;
-        let slices: [&[u8]; 4] = [
-            &self.parts[0],
-            &self.parts[1],
-            &self.parts[2],
-            &self.parts[3],
-        ];
+        // Only the frames this message has: each look at a frame is two calls into libzmq.
+        let mut slices: [&[u8]; 4] = [&[]; 4];
+        for (slice, part) in slices.iter_mut().zip(&self.parts).take(count) {
+            *slice = part;
+        }
         let outcome = self.tracker.accept::<M>(self.codec, &slices, count);
         if let Err(Error::Disconnected) = outcome {
             // The slow-subscriber policy said so: close the socket and free its queue.
@@ -281,8 +281,9 @@ struct TopicState {
     slot: usize,
 }
 
-/// The publisher/topic pair of the last envelope, so a stream from one publisher on one topic
-/// (the usual case) skips both hash lookups.
+/// The publisher/topic pair of the last envelope that passed the filters, so a stream from one
+/// publisher on one topic (the usual case) skips the UTF-8 checks, the filters and both hash
+/// lookups.
 struct LastPair {
     origin: SharedStr,
     topic: SharedStr,
@@ -329,6 +330,33 @@ impl Tracker {
         slices: &[&[u8]; 4],
         count: usize,
     ) -> Result<Option<Envelope<M>>> {
+        // A native envelope from the publisher and topic of the last one (the usual case): its
+        // names are known to be valid and to pass the filters, and its sequence slot is known.
+        if codec != Codec::PythonJson
+            && count == 2
+            && let Some((header, payload, origin, topic, slot)) = self.repeat(slices[0], slices[1])
+        {
+            let raw = RawEnvelope {
+                codec: header.codec,
+                topic: Cow::Borrowed(&topic),
+                origin: Cow::Borrowed(&origin),
+                fingerprint: Some(header.fingerprint),
+                epoch: header.epoch,
+                seq: header.seq,
+                timestamp_ns: header.timestamp_ns,
+                payload,
+            };
+            self.count_sequence(slot, &raw);
+            let message = self.deliver::<M>(&raw)?;
+            return Ok(message.map(|message| Envelope {
+                topic,
+                origin,
+                seq: header.seq,
+                epoch: header.epoch,
+                timestamp_ns: header.timestamp_ns,
+                message,
+            }));
+        }
         let raw = if count > slices.len() {
             Err(FrameError::FrameCount {
                 expected: if codec == Codec::PythonJson { 4 } else { 3 },
@@ -352,12 +380,50 @@ impl Tracker {
             return Ok(None);
         }
         let (origin, topic) = self.track(&raw);
+        let message = self.deliver::<M>(&raw)?;
+        Ok(message.map(|message| Envelope {
+            topic,
+            origin,
+            seq: raw.seq,
+            epoch: raw.epoch,
+            timestamp_ns: raw.timestamp_ns,
+            message,
+        }))
+    }
+
+    /// The header, payload, interned names and sequence slot of a native envelope whose topic
+    /// and origin are those of the last envelope; `None` for any other (or a malformed) one.
+    fn repeat<'a>(
+        &self,
+        topic: &[u8],
+        body: &'a [u8],
+    ) -> Option<(Header, &'a [u8], SharedStr, SharedStr, usize)> {
+        let last = self.last.as_ref()?;
+        if last.topic.as_bytes() != topic {
+            return None;
+        }
+        let (header, origin, payload) = Header::read_unchecked(body).ok()?;
+        if last.origin.as_bytes() != origin {
+            return None;
+        }
+        Some((
+            header,
+            payload,
+            last.origin.clone(),
+            last.topic.clone(),
+            last.slot,
+        ))
+    }
+
+    /// Lag and the slow-subscriber policy, then the codec and the payload: the message, or
+    /// `None` when the envelope was counted and skipped.
+    fn deliver<M: Message>(&mut self, raw: &RawEnvelope<'_>) -> Result<Option<M>> {
         let lag_ns = envelope::now_ns().saturating_sub(raw.timestamp_ns);
         self.stats.max_lag_ns = self.stats.max_lag_ns.max(lag_ns);
         if lag_ns > self.max_lag_ns {
             self.stats.lagging += 1;
             match self.slow_subscriber.action {
-                SlowSubscriberAction::Warn => self.warn_lag(lag_ns, &raw),
+                SlowSubscriberAction::Warn => self.warn_lag(lag_ns, raw),
                 SlowSubscriberAction::Drop => {
                     self.stats.stale_dropped += 1;
                     return Ok(None);
@@ -386,14 +452,7 @@ impl Tracker {
         match raw.decode_message::<M>() {
             Ok(message) => {
                 self.stats.received += 1;
-                Ok(Some(Envelope {
-                    topic,
-                    origin,
-                    seq: raw.seq,
-                    epoch: raw.epoch,
-                    timestamp_ns: raw.timestamp_ns,
-                    message,
-                }))
+                Ok(Some(message))
             }
             Err(err @ FrameError::Fingerprint { .. }) => {
                 self.stats.type_mismatches += 1;
@@ -431,6 +490,12 @@ impl Tracker {
                 Err(untracked) => return untracked,
             },
         };
+        self.count_sequence(slot, raw);
+        (origin, topic)
+    }
+
+    /// Counts a gap, restart or reordering in the sequence of pair `slot`.
+    fn count_sequence(&mut self, slot: usize, raw: &RawEnvelope<'_>) {
         // python-json envelopes (epoch 0) carry no sequence numbers.
         if raw.epoch != 0
             && let Some(state) = self.sequences.get_mut(slot)
@@ -453,7 +518,6 @@ impl Tracker {
                 Some(_) => self.stats.out_of_order += 1,
             }
         }
-        (origin, topic)
     }
 
     /// Finds (or starts tracking) the envelope's publisher/topic pair: the interned names and

@@ -8,7 +8,8 @@ use crate::error::CodecError;
 ///
 /// Never fails today (a `Vec` grows as needed); the `Result` keeps the codec signatures uniform.
 pub fn encode<M: prost::Message>(message: &M, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-    buf.reserve(message.encoded_len());
+    // No `reserve(encoded_len())` first: `encode` computes the length itself, and envelope
+    // buffers are reused, so after the first few sends they already have the room.
     message
         .encode(buf)
         .map_err(|err| CodecError::Encode(err.to_string()))
