@@ -200,7 +200,9 @@ impl Header {
             expected,
             found: frame.len(),
         };
-        let fixed = frame.get(..HEADER_LEN).ok_or(short(HEADER_LEN + 1))?;
+        let fixed = frame
+            .get(..HEADER_LEN)
+            .ok_or_else(|| short(HEADER_LEN + 1))?;
         let version = fixed[0] >> 4;
         if version != VERSION {
             return Err(FrameError::Version(version));
@@ -216,11 +218,12 @@ impl Header {
             u64::from_le_bytes(bytes)
         };
         let epoch = u32::from_le_bytes([fixed[10], fixed[11], fixed[12], fixed[13]]);
-        let (seq, varint_len) = read_varint(&frame[HEADER_LEN..]).ok_or(short(HEADER_LEN + 1))?;
+        let (seq, varint_len) =
+            read_varint(&frame[HEADER_LEN..]).ok_or_else(|| short(HEADER_LEN + 1))?;
         let origin_at = HEADER_LEN + varint_len;
         let origin = frame
             .get(origin_at..origin_at + origin_len)
-            .ok_or(short(origin_at + origin_len))?;
+            .ok_or_else(|| short(origin_at + origin_len))?;
         let header = Header {
             codec,
             fingerprint: u64_at(2),
@@ -261,6 +264,14 @@ impl Frames {
     /// The frames written by the last [`encode`].
     pub fn parts(&self) -> &[Vec<u8>] {
         &self.parts[..self.count]
+    }
+
+    /// Takes frame `index` out (to hand it to libzmq without copying), leaving an empty buffer
+    /// with room for as many bytes in its place; `None` past the frames written.
+    pub(crate) fn take_part(&mut self, index: usize) -> Option<Vec<u8>> {
+        let part = self.parts[..self.count].get_mut(index)?;
+        let room = Vec::with_capacity(part.len());
+        Some(std::mem::replace(part, room))
     }
 }
 
