@@ -18,7 +18,18 @@ struct Up {
 }
 
 impl Drop for Up {
+    /// After a failed assertion too: SIGTERM first, so `hermes up` stops its children rather
+    /// than orphaning them; SIGKILL if it has not exited within the deadline.
     fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + DEADLINE;
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
