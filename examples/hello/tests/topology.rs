@@ -104,6 +104,19 @@ fn default_wiring_is_the_yaml() {
 }
 
 #[test]
+fn endpoint_constants_are_the_yaml() {
+    use hello::endpoints;
+    assert_eq!(endpoints::market::FRONTEND, "tcp://127.0.0.1:7100");
+    assert_eq!(endpoints::market::BACKEND, "tcp://127.0.0.1:7101");
+    assert_eq!(endpoints::TRADER_ORDERS, "tcp://127.0.0.1:7110");
+    let proxy = &hello::TOPOLOGY.proxies[0];
+    assert_eq!(
+        (proxy.frontend, proxy.backend),
+        (endpoints::market::FRONTEND, endpoints::market::BACKEND)
+    );
+}
+
+#[test]
 fn the_topology_value_describes_every_port() {
     let trader = hello::TOPOLOGY.node("trader").expect("trader");
     assert_eq!(trader.subscribes[0].topic, "quotes");

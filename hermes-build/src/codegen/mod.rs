@@ -12,7 +12,8 @@
 //!
 //! - `messages`: a struct per message and an enum per enum (re-exported at the module root);
 //!   see the field mapping in the crate docs;
-//! - `topics`: a constant per topic; `TOPOLOGY`: the topology as a value for tools and tests;
+//! - `topics`: a constant per topic; `endpoints`: the YAML's endpoints as constants; `TOPOLOGY`:
+//!   the topology as a value for tools and tests;
 //! - `Wiring`: every endpoint, `Default` being the YAML's, plus `Wiring::inproc(prefix)` and
 //!   `Wiring::loopback()` for tests;
 //! - `nodes::<node>`: the node's typed `Outputs`, its `Handler` trait, its `Sockets`, and

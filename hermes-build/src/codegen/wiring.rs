@@ -146,6 +146,7 @@ pub mod $module {
     );
     messages_module(generator, out)?;
     topics_module(generator, out);
+    endpoints_module(&proxies, &channels, out);
     wiring(rt, &proxies, &channels, proxy_hwm, out);
     topology_value(generator, &proxies, &nodes, out);
 
@@ -255,6 +256,73 @@ fn topics_module(generator: &Gen<'_>, out: &mut String) {
     out.push_str("    }\n");
 }
 
+/// The `endpoints` module: the YAML's addresses as constants, a module per proxy (`FRONTEND`,
+/// `BACKEND`, `CAPTURE`) and a constant per direct channel, named as its `Wiring` field.
+fn endpoints_module(
+    proxies: &[ProxyPlan<'_>],
+    channels: &BTreeMap<String, DirectChannel>,
+    out: &mut String,
+) {
+    out.push_str(
+        "    /// Every endpoint the YAML gives, as written there.\n    pub mod endpoints {\n",
+    );
+    for proxy in proxies {
+        let config = &proxy.proxy;
+        doc(out, "        ", &format!("Proxy `{}`.", proxy.name));
+        put(
+            out,
+            "        pub mod $field {\n",
+            &[("field", &proxy.field)],
+        );
+        let sides = [
+            (
+                "FRONTEND",
+                "XSUB, where publishers connect",
+                Some(&config.frontend),
+            ),
+            (
+                "BACKEND",
+                "XPUB, where subscribers connect",
+                Some(&config.backend),
+            ),
+            (
+                "CAPTURE",
+                "PUB, a copy of every message",
+                config.capture.as_ref(),
+            ),
+        ];
+        for (name, what, endpoint) in sides {
+            if let Some(endpoint) = endpoint {
+                doc(
+                    out,
+                    "            ",
+                    &format!("`{}`: {what}.", endpoint.as_str()),
+                );
+                put(
+                    out,
+                    "            pub const $name: &str = $endpoint;\n",
+                    &[("name", &name), ("endpoint", &Str(endpoint.as_str()))],
+                );
+            }
+        }
+        out.push_str("        }\n");
+    }
+    for channel in channels.values() {
+        let text = format!(
+            "`{}`: the direct channel of `Wiring::{}`.",
+            channel.bind, channel.field
+        );
+        doc(out, "        ", &text);
+        let name = channel_constant(channel);
+        put(
+            out,
+            "        pub const $name: &str = $endpoint;\n",
+            &[("name", &name), ("endpoint", &Str(&channel.bind))],
+        );
+    }
+    out.push_str("    }\n");
+}
+
 /// `Wiring`, its `Default` (the YAML's endpoints), `Wiring::inproc` and `Wiring::loopback`.
 fn wiring(
     rt: &str,
@@ -343,10 +411,10 @@ enum Scheme {
 
 impl Scheme {
     /// The expression for the endpoint of proxy `proxy`'s `side` (`frontend`, `backend`,
-    /// `capture`) that the YAML gives as `declared`.
-    fn proxy_endpoint(&self, proxy: &ProxyPlan<'_>, side: &str, declared: &str) -> String {
+    /// `capture`).
+    fn proxy_endpoint(&self, proxy: &ProxyPlan<'_>, side: &str) -> String {
         match self {
-            Scheme::Yaml => Str(declared).to_string(),
+            Scheme::Yaml => format!("endpoints::{}::{}", proxy.field, side.to_uppercase()),
             Scheme::Inproc => format!(
                 "::std::format!({})",
                 Str(&format!("inproc://{{prefix}}/{}/{side}", proxy.name))
@@ -358,7 +426,10 @@ impl Scheme {
     /// The expression for direct channel `channel`'s `DirectEndpoint`.
     fn channel_endpoint(&self, rt: &str, channel: &DirectChannel) -> String {
         match self {
-            Scheme::Yaml => format!("{rt}::DirectEndpoint::new({})", Str(&channel.bind)),
+            Scheme::Yaml => format!(
+                "{rt}::DirectEndpoint::new(endpoints::{})",
+                channel_constant(channel)
+            ),
             Scheme::Inproc => format!(
                 "{rt}::DirectEndpoint::shared(::std::format!({}))",
                 Str(&format!("inproc://{{prefix}}/{}", channel.field))
@@ -366,6 +437,11 @@ impl Scheme {
             Scheme::Loopback => format!("{rt}::DirectEndpoint::new({})", Str(LOOPBACK)),
         }
     }
+}
+
+/// The name of `channel`'s constant in the `endpoints` module.
+fn channel_constant(channel: &DirectChannel) -> Ident {
+    ident::shouty(channel.field.to_string().trim_start_matches("r#"))
 }
 
 /// The endpoint `Wiring::loopback` gives every socket.
@@ -383,10 +459,10 @@ fn wiring_value(
     out.push_str("            Wiring {\n");
     for proxy in proxies {
         let config = &proxy.proxy;
-        let capture = config.capture.as_ref().map_or_else(String::new, |capture| {
+        let capture = config.capture.as_ref().map_or_else(String::new, |_| {
             format!(
                 "\n                        .with_capture({})",
-                scheme.proxy_endpoint(proxy, "capture", capture.as_str())
+                scheme.proxy_endpoint(proxy, "capture")
             )
         });
         put(
@@ -404,14 +480,8 @@ fn wiring_value(
                 ("field", &proxy.field),
                 ("rt", &rt),
                 ("hwm", &hwm),
-                (
-                    "frontend",
-                    &scheme.proxy_endpoint(proxy, "frontend", config.frontend.as_str()),
-                ),
-                (
-                    "backend",
-                    &scheme.proxy_endpoint(proxy, "backend", config.backend.as_str()),
-                ),
+                ("frontend", &scheme.proxy_endpoint(proxy, "frontend")),
+                ("backend", &scheme.proxy_endpoint(proxy, "backend")),
                 ("capture", &capture),
             ],
         );
