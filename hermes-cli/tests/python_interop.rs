@@ -1,0 +1,364 @@
+//! Live interop with hermes-zmq 1.3, the Python original, through the `hermes proxy` binary.
+//!
+//! Every test starts `hermes proxy` as a child process on ports it picks itself (it prints the
+//! endpoints it bound), a Python hermes-zmq node as another, and the Rust side in the test.
+//!
+//! The Python side runs in a virtual environment under cargo's target directory, made on first
+//! use with hermes-zmq 1.3.0 and pyzmq from PyPI and reused by later runs. Without python3, its
+//! `venv` module or PyPI the tests fail and say why: they are never skipped silently.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hermes_runtime::{Codec, Context, Error, Publisher, Receiver};
+use serde_json::{Value, json};
+
+const HERMES_ZMQ: &str = "hermes-zmq==1.3.0";
+const PYZMQ: &str = "pyzmq==27.3.0";
+
+/// The bound on every wait once the processes run.
+const DEADLINE: Duration = Duration::from_secs(10);
+/// The bound on making the virtual environment, downloads included.
+const INSTALL_DEADLINE: Duration = Duration::from_secs(300);
+
+/// The venv's python, made once per test process and shared by test processes through a lock.
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    // A failure is kept too, so the second test reports it at once instead of installing again.
+    match PYTHON.get_or_init(make_venv) {
+        Ok(python) => python,
+        Err(why) => panic!(
+            "cannot make the Python hermes-zmq environment: {why}\n\
+             help: the interop tests need python3 with its `venv` module and access to PyPI"
+        ),
+    }
+}
+
+fn make_venv() -> Result<PathBuf, String> {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let venv = tmp.join("hermes-zmq-1.3.0-venv");
+    let python = venv.join("bin").join("python");
+    // Written last, so a venv whose install was cut short is made again, not half used.
+    let ready = venv.join("hermes-interop-ready");
+
+    let lock_path = tmp.join("hermes-zmq-1.3.0-venv.lock");
+    let lock = File::create(&lock_path).map_err(|err| format!("{}: {err}", lock_path.display()))?;
+    let deadline = Instant::now() + INSTALL_DEADLINE + DEADLINE;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                // Another test process is installing; its own deadline bounds this wait.
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(err) => return Err(format!("lock {}: {err}", lock_path.display())),
+        }
+    }
+    if ready.exists() {
+        return Ok(python);
+    }
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv).map_err(|err| format!("{}: {err}", venv.display()))?;
+    }
+    let log = tmp.join("hermes-zmq-1.3.0-venv.log");
+    File::create(&log).map_err(|err| format!("{}: {err}", log.display()))?;
+    let deadline = Instant::now() + INSTALL_DEADLINE;
+    run_until(
+        Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        deadline,
+        &log,
+    )?;
+    run_until(
+        Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--timeout",
+            "60",
+            "--retries",
+            "2",
+            "--quiet",
+            "--disable-pip-version-check",
+            HERMES_ZMQ,
+            PYZMQ,
+        ]),
+        deadline,
+        &log,
+    )?;
+    run_until(
+        Command::new(&python).args(["-c", "import hermes, zmq"]),
+        deadline,
+        &log,
+    )?;
+    File::create(&ready).map_err(|err| format!("{}: {err}", ready.display()))?;
+    Ok(python)
+}
+
+/// Runs `command` with its output appended to `log`, killing it at `deadline`.
+fn run_until(command: &mut Command, deadline: Instant, log: &Path) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let output = File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|err| format!("{}: {err}", log.display()))?;
+    let errors = output.try_clone().map_err(|err| err.to_string())?;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(output)
+        .stderr(errors)
+        .spawn()
+        .map_err(|err| format!("cannot run {shown}: {err}"))?;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|err| err.to_string())? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{shown} did not finish within {INSTALL_DEADLINE:?}{}",
+                log_tail(log)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status}){}", log_tail(log)))
+    }
+}
+
+fn log_tail(log: &Path) -> String {
+    let mut text = String::new();
+    let _ = File::open(log).and_then(|mut file| file.read_to_string(&mut text));
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+    format!("; the end of {}:\n{tail}", log.display())
+}
+
+/// A child process whose stdout lines arrive on a channel; killed when dropped, however the
+/// test ends.
+struct ChildProcess {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl ChildProcess {
+    fn start(command: &mut Command) -> ChildProcess {
+        let shown = format!("{command:?}");
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {shown}: {err}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        ChildProcess { child, lines }
+    }
+
+    fn next_line(&self, deadline: Instant, what: &str) -> String {
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {what} in time"))
+    }
+
+    fn say(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("piped stdin");
+        writeln!(stdin, "{line}").expect("write to the child");
+        stdin.flush().expect("write to the child");
+    }
+
+    fn assert_running(&mut self, what: &str) {
+        let status = self.child.try_wait().expect("wait");
+        assert!(status.is_none(), "{what} exited: {status:?}");
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `hermes proxy` on free loopback ports, with the endpoints it bound.
+struct HermesProxy {
+    process: ChildProcess,
+    frontend: String,
+    backend: String,
+}
+
+fn start_hermes_proxy() -> HermesProxy {
+    let process = ChildProcess::start(Command::new(env!("CARGO_BIN_EXE_hermes")).args([
+        "proxy",
+        "--frontend",
+        "tcp://127.0.0.1:0",
+        "--backend",
+        "tcp://127.0.0.1:0",
+        "--no-capture",
+    ]));
+    let deadline = Instant::now() + DEADLINE;
+    let endpoint = |side: &str| {
+        let line = process.next_line(deadline, &format!("`{side}` line from hermes proxy"));
+        let (name, endpoint) = line.split_once(' ').expect("`side endpoint`");
+        assert_eq!(name, side, "{line}");
+        endpoint.to_owned()
+    };
+    let frontend = endpoint("frontend");
+    let backend = endpoint("backend");
+    HermesProxy {
+        process,
+        frontend,
+        backend,
+    }
+}
+
+/// The Python side, `interop.py MODE ENDPOINT COUNT`; every stdout line is a JSON object.
+struct PythonNode(ChildProcess);
+
+impl PythonNode {
+    fn start(mode: &str, endpoint: &str, count: usize) -> PythonNode {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/interop.py");
+        PythonNode(ChildProcess::start(
+            Command::new(python())
+                .arg(script)
+                .args([mode, endpoint, &count.to_string()]),
+        ))
+    }
+
+    fn next(&self, deadline: Instant) -> Value {
+        let line = self.0.next_line(deadline, "line from the python node");
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON from python: {line}"))
+    }
+
+    fn try_next(&self, timeout: Duration) -> Option<Value> {
+        let line = self.0.lines.recv_timeout(timeout).ok()?;
+        Some(serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+    }
+}
+
+fn now_seconds() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64()
+}
+
+#[test]
+fn a_python_publisher_reaches_a_rust_receiver_through_hermes_proxy() {
+    python(); // install first, so the deadlines below measure only the exchange
+    let mut proxy = start_hermes_proxy();
+    let context = Context::new();
+    let mut receiver = Receiver::<Value>::builder(&context)
+        .topics(["quotes", "warmup"])
+        .codec(Codec::PythonJson)
+        .connect(&proxy.backend)
+        .unwrap();
+    let count = 50;
+    let started = now_seconds();
+    let mut python = PythonNode::start("publish", &proxy.frontend, count);
+
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        match receiver.recv_timeout(Duration::from_millis(50)) {
+            Ok(envelope) if envelope.topic == "warmup" => break,
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(Error::Timeout) => assert!(Instant::now() < deadline, "no warmup from python"),
+            Err(err) => panic!("{err}"),
+        }
+    }
+    python.0.say("go");
+    let mut quotes = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    while quotes.len() < count {
+        match receiver.recv_timeout(Duration::from_millis(50)) {
+            Ok(envelope) if envelope.topic == "warmup" => {}
+            Ok(envelope) => quotes.push(envelope),
+            Err(Error::Timeout) => {
+                assert!(Instant::now() < deadline, "got {} of {count}", quotes.len())
+            }
+            Err(err) => panic!("{err}"),
+        }
+    }
+    let finished = now_seconds();
+    python.0.say("stop");
+    for (n, envelope) in quotes.iter().enumerate() {
+        assert_eq!(envelope.topic, "quotes/bitstamp");
+        assert_eq!(envelope.origin, "bitstamp");
+        assert_eq!(envelope.message, json!(["Quote", n, 101.5 + n as f64]));
+        let ts = envelope.timestamp_ns as f64 / 1e9;
+        assert!(
+            started - 1.0 <= ts && ts <= finished + 1.0,
+            "ts {ts} outside {started}..{finished}"
+        );
+    }
+    assert_eq!(
+        python.next(Instant::now() + DEADLINE),
+        json!({"done": count})
+    );
+    assert_eq!(receiver.stats().decode_errors, 0);
+    proxy.process.assert_running("hermes proxy");
+}
+
+#[test]
+fn a_rust_publisher_reaches_a_python_receiver_through_hermes_proxy() {
+    python();
+    let mut proxy = start_hermes_proxy();
+    let context = Context::new();
+    let mut publisher = Publisher::<Value>::builder(&context)
+        .origin("kraken")
+        .codec(Codec::PythonJson)
+        .connect(&proxy.frontend)
+        .unwrap();
+    let count = 20;
+    let python = PythonNode::start("receive", &proxy.backend, count);
+
+    // Warm up until the Python receiver's subscription has come through the proxy.
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        publisher
+            .send_to("quotes/warmup", &json!(["warmup"]))
+            .unwrap();
+        match python.try_next(Duration::from_millis(20)) {
+            Some(line) if line == json!({"subscribed": true}) => break,
+            Some(line) => panic!("unexpected {line}"),
+            None => assert!(Instant::now() < deadline, "python never subscribed"),
+        }
+    }
+    let started = now_seconds();
+    for n in 0..count {
+        publisher
+            .send_to("quotes/kraken", &json!(["Quote", n, 99.5]))
+            .unwrap();
+    }
+    let deadline = Instant::now() + DEADLINE;
+    for n in 0..count {
+        let line = python.next(deadline);
+        assert_eq!(line["topic"], "quotes/kraken", "{line}");
+        assert_eq!(line["origin"], "kraken", "{line}");
+        assert_eq!(line["data"], json!(["Quote", n, 99.5]), "{line}");
+        let ts = line["ts"].as_f64().unwrap();
+        assert!(
+            (started - 1.0..=now_seconds() + 1.0).contains(&ts),
+            "{line}"
+        );
+    }
+    assert_eq!(python.next(deadline), json!({"done": count}));
+    proxy.process.assert_running("hermes proxy");
+}
