@@ -461,7 +461,20 @@ fn check_port_transports(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         .map(|name| name.as_str())
         .collect();
     for (node_name, node) in cx.topology.nodes.iter() {
-        for (_, _, port) in node.ports() {
+        for (direction, _, port) in node.ports() {
+            if let (Direction::Publish, Some(policy)) = (direction, &port.slow_subscriber) {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidPort,
+                        format!(
+                            "publication `{}` of node `{node_name}` sets `slow_subscriber:`",
+                            port.topic
+                        ),
+                    )
+                    .with_label(cx.file, policy.span, "only subscriptions lag behind")
+                    .with_help("move it to the subscriptions that should apply it"),
+                );
+            }
             let set: Vec<(&str, &Spanned<String>)> = [
                 ("via", port.via.as_ref()),
                 ("bind", port.bind.as_ref()),

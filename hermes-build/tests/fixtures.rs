@@ -85,3 +85,30 @@ fn json_rendering_lists_every_finding() {
     let report = report_of(Path::new("tests/fixtures/invalid/duplicate_name.yaml"));
     insta::assert_snapshot!("duplicate_name_json", report.render_json());
 }
+
+#[test]
+fn a_cycle_is_a_warning_unless_denied() {
+    let denied = std::fs::read_to_string("tests/fixtures/invalid/cycle.yaml").expect("fixture");
+    let allowed = denied.replace("deny: [cycles]\n", "");
+    assert_ne!(allowed, denied, "the fixture denies cycles");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::create_dir(dir.path().join("common")).expect("common directory");
+    std::fs::copy(
+        "tests/fixtures/invalid/common/messages.yaml",
+        dir.path().join("common/messages.yaml"),
+    )
+    .expect("copy messages");
+    let path = dir.path().join("cycle.yaml");
+    std::fs::write(&path, allowed).expect("write topology");
+    let loaded = match hermes_build::load(&path) {
+        Ok(loaded) => loaded,
+        Err(error) => panic!("a cycle alone must not fail the load: {error}"),
+    };
+    let codes: Vec<&str> = loaded
+        .report
+        .diagnostics()
+        .iter()
+        .map(|diagnostic| diagnostic.code.as_str())
+        .collect();
+    assert_eq!(codes, ["hermes::cycle"], "{}", loaded.report.render_human());
+}

@@ -318,7 +318,7 @@ pub struct Port {
     pub hwm: Option<Spanned<u32>>,
     /// Overrides `defaults.slow_subscriber` for this port (subscriptions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slow_subscriber: Option<SlowSubscriber>,
+    pub slow_subscriber: Option<Spanned<SlowSubscriber>>,
     /// Documentation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
@@ -358,6 +358,8 @@ impl Topology {
                 .map_or(PortSettings::DEFAULT_HWM, |hwm| hwm.value),
             slow_subscriber: port
                 .slow_subscriber
+                .as_ref()
+                .map(|policy| policy.value)
                 .or(defaults.slow_subscriber)
                 .unwrap_or_default(),
         }
