@@ -1,5 +1,6 @@
 //! `hermes_build::compile` from a real build script under a real `cargo build`: an invalid
-//! topology fails the build with the YAML's position and line in cargo's output, and a second
+//! topology fails the build with the YAML's position and line in cargo's output, a warning is
+//! shown as cargo's warning and fails the build under `deny_warnings(true)`, and a second
 //! build without changes neither re-runs the build script nor rewrites the generated file.
 
 use std::fs::File;
@@ -39,7 +40,22 @@ nodes:
       - { topic: ticks, message: Tick, connect: \"tcp://127.0.0.1:7900\" }
 ";
 
-/// A crate whose build script compiles `topology.yaml` with this hermes-build.
+/// `FIXED` plus a publication nobody subscribes to: a warning.
+const WARNED: &str = "\
+name: probe
+messages: [messages.yaml]
+nodes:
+  clock:
+    publishes:
+      - { topic: ticks, message: Tick, bind: \"tcp://127.0.0.1:7900\" }
+      - { topic: tacks, message: Tick, bind: \"tcp://127.0.0.1:7901\" }
+  watch:
+    subscribes:
+      - { topic: ticks, message: Tick, connect: \"tcp://127.0.0.1:7900\" }
+";
+
+/// A crate whose build script compiles `topology.yaml` with this hermes-build, denying
+/// warnings when `PROBE_DENY_WARNINGS` is set.
 fn probe_crate(dir: &Path) {
     let hermes_build = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = format!(
@@ -56,7 +72,10 @@ fn probe_crate(dir: &Path) {
     std::fs::write(
         dir.join("build.rs"),
         "fn main() -> Result<(), Box<dyn std::error::Error>> {\n    \
-         hermes_build::compile(\"topology.yaml\")?;\n    Ok(())\n}\n",
+         println!(\"cargo::rerun-if-env-changed=PROBE_DENY_WARNINGS\");\n    \
+         hermes_build::Config::new()\n        \
+         .deny_warnings(std::env::var_os(\"PROBE_DENY_WARNINGS\").is_some())\n        \
+         .compile(\"topology.yaml\")?;\n    Ok(())\n}\n",
     )
     .unwrap();
     std::fs::write(dir.join("messages.yaml"), MESSAGES).unwrap();
@@ -70,6 +89,11 @@ fn target_dir() -> PathBuf {
 
 /// What `cargo build` in `dir` did: its status and its stderr (killed after 10 minutes).
 fn cargo_build(dir: &Path) -> (ExitStatus, String) {
+    cargo_build_with(dir, false)
+}
+
+/// `cargo build` in `dir`, with the build script denying warnings if `deny_warnings`.
+fn cargo_build_with(dir: &Path, deny_warnings: bool) -> (ExitStatus, String) {
     // Into a file, not a pipe: a verbose build writes more than a pipe holds.
     let log = dir.join("cargo.log");
     let mut child = Command::new(env!("CARGO"))
@@ -77,6 +101,8 @@ fn cargo_build(dir: &Path) -> (ExitStatus, String) {
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir())
         .env_remove("RUSTFLAGS")
+        .env_remove("PROBE_DENY_WARNINGS")
+        .envs(deny_warnings.then_some(("PROBE_DENY_WARNINGS", "1")))
         .stdout(Stdio::null())
         .stderr(File::create(&log).unwrap())
         .spawn()
@@ -119,6 +145,20 @@ fn cargo_build_shows_the_yaml_line_and_a_clean_rebuild_does_nothing() {
     assert!(stderr.contains("topology.yaml:8:"), "{stderr}");
     assert!(
         stderr.contains("8 |       - { topic: tocks, message: Tock"),
+        "{stderr}"
+    );
+
+    std::fs::write(dir.path().join("topology.yaml"), WARNED).unwrap();
+    let (status, stderr) = cargo_build(dir.path());
+    assert!(status.success(), "a warning failed the build: {stderr}");
+    assert!(
+        stderr.contains("topology.yaml:7:18: warning[hermes::unused_publication]"),
+        "the warning is not in cargo's output: {stderr}"
+    );
+    let (status, stderr) = cargo_build_with(dir.path(), true);
+    assert!(!status.success(), "deny_warnings(true) let a warning pass: {stderr}");
+    assert!(
+        stderr.contains("topology.yaml:7:18: error[hermes::unused_publication]"),
         "{stderr}"
     );
 
