@@ -3,13 +3,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Tick, unique};
+use common::{DEADLINE, Tick, eventually, unique};
 use hermes_runtime::{
-    Context, Node, NodeFailure, Proxy, ProxyConfig, Publisher, Receiver, Runtime,
+    Context, Error, Node, NodeFailure, Proxy, ProxyConfig, Publisher, Receiver, Runtime,
 };
 
 const JOIN_LIMIT: Duration = Duration::from_secs(1);
@@ -60,7 +62,9 @@ fn a_bind_conflict_is_reported_by_spawn() {
     assert!(err.to_string().contains(&taken), "{err}");
 }
 
-fn busy_runtime() -> Runtime {
+/// A runtime with a proxy, a source ticking every 200 µs and a sink, plus the sink's count of
+/// envelopes so far, so a test can wait until traffic flows.
+fn busy_runtime() -> (Runtime, Arc<AtomicU64>) {
     let mut runtime = Runtime::new().unwrap();
     let front = format!("inproc://{}", unique("front"));
     let back = format!("inproc://{}", unique("back"));
@@ -72,13 +76,13 @@ fn busy_runtime() -> Runtime {
         .topic("t")
         .connect(&proxy.backend)
         .unwrap();
+    let received = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&received);
     runtime
-        .spawn_node(
-            Node::new("sink", 0u64).subscribe(inbox, |count: &mut u64, _| {
-                *count += 1;
-                Ok(())
-            }),
-        )
+        .spawn_node(Node::new("sink", ()).subscribe(inbox, move |_, _| {
+            count.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }))
         .unwrap();
     let mut publisher = Publisher::<Tick>::builder(&context)
         .topic("t")
@@ -93,15 +97,18 @@ fn busy_runtime() -> Runtime {
             }),
         )
         .unwrap();
-    runtime
+    (runtime, received)
 }
 
 #[test]
 fn a_runtime_stops_every_thread_within_a_second() {
-    let runtime = busy_runtime();
+    let (runtime, received) = busy_runtime();
     let shutdown = runtime.shutdown();
     let stopper = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200)); // let traffic flow first
+        // Traffic in flight: the sink has seen envelopes and the source keeps sending.
+        eventually("traffic through the runtime", || {
+            received.load(Ordering::Relaxed) >= 100
+        });
         let started = Instant::now();
         shutdown.trigger();
         started
@@ -118,7 +125,7 @@ fn a_runtime_stops_every_thread_within_a_second() {
 
 #[test]
 fn a_failing_node_is_reported_and_stops_the_runtime() {
-    let mut runtime = busy_runtime();
+    let (mut runtime, _) = busy_runtime();
     runtime
         .spawn_node(
             Node::new("broken", ()).on_tick(Duration::from_millis(20), |_| {
@@ -143,7 +150,7 @@ fn a_failing_node_is_reported_and_stops_the_runtime() {
 
 #[test]
 fn a_panicking_node_is_reported_not_hidden() {
-    let mut runtime = busy_runtime();
+    let (mut runtime, _) = busy_runtime();
     runtime
         .spawn_node(
             Node::new("buggy", ())
@@ -158,9 +165,17 @@ fn a_panicking_node_is_reported_not_hidden() {
 }
 
 const CHILD: &str = "HERMES_LIFECYCLE_CHILD";
+/// The endpoint of the test's receiver, for the child's exporting publisher.
+const EXPORT_TO: &str = "HERMES_LIFECYCLE_EXPORT_TO";
+/// Envelopes the child's exporter sends in its stop hook, right before its publisher closes:
+/// they are certainly still queued then, so only linger gets them out.
+const LAST_BURST: u64 = 2_000;
 
 /// Not a test on its own: the process `sigterm_stops_a_runtime_process_gracefully` starts and
 /// signals (the test binary runs itself with this test selected).
+///
+/// A busy runtime plus an exporter node publishing over tcp to the parent's receiver with
+/// linger configured; it prints how many envelopes `send` accepted once it has stopped.
 #[test]
 #[ignore = "runs as the child process of sigterm_stops_a_runtime_process_gracefully"]
 fn runtime_process_child() {
@@ -168,62 +183,200 @@ fn runtime_process_child() {
         std::env::var_os(CHILD).is_some(),
         "only run as a child process"
     );
-    let runtime = busy_runtime();
+    let endpoint = std::env::var(EXPORT_TO).expect("set by the parent test");
+    let (mut runtime, _) = busy_runtime();
+    let mut exporter = Publisher::<Tick>::builder(runtime.context())
+        .topic("t")
+        .hwm(0) // queue everything: this test is about linger, not the high-water mark
+        .linger(Duration::from_secs(5))
+        .connect(&endpoint)
+        .unwrap();
+
+    // Probe until the parent's receiver has one and says "go" (PUB/SUB drops what is sent
+    // before the subscription arrives, and those would not count as accepted).
+    let (go, went) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        let _ = go.send(());
+    });
+    let deadline = Instant::now() + DEADLINE;
+    while went.recv_timeout(Duration::from_millis(5)).is_err() {
+        assert!(Instant::now() < deadline, "no `go` from the parent");
+        exporter.send_to("probe", &Tick::new(0)).unwrap();
+    }
+
+    let mut n = 0;
+    let node = Node::new("exporter", (exporter, 0u64))
+        .on_tick(Duration::from_micros(200), move |(exporter, sent)| {
+            n += 1;
+            exporter.send(&Tick::new(n))?;
+            *sent += 1;
+            Ok(())
+        })
+        .on_stop(|(exporter, sent)| {
+            for _ in 0..LAST_BURST {
+                exporter.send(&Tick::new(0))?;
+                *sent += 1;
+            }
+            println!("child sent {sent}");
+            Ok(())
+        });
+    runtime.spawn_node(node).unwrap();
     println!("child ready");
     let outcome = runtime.run_until_signal_or(Some(DEADLINE));
     println!(
         "child stopped: {}",
         if outcome.is_ok() { "clean" } else { "failed" }
     );
+    // Returning drops the last socket and the context: libzmq flushes within the linger.
+}
+
+/// Reads a child's stdout on a thread, so that every wait for a line has a deadline.
+struct Lines(mpsc::Receiver<String>);
+
+impl Lines {
+    fn of(stdout: ChildStdout) -> Lines {
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines(lines)
+    }
+
+    /// Skips lines (libtest's among them) until one contains `marker`; returns what follows it.
+    fn wait_for(&self, marker: &str, deadline: Instant) -> String {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.0.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some((_, rest)) = line.split_once(marker) {
+                        return rest.to_owned();
+                    }
+                }
+                Err(_) => panic!("the child never said `{marker}`"),
+            }
+        }
+    }
+}
+
+/// A child process, killed if the test ends before it does.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
 fn sigterm_stops_a_runtime_process_gracefully() {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "runtime_process_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
+    let context = Context::new();
+    let mut receiver = Receiver::<Tick>::builder(&context)
+        .topics(["t", "probe"])
+        .hwm(0)
+        .bind("tcp://127.0.0.1:0")
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
-    assert!(
-        lines.any(|line| line.ends_with("child ready")),
-        "the child never started"
+    let endpoint = receiver.endpoints()[0].clone();
+    let mut child = ChildGuard(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "runtime_process_child",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .env(EXPORT_TO, &endpoint)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
     );
-    std::thread::sleep(Duration::from_millis(200)); // traffic in flight
+    let lines = Lines::of(child.0.stdout.take().unwrap());
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        match receiver.recv_timeout(Duration::from_millis(50)) {
+            Ok(envelope) if envelope.topic == "probe" => break,
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(Error::Timeout) => assert!(Instant::now() < deadline, "no probe from the child"),
+            Err(err) => panic!("{err}"),
+        }
+    }
+    let stdin = child.0.stdin.as_mut().unwrap();
+    writeln!(stdin, "go").unwrap();
+    stdin.flush().unwrap();
+    lines.wait_for("child ready", deadline);
+
+    // Count on a thread of its own, so the child never waits on this test to drain its queue.
+    let received = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let counter = {
+        let (received, stop) = (Arc::clone(&received), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match receiver.recv_timeout(Duration::from_millis(20)) {
+                    Ok(envelope) if envelope.topic == "t" => {
+                        received.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(_) | Err(Error::Timeout) => {}
+                    Err(err) => panic!("{err}"),
+                }
+            }
+            receiver.stats()
+        })
+    };
+    // Traffic in flight: envelopes arrive and the exporter keeps sending.
+    eventually("traffic from the child", || {
+        received.load(Ordering::Relaxed) >= 200
+    });
+
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let started = Instant::now();
+    let signalled = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
-        if started.elapsed() > Duration::from_secs(5) {
-            child.kill().unwrap();
-            panic!("the process did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+        assert!(
+            signalled.elapsed() < DEADLINE,
+            "the process did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(5));
     };
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
+    let took = signalled.elapsed();
     assert!(status.success(), "{status:?}");
-    assert!(
-        lines.any(|line| line.ends_with("child stopped: clean")),
-        "no clean stop reported"
+    assert!(took < JOIN_LIMIT, "every thread joined only after {took:?}");
+    let deadline = Instant::now() + DEADLINE;
+    let sent: u64 = lines
+        .wait_for("child sent ", deadline)
+        .trim()
+        .parse()
+        .expect("a count");
+    assert_eq!(
+        lines.wait_for("child stopped: ", deadline).trim(),
+        "clean",
+        "every node and proxy stopped in time"
     );
+
+    // Everything `send` accepted, including the last burst sent as the exporter closed.
+    let deadline = Instant::now() + DEADLINE;
+    while received.load(Ordering::Relaxed) < sent && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let stats = counter.join().unwrap();
+    assert!(sent > LAST_BURST, "the exporter sent before the signal too");
+    assert_eq!(received.load(Ordering::Relaxed), sent, "{stats:?}");
+    assert_eq!(stats.lost, 0, "{stats:?}");
 }
