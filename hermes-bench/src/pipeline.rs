@@ -5,6 +5,9 @@ use hermes_runtime::{Context, DirectEndpoint, Envelope, HandlerResult, Runtime};
 
 use crate::options::Transport;
 
+/// The runtime, by the path the generated code names (`build.rs` sets it).
+pub(crate) use hermes_runtime as runtime;
+
 #[allow(
     dead_code,
     reason = "the benchmark runs the relays, not every generated entry point"
