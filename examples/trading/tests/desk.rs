@@ -72,3 +72,41 @@ fn quotes_orders_decisions_and_fills_flow_through_the_desk_in_one_process() {
 
     audit.finish();
 }
+
+#[test]
+fn the_trading_binary_stops_by_itself_after_its_duration_with_a_final_summary() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let endpoint = |name: &str| format!("ipc://{}/{name}", dir.path().display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trading"))
+        .args(["--duration", "2", "--frontend", &endpoint("frontend")])
+        .args(["--backend", &endpoint("backend"), "--no-capture"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("trading starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("`trading --duration 2` still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exited with {status}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "stopped before its duration"
+    );
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut out)
+        .expect("read stdout");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(last.starts_with("final"), "no final summary last: {out}");
+    for venue in VENUES {
+        assert!(last.contains(venue.name), "{venue:?} missing from {last}");
+    }
+}

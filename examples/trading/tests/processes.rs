@@ -83,7 +83,7 @@ fn log(logs: &Path, name: &str, ext: &str) -> String {
 /// The value after `label` in a monitor summary line, such as `fills 3`.
 fn figure(line: &str, label: &str) -> Option<u64> {
     let at = line.find(&format!(" {label} "))? + label.len() + 2;
-    line[at..].split([' ', '(']).next()?.parse().ok()
+    line[at..].split([' ', '(', ',', ';']).next()?.parse().ok()
 }
 
 #[test]
@@ -157,8 +157,47 @@ fn the_desk_runs_as_separate_processes_through_the_market_proxy() {
         "no unexplained drops: {last}"
     );
 
-    // Risk and the executor report what they did on stop.
-    assert!(log(dir.path(), "risk", "err").contains("risk stopped"));
-    assert!(log(dir.path(), "executor", "err").contains("executor stopped"));
+    // The strategy, risk and the executor report what they did on stop.
+    let strategy = stop_line(dir.path(), "strategy");
+    for venue in VENUES {
+        assert!(
+            figure(&strategy, venue.name).is_some_and(|n| n > 0),
+            "the strategy saw no quotes from {}: {strategy}",
+            venue.name
+        );
+    }
+    assert!(
+        figure(&strategy, "sent").is_some_and(|n| n > 0),
+        "{strategy}"
+    );
+    let risk = stop_line(dir.path(), "risk");
+    let accepted = figure(&risk, "stopped:").expect("accepted");
+    let rejected = figure(&risk, "accepted,").expect("rejected");
+    assert!(accepted + rejected > 0, "risk decided no order: {risk}");
+    let executor = stop_line(dir.path(), "executor");
+    let executed = figure(&executor, "stopped:").expect("fills");
+    let unfilled = figure(&executor, "fills,").expect("unfilled");
+    assert!(
+        executed + unfilled <= accepted && fills <= executed,
+        "fills or executions without accepted orders: {risk}; {executor}; {last}"
+    );
+
+    // No node's receiver rejected a frame set (each rejection is logged as a warning).
+    for name in ["monitor", "risk", "executor", "strategy"] {
+        let err = log(dir.path(), name, "err");
+        for what in ["decode error", "type mismatch", "codec mismatch"] {
+            assert!(!err.contains(what), "{name} logged a {what}: {err}");
+        }
+    }
     audit.finish();
+}
+
+/// The line node `name` logs when it stops (`<name> stopped: ...`).
+fn stop_line(logs: &Path, name: &str) -> String {
+    let err = log(logs, name, "err");
+    let marker = format!("{name} stopped:");
+    err.lines()
+        .find(|line| line.contains(&marker))
+        .map(|line| line[line.find(&marker).unwrap_or(0)..].to_owned())
+        .unwrap_or_else(|| panic!("{name} logged no `{marker}` line; {err}"))
 }
