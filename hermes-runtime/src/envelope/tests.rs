@@ -285,3 +285,251 @@ proptest! {
         }
     }
 }
+
+/// A prost message with every kind of field a generated type has: strings, bytes, zigzag and
+/// fixed numbers, repeated fields and a recursive nested message (so a hostile payload can
+/// nest deeply).
+#[derive(Clone, PartialEq, prost::Message)]
+struct Quote {
+    #[prost(string, tag = "1")]
+    symbol: String,
+    #[prost(double, tag = "2")]
+    price: f64,
+    #[prost(sint64, tag = "3")]
+    size: i64,
+    #[prost(bytes = "vec", tag = "4")]
+    raw: Vec<u8>,
+    #[prost(message, optional, tag = "5")]
+    level: Option<Level>,
+    #[prost(uint32, repeated, tag = "6")]
+    ids: Vec<u32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Level {
+    #[prost(double, tag = "1")]
+    price: f64,
+    #[prost(string, repeated, tag = "2")]
+    venues: Vec<String>,
+    #[prost(message, optional, boxed, tag = "3")]
+    inner: Option<Box<Level>>,
+}
+
+impl Message for Quote {
+    const NAME: &'static str = "test.Quote";
+    const FINGERPRINT: u64 = crate::fingerprint("test.Quote{symbol:String;price:f64;...}");
+
+    fn supports(codec: Codec) -> bool {
+        codec == Codec::Protobuf
+    }
+
+    fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        match codec {
+            Codec::Protobuf => crate::codec::protobuf::encode(self, buf),
+            other => Err(CodecError::Unsupported {
+                codec: other,
+                message: Self::NAME,
+            }),
+        }
+    }
+
+    fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
+        match codec {
+            Codec::Protobuf => crate::codec::protobuf::decode(bytes),
+            other => Err(CodecError::Unsupported {
+                codec: other,
+                message: Self::NAME,
+            }),
+        }
+    }
+}
+
+fn quote(symbol: String, raw: Vec<u8>, ids: Vec<u32>) -> Quote {
+    Quote {
+        symbol,
+        price: 101.5,
+        size: -3,
+        raw,
+        level: Some(Level {
+            price: 1.0,
+            venues: vec!["bitstamp".to_owned(), "kraken".to_owned()],
+            inner: Some(Box::new(Level::default())),
+        }),
+        ids,
+    }
+}
+
+/// A native header for `Quote` (the right codec and fingerprint) followed by `payload`, so
+/// the payload reaches prost.
+fn quote_body(payload: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    Header {
+        codec: Codec::Protobuf,
+        fingerprint: Quote::FINGERPRINT,
+        epoch: 1,
+        seq: 0,
+        timestamp_ns: 0,
+    }
+    .write("origin", &mut body);
+    body.extend_from_slice(payload);
+    body
+}
+
+/// Decodes `parts`, whose frames are valid, as a native receiver of `Quote` and of `Payload`
+/// would: `Some` envelope, or `None` for a payload prost refused. Any other outcome fails the
+/// property (a panic or an abort on a huge allocation fails the test by itself).
+fn decode_quote(parts: &[&[u8]]) -> Result<Option<Envelope<Quote>>, TestCaseError> {
+    let raw = RawEnvelope::decode(Codec::Protobuf, parts)
+        .map_err(|err| TestCaseError::fail(format!("the frames are valid: {err}")))?;
+    let payload = raw.decode_message::<crate::Payload>();
+    prop_assert!(payload.is_ok(), "a `Payload` takes any bytes: {payload:?}");
+    match raw.into_envelope::<Quote>() {
+        Ok(envelope) => Ok(Some(envelope)),
+        Err(FrameError::Payload(CodecError::Decode(_))) => Ok(None),
+        Err(other) => Err(TestCaseError::fail(format!(
+            "expected a payload decode error, found {other:?}"
+        ))),
+    }
+}
+
+/// Bytes that look like protobuf to prost: real field keys of every wire type with lengths and
+/// values, some of them hostile (lengths up to `u64::MAX`, varints that never end).
+fn protobuf_like() -> impl Strategy<Value = Vec<u8>> {
+    let field = (
+        1u64..8,
+        0u64..8,
+        prop_oneof![Just(u64::MAX), Just(1u64 << 40), 0u64..300],
+        prop::collection::vec(any::<u8>(), 0..24),
+    )
+        .prop_map(|(tag, wire_type, number, bytes)| {
+            let mut out = Vec::new();
+            put_varint(tag << 3 | wire_type, &mut out);
+            put_varint(number, &mut out);
+            out.extend_from_slice(&bytes);
+            out
+        });
+    prop::collection::vec(field, 0..8).prop_map(|fields| fields.concat())
+}
+
+fn put_varint(mut value: u64, out: &mut Vec<u8>) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+proptest! {
+    #[test]
+    fn random_protobuf_payloads_after_a_valid_header_are_ok_or_a_decode_error(
+        payload in prop_oneof![prop::collection::vec(any::<u8>(), 0..256), protobuf_like()],
+    ) {
+        let body = quote_body(&payload);
+        decode_quote(&[b"quotes", &body])?;
+    }
+
+    #[test]
+    fn deeply_nested_protobuf_payloads_are_refused_not_overflowed(depth in 90usize..400) {
+        // `level { inner { inner { ... } } }`: each level a length-delimited field.
+        let mut payload = Vec::new();
+        for level in 0..depth {
+            let mut outer = Vec::new();
+            put_varint(if level == depth - 1 { 5 << 3 | 2 } else { 3 << 3 | 2 }, &mut outer);
+            put_varint(payload.len() as u64, &mut outer);
+            outer.extend_from_slice(&payload);
+            payload = outer;
+        }
+        let body = quote_body(&payload);
+        // prost's recursion limit is 100 nested messages; past it, a decode error.
+        match decode_quote(&[b"quotes", &body])? {
+            Some(_) => prop_assert!(depth <= 101, "decoded {depth} levels"),
+            None => prop_assert!(depth >= 100, "refused {depth} levels"),
+        }
+    }
+
+    #[test]
+    fn truncated_protobuf_envelopes_are_ok_or_a_typed_error(
+        symbol in "\\PC{0,12}",
+        raw in prop::collection::vec(any::<u8>(), 0..64),
+        ids in prop::collection::vec(any::<u32>(), 0..8),
+        frame in 0usize..2,
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut frames = Frames::new();
+        encode(&stamp(Codec::Protobuf), &quote(symbol, raw, ids), &mut frames).unwrap();
+        let mut owned: Vec<Vec<u8>> = frames.parts().to_vec();
+        let len = owned[frame].len();
+        owned[frame].truncate(cut.index(len + 1));
+        let parts: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+        // Cut in the header: a frame error. Cut in the payload: Ok or a decode error.
+        match RawEnvelope::decode(Codec::Protobuf, &parts) {
+            Ok(_) => {
+                decode_quote(&parts)?;
+            }
+            Err(FrameError::ShortHeader { .. } | FrameError::Text { .. }) => {}
+            Err(other) => prop_assert!(false, "unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn oversized_frames_are_ok_or_a_typed_error(
+        topic_len in 0usize..(256 * 1024),
+        trailing in prop::collection::vec(any::<u8>(), 0..(64 * 1024)),
+        codec in prop::sample::select(Codec::ALL.to_vec()),
+    ) {
+        // A valid envelope with a huge topic and a payload followed by up to 64 KiB of junk.
+        let topic = "q".repeat(topic_len.max(1));
+        let mut frames = Frames::new();
+        let stamp = Stamp { topic: &topic, ..stamp(codec) };
+        if codec == Codec::Protobuf {
+            encode(&stamp, &quote("BTC".to_owned(), vec![1; 1024], vec![7; 100]), &mut frames).unwrap();
+        } else {
+            encode(&stamp, &json!({"big": "x".repeat(1024)}), &mut frames).unwrap();
+        }
+        let mut owned: Vec<Vec<u8>> = frames.parts().to_vec();
+        let payload_frame = if codec == Codec::PythonJson { 2 } else { 1 };
+        owned[payload_frame].extend_from_slice(&trailing);
+        let parts: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+        let raw = RawEnvelope::decode(codec, &parts).expect("the frames around the payload are valid");
+        prop_assert_eq!(raw.topic.len(), topic.len());
+        let decoded = if codec == Codec::Protobuf {
+            raw.into_envelope::<Quote>().map(drop)
+        } else {
+            raw.into_envelope::<Value>().map(drop)
+        };
+        if trailing.is_empty() {
+            prop_assert!(decoded.is_ok(), "{decoded:?}");
+        } else if let Err(err) = decoded {
+            prop_assert!(matches!(err, FrameError::Payload(CodecError::Decode(_))), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_frame_count_is_a_frame_count_error(
+        codec in prop::sample::select(Codec::ALL.to_vec()),
+        count in 0usize..8,
+        extra in prop::collection::vec(any::<u8>(), 0..16),
+    ) {
+        let mut frames = Frames::new();
+        if codec == Codec::Protobuf {
+            encode(&stamp(codec), &quote("BTC".to_owned(), Vec::new(), Vec::new()), &mut frames).unwrap();
+        } else {
+            encode(&stamp(codec), &json!([1, 2]), &mut frames).unwrap();
+        }
+        let expected = frames.parts().len();
+        prop_assume!(count != expected);
+        // The valid frames, cut short or padded with more (valid-looking) frames.
+        let owned: Vec<Vec<u8>> = frames
+            .parts()
+            .iter()
+            .cloned()
+            .chain(std::iter::repeat(extra))
+            .take(count)
+            .collect();
+        let parts: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+        prop_assert_eq!(
+            RawEnvelope::decode(codec, &parts),
+            Err(FrameError::FrameCount { expected, found: count })
+        );
+    }
+}
