@@ -5,7 +5,7 @@ mod common;
 
 use std::fmt::Debug;
 
-use common::{DEADLINE, await_subscription, unique};
+use common::{DEADLINE, await_subscription, transports, unique};
 use hermes_runtime::{Codec, CodecError, Context, HermesMessage, Message, Publisher, Receiver};
 
 /// Generated code derives prost, serde and schemars, so it travels with every codec.
@@ -54,26 +54,35 @@ enum Command {
     Say(String),
 }
 
-/// Sends `message` from a publisher to a receiver, both using `codec`, and returns what arrived.
+/// Sends `message` from a publisher to a receiver, both using `codec`, over tcp, ipc and
+/// inproc; asserts the same message arrived over each and returns it.
 fn round_trip<M: Message + Clone + PartialEq + Debug>(codec: Codec, message: &M) -> M {
     let context = Context::new();
-    let endpoint = format!("inproc://{}", unique("derive"));
-    let mut receiver = Receiver::<M>::builder(&context)
-        .topic("derived")
-        .codec(codec)
-        .bind(&endpoint)
-        .expect("bind receiver");
-    let mut publisher = Publisher::<M>::builder(&context)
-        .topic("derived/data")
-        .origin("test")
-        .codec(codec)
-        .connect(&endpoint)
-        .expect("connect publisher");
-    await_subscription(&mut publisher, &mut receiver, "derived/probe", message);
-    publisher.send(message).expect("send");
-    let envelope = receiver.recv_timeout(DEADLINE).expect("receive");
-    assert_eq!(envelope.topic, "derived/data", "{codec}");
-    envelope.message
+    let mut arrived: Vec<(&str, M)> = Vec::new();
+    for (transport, endpoint, _dir) in transports() {
+        let mut receiver = Receiver::<M>::builder(&context)
+            .topic("derived")
+            .codec(codec)
+            .build()
+            .expect("receiver");
+        let bound = receiver.bind(&endpoint).expect("bind receiver");
+        let mut publisher = Publisher::<M>::builder(&context)
+            .topic("derived/data")
+            .origin("test")
+            .codec(codec)
+            .connect(&bound)
+            .expect("connect publisher");
+        await_subscription(&mut publisher, &mut receiver, "derived/probe", message);
+        publisher.send(message).expect("send");
+        let envelope = receiver.recv_timeout(DEADLINE).expect("receive");
+        assert_eq!(envelope.topic, "derived/data", "{codec} over {transport}");
+        arrived.push((transport, envelope.message));
+    }
+    let (_, first) = arrived.first().cloned().expect("three transports");
+    for (transport, message) in &arrived {
+        assert_eq!(message, &first, "{codec} over {transport}");
+    }
+    first
 }
 
 #[test]
