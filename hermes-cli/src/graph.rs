@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use hermes_build::Loaded;
 use hermes_build::graph::Channel;
 use hermes_build::model::Direction;
-use petgraph::graph::DiGraph;
 
 use crate::topology;
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
@@ -270,15 +269,7 @@ impl Picture {
 /// Which nodes feed themselves through other nodes (`hermes::cycle`).
 fn nodes_in_cycles(loaded: &Loaded) -> Vec<bool> {
     let count = loaded.topology.nodes.len();
-    let mut flow: DiGraph<(), ()> = DiGraph::new();
-    let indices: Vec<_> = (0..count).map(|_| flow.add_node(())).collect();
-    for topic in &loaded.graph.topics {
-        for publisher in &topic.publishers {
-            for subscriber in &topic.subscribers {
-                flow.update_edge(indices[publisher.node], indices[subscriber.node], ());
-            }
-        }
-    }
+    let flow = topology::data_flow(&loaded.graph, count);
     let mut in_cycle = vec![false; count];
     for component in petgraph::algo::tarjan_scc(&flow) {
         let cyclic = component.len() > 1

@@ -1,28 +1,33 @@
 //! `hermes up`: start a topology's proxies and nodes as child processes and supervise them.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hermes_build::model::{RestartPolicy, RunCommand, Topology};
+use hermes_build::Loaded;
+use hermes_build::model::{RestartPolicy, RunCommand};
+use petgraph::Direction::{Incoming, Outgoing};
+use petgraph::algo::condensation;
+use petgraph::graph::NodeIndex;
 
 use crate::supervise::{Service, Supervisor};
 use crate::{FINDINGS, USAGE_OR_IO};
 
-/// Start the topology's proxies and nodes as processes, like `docker compose up`.
-///
-/// Proxies start first (as `hermes proxy`), then every node with its `run:` command (a node without
-/// one runs the binary of its name in the crate next to the topology: `cargo run --bin NAME`).
-/// Output lines are prefixed with the process name. A process that exits is restarted as its
-/// `restart:` key says (`on-failure` by default; proxies always), with exponential backoff.
-/// Ctrl-C or SIGTERM stops everything: SIGTERM, a grace period, then SIGKILL.
-///
-/// Examples:
-///
-///   hermes up examples/trading/topology.yaml
-///   hermes up topology.yaml --only market strategy risk
-///   hermes up topology.yaml --host edge-1 --duration 60
+/// Arguments of `hermes up`.
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = "\
+Like `docker compose up`. Proxies start first (as `hermes proxy`), then the nodes, each with \
+its `run:` command (without one, the binary of its name in the crate next to the topology: \
+`cargo run --bin NAME`). A node starts after every node that receives what it publishes, so \
+subscribers are up before their publishers; nodes that feed each other start in file order. \
+Output lines are prefixed with the process name. A process that exits is restarted as its \
+`restart:` key says (`on-failure` by default, `always`, `never`; proxies always), after 250 ms \
+doubling to 8 s. Ctrl-C or SIGTERM stops everything: SIGTERM, `--grace` seconds, then SIGKILL.
+
+Examples:
+  hermes up examples/trading/topology.yaml
+  hermes up topology.yaml --only market strategy risk
+  hermes up topology.yaml --host edge-1 --duration 60")]
 pub struct Args {
     /// The topology file.
     #[arg(default_value = "topology.yaml")]
@@ -57,7 +62,7 @@ pub fn run(args: &Args) -> u8 {
         Err(code) => return code,
     };
     let path = crate::topology::resolve(&args.topology);
-    let services = match plan(&loaded.topology, &path, args) {
+    let services = match plan(&loaded, &path, args) {
         Ok(services) => services,
         Err(message) => {
             eprintln!("error: {message}");
@@ -80,8 +85,9 @@ pub fn run(args: &Args) -> u8 {
     }
 }
 
-/// What to start, in order: proxies first, then nodes, each in file order.
-fn plan(topology: &Topology, path: &Path, args: &Args) -> Result<Vec<Service>, String> {
+/// What to start, in order: proxies in file order, then nodes in [`start_order`].
+fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, String> {
+    let topology = &loaded.topology;
     let dir = path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
@@ -141,7 +147,9 @@ fn plan(topology: &Topology, path: &Path, args: &Args) -> Result<Vec<Service>, S
             ready_endpoints: ready,
         });
     }
-    for (name, node) in topology.nodes.iter() {
+    let nodes = topology.nodes.entries();
+    for position in start_order(loaded) {
+        let (name, node) = &nodes[position];
         if !selected(name, node.host.as_deref().map(String::as_str)) {
             continue;
         }
@@ -162,6 +170,42 @@ fn plan(topology: &Topology, path: &Path, args: &Args) -> Result<Vec<Service>, S
         });
     }
     Ok(services)
+}
+
+/// The order nodes start in, as positions in `nodes:`: every node after the nodes that receive
+/// what it publishes (the data flow of [`crate::topology::data_flow`], run backwards), so that
+/// subscribers are up before their publishers and fewer first messages go to nobody (ZeroMQ's
+/// slow joiner). Nodes that feed each other (a cycle) start together in file order; whenever
+/// several nodes could start next, the one first in the file does.
+pub fn start_order(loaded: &Loaded) -> Vec<usize> {
+    let flow = crate::topology::data_flow(&loaded.graph, loaded.topology.nodes.len());
+    // One vertex per cycle (strongly connected component), holding its nodes; acyclic.
+    let mut components = condensation(flow, true);
+    for members in components.node_weights_mut() {
+        members.sort_unstable();
+    }
+    let first = |component: NodeIndex| components[component][0];
+    // A component may start once every component it publishes to has started.
+    let mut waiting_for: Vec<usize> = components
+        .node_indices()
+        .map(|component| components.neighbors_directed(component, Outgoing).count())
+        .collect();
+    let mut ready: BTreeSet<(usize, NodeIndex)> = components
+        .node_indices()
+        .filter(|component| waiting_for[component.index()] == 0)
+        .map(|component| (first(component), component))
+        .collect();
+    let mut order = Vec::with_capacity(loaded.topology.nodes.len());
+    while let Some((_, component)) = ready.pop_first() {
+        order.extend_from_slice(&components[component]);
+        for publisher in components.neighbors_directed(component, Incoming) {
+            waiting_for[publisher.index()] -= 1;
+            if waiting_for[publisher.index()] == 0 {
+                ready.insert((first(publisher), publisher));
+            }
+        }
+    }
+    order
 }
 
 /// `cargo run --bin NAME` in the crate next to the topology (an absolute manifest path: the
@@ -202,6 +246,59 @@ mod tests {
         assert!(manifest.is_absolute(), "{command:?}");
         assert!(manifest.is_file(), "{command:?}");
         assert_eq!(command[5..], ["--bin", "monitor"]);
+    }
+
+    fn names_in_start_order(loaded: &Loaded) -> Vec<&str> {
+        let nodes = loaded.topology.nodes.entries();
+        start_order(loaded)
+            .into_iter()
+            .map(|position| nodes[position].0.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_trading_desk_starts_its_subscribers_before_their_publishers() {
+        let loaded = hermes_build::load("../examples/trading/topology.yaml").expect("valid");
+        // The monitor hears everyone; the executor fills for the monitor and hears risk; risk
+        // decides the strategy's orders; the strategy hears the three feeds.
+        assert_eq!(
+            names_in_start_order(&loaded),
+            [
+                "monitor", "executor", "risk", "strategy", "bitstamp", "kraken", "coinbase"
+            ]
+        );
+    }
+
+    #[test]
+    fn nodes_in_a_cycle_start_together_in_file_order_and_ties_go_by_file_order() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        std::fs::write(
+            dir.path().join("messages.yaml"),
+            "package: t\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n",
+        )
+        .expect("write");
+        let port = |topic: &str| format!("{{ topic: {topic}, message: Tick, via: hub }}");
+        let yaml = format!(
+            "name: t\nmessages: [messages.yaml]\nproxies:\n  hub: {{ frontend: \"tcp://127.0.0.1:1\", backend: \"tcp://127.0.0.1:2\" }}\nnodes:\n  \
+             feed: {{ publishes: [{ticks}] }}\n  \
+             ping: {{ subscribes: [{ticks}, {pong}], publishes: [{ping}] }}\n  \
+             pong: {{ subscribes: [{ping}], publishes: [{pong}] }}\n  \
+             logger: {{ subscribes: [{ping}, {pong}] }}\n  \
+             idle: {{}}\n",
+            ticks = port("ticks"),
+            ping = port("ping"),
+            pong = port("pong"),
+        );
+        let path = dir.path().join("topology.yaml");
+        std::fs::write(&path, yaml).expect("write");
+        let loaded = hermes_build::load(&path).expect("valid, with warnings");
+        // `logger` and `idle` wait for nobody: `logger` is first in the file. `ping` and
+        // `pong` feed each other, so they start in file order once `logger` is up; `feed`
+        // waits for `ping`; `idle`, ready all along, comes after the earlier `feed`.
+        assert_eq!(
+            names_in_start_order(&loaded),
+            ["logger", "ping", "pong", "feed", "idle"]
+        );
     }
 
     #[test]
