@@ -9,6 +9,15 @@ use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 
 /// Arguments of `hermes check`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Errors make the exit status 1; warnings do not, unless `--deny` (or the topology's own \
+`deny:`) turns them into errors.
+
+Examples:
+  hermes check                                   # ./topology.yaml
+  hermes check examples/trading                  # a directory's topology.yaml
+  hermes check topology.yaml --deny warnings     # as CI runs it
+  hermes check topology.yaml --format json | jq '.diagnostics[].code'")]
 pub struct Args {
     /// The topology: a file, or a directory holding `topology.yaml`.
     #[arg(default_value = crate::topology::DEFAULT_PATH)]

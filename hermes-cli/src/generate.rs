@@ -4,17 +4,15 @@ use std::path::PathBuf;
 
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 
-/// Write the Rust a build script generates for a topology (and its `.proto` files).
-///
-/// The same pure `hermes_build::generate` as `build.rs` produces the files, so what you read is
-/// what your crate compiles. Files that already hold the same bytes are left untouched.
-///
-/// Examples:
-///
-///   hermes gen examples/trading/topology.yaml --out target/generated
-///   hermes gen topology.yaml --out proto --proto
+/// Arguments of `hermes gen`.
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = "\
+The same pure `hermes_build::generate` as `build.rs` produces the files, so what you read is \
+what your crate compiles. Files that already hold the same bytes are left untouched.
+
+Examples:
+  hermes gen examples/trading/topology.yaml --out target/generated
+  hermes gen topology.yaml --out proto --proto")]
 pub struct Args {
     /// The topology file (or a directory holding `topology.yaml`).
     #[arg(default_value = "topology.yaml")]

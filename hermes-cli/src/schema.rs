@@ -6,6 +6,13 @@ use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 
 /// Arguments of `hermes schema`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Editors that read `# yaml-language-server: $schema=...` complete and check topology and \
+messages files with these.
+
+Examples:
+  hermes schema                                  # write schemas/*.schema.json
+  hermes schema --out schemas --check            # exit 1 when they are stale (CI)")]
 pub struct Args {
     /// The directory to write `topology.schema.json` and `messages.schema.json` into.
     #[arg(long, default_value = "schemas")]
