@@ -1,5 +1,6 @@
-//! `hermes up` with real processes: start order, prefixed output, restart after SIGKILL, and a
-//! graceful stop on SIGTERM that leaves no process behind.
+//! `hermes up` with real processes: start order, prefixed output, restart policies and backoff,
+//! `--only` and `--host`, restart after SIGKILL, and a graceful stop on SIGTERM that leaves no
+//! process behind.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -72,24 +73,90 @@ impl Up {
 
     /// As [`expect`](Up::expect), waiting up to `timeout`.
     fn expect_within(&self, name: &str, prefix: &str, timeout: Duration) -> String {
+        self.next_within(name, prefix, timeout)
+            .unwrap_or_else(|| panic!("no line `{name} | {prefix}…`"))
+    }
+
+    /// The text of the next line from `name` that starts with `prefix`, if one comes within
+    /// `timeout`.
+    fn next_within(&self, name: &str, prefix: &str, timeout: Duration) -> Option<String> {
         let matches = |(from, text): &(String, String)| from == name && text.starts_with(prefix);
         let mut unmatched = self.unmatched.borrow_mut();
         if let Some(at) = unmatched.iter().position(matches) {
-            return unmatched.remove(at).1;
+            return Some(unmatched.remove(at).1);
         }
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) if matches(&line) => return line.1,
+                Ok(line) if matches(&line) => return Some(line.1),
                 Ok(line) => unmatched.push(line),
-                Err(_) => panic!("no line `{name} | {prefix}…`"),
+                Err(_) => return None,
             }
         }
     }
 }
 
 impl Up {
+    /// The next `count` processes `hermes up` starts, as (name, pid), in the order it started
+    /// them: its notes come from one thread, so their order on its stdout is the start order.
+    fn started(&self, count: usize) -> Vec<(String, u32)> {
+        let is_start =
+            |(from, text): &(String, String)| from == "hermes" && text.starts_with("started ");
+        let parse = |text: &str| {
+            let name = text["started ".len()..]
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            (name, pid_of(text))
+        };
+        let mut unmatched = self.unmatched.borrow_mut();
+        let mut started = Vec::new();
+        while started.len() < count {
+            let Some(at) = unmatched.iter().position(is_start) else {
+                break;
+            };
+            started.push(parse(&unmatched.remove(at).1));
+        }
+        let deadline = Instant::now() + DEADLINE;
+        while started.len() < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if is_start(&line) => started.push(parse(&line.1)),
+                Ok(line) => unmatched.push(line),
+                Err(_) => panic!("only {} processes started: {started:?}", started.len()),
+            }
+        }
+        started
+    }
+
+    /// Every line not yet taken, until `hermes up` closes its output (it exited).
+    fn rest(&mut self) -> Vec<(String, String)> {
+        let mut lines = std::mem::take(&mut *self.unmatched.borrow_mut());
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return lines,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("hermes up did not exit: {lines:?}"),
+            }
+        }
+    }
+
+    /// Waits for `hermes up` to exit by itself, at most the deadline.
+    fn wait(&mut self) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(started.elapsed() < DEADLINE, "hermes up did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Sends SIGTERM to `hermes up` and asserts that it stops, prints its summary and exits 0
     /// within the deadline.
     fn terminate(&mut self) {
@@ -102,14 +169,7 @@ impl Up {
         );
         self.expect("hermes", "stopping (signal)");
         self.expect("hermes", "summary:");
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(started.elapsed() < DEADLINE, "hermes up did not exit");
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let status = self.wait();
         assert!(status.success(), "{status:?}");
     }
 }
@@ -165,10 +225,12 @@ fn up_starts_restarts_and_stops_everything() {
     let dir = tempfile::tempdir().unwrap();
     let up = Up::start(&topology(dir.path()), &["--grace", "2"]);
 
-    // Proxies first, then nodes in file order.
-    let market = pid_of(&up.expect("hermes", "started market"));
-    let alpha_started = pid_of(&up.expect("hermes", "started alpha"));
-    let beta = pid_of(&up.expect("hermes", "started beta"));
+    // Proxies first, then subscribers before the publishers they hear: `beta` before `alpha`,
+    // though the file lists `alpha` first.
+    let started = up.started(3);
+    let names: Vec<&str> = started.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["market", "beta", "alpha"]);
+    let [market, beta, alpha_started] = [started[0].1, started[1].1, started[2].1];
     let alpha = pid_of(&up.expect("alpha", "pid "));
     assert_eq!(
         alpha, alpha_started,
@@ -225,6 +287,152 @@ fn up_rejects_an_unknown_only_name() {
         stderr.contains("`--only gamma`: no proxy or node of that name"),
         "{stderr}"
     );
+}
+
+/// A topology of `nodes` (YAML under `nodes:`, indented by two) and, when given, `proxies`.
+fn topology_of(dir: &Path, proxies: &str, nodes: &str) -> std::path::PathBuf {
+    std::fs::write(
+        dir.join("messages.yaml"),
+        "package: demo\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n",
+    )
+    .unwrap();
+    let proxies = if proxies.is_empty() {
+        String::new()
+    } else {
+        format!("proxies:\n{proxies}")
+    };
+    let path = dir.join("topology.yaml");
+    std::fs::write(
+        &path,
+        format!("name: demo\nmessages: [messages.yaml]\n{proxies}nodes:\n{nodes}"),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn restart_always_restarts_a_node_that_exits_0_and_on_failure_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let topology = topology_of(
+        dir.path(),
+        "",
+        r#"  again:
+    run: 'echo "run $$"; exit 0'
+    restart: always
+  done:
+    run: 'echo "run $$"; exit 0'
+"#,
+    );
+    let up = Up::start(&topology, &["--grace", "2"]);
+    let first = pid_of(&up.expect("again", "run "));
+    up.expect("hermes", "again exited (status 0); restarting in 0.25 s");
+    let second = pid_of(&up.expect("again", "run "));
+    assert_ne!(first, second, "a new process ran");
+    up.expect("hermes", "again exited (status 0); restarting in 0.50 s");
+    // `done` has the default policy, `on-failure`: a clean exit is final.
+    up.expect("done", "run ");
+    up.expect("hermes", "done exited (status 0); not restarting");
+    let mut up = up;
+    up.terminate();
+    let summary: Vec<String> = up
+        .rest()
+        .into_iter()
+        .filter(|(from, text)| from == "hermes" && text.trim_start().starts_with("done "))
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(summary.len(), 1, "{summary:?}");
+    assert!(summary[0].contains("restarts   0"), "{summary:?}");
+}
+
+#[test]
+fn up_host_starts_only_the_proxies_and_nodes_placed_on_that_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let ipc = |name: &str| format!("ipc://{}", dir.path().join(name).display());
+    let proxies = format!(
+        "  edge_hub: {{ frontend: \"{}\", backend: \"{}\", host: edge-1 }}\n  core_hub: {{ frontend: \"{}\", backend: \"{}\" }}\n",
+        ipc("edge-front.ipc"),
+        ipc("edge-back.ipc"),
+        ipc("core-front.ipc"),
+        ipc("core-back.ipc"),
+    );
+    let nodes = r#"  sensor:
+    host: edge-1
+    run: 'echo "sensor up"; exec sleep 60'
+    publishes: [{ topic: ticks, message: Tick, via: edge_hub }]
+  gateway:
+    host: edge-2
+    run: 'echo "gateway up"; exec sleep 60'
+    subscribes: [{ topic: ticks, message: Tick, via: edge_hub }]
+  central:
+    run: 'echo "central up"; exec sleep 60'
+    publishes: [{ topic: totals, message: Tick, via: core_hub }]
+  archive:
+    host: edge-1
+    run: 'echo "archive up"; exec sleep 60'
+    subscribes: [{ topic: totals, message: Tick, via: core_hub }]
+"#;
+    let up = Up::start(
+        &topology_of(dir.path(), &proxies, nodes),
+        &["--host", "edge-1", "--grace", "2"],
+    );
+    let started: Vec<String> = up.started(3).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(started, ["edge_hub", "sensor", "archive"]);
+    up.expect("sensor", "sensor up");
+    up.expect("archive", "archive up");
+    let mut up = up;
+    up.terminate();
+    let others: Vec<(String, String)> = up
+        .rest()
+        .into_iter()
+        .filter(|(from, text)| {
+            ["gateway", "central", "core_hub"]
+                .iter()
+                .any(|name| from == name || text.contains(name))
+        })
+        .collect();
+    assert!(others.is_empty(), "started off edge-1: {others:?}");
+}
+
+#[test]
+fn restart_backoff_doubles_after_each_quick_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    // The node stamps its own start time, so the gaps measured are the real ones between
+    // processes, not when the lines happened to reach this test.
+    let topology = topology_of(
+        dir.path(),
+        "",
+        "  crasher:\n    run: 'echo \"at $(date +%s%N)\"; exit 3'\n",
+    );
+    let up = Up::start(&topology, &["--grace", "2"]);
+    let mut starts = Vec::new();
+    let mut delays = Vec::new();
+    for restart in 0..4 {
+        let stamp = up.expect("crasher", "at ");
+        let nanos: u64 = stamp["at ".len()..]
+            .parse()
+            .unwrap_or_else(|_| panic!("`date +%s%N` printed `{stamp}`"));
+        starts.push(nanos);
+        if restart < 3 {
+            let note = up.expect("hermes", "crasher exited (status 3); restarting in ");
+            let seconds: f64 = note
+                .rsplit("restarting in ")
+                .next()
+                .and_then(|rest| rest.strip_suffix(" s"))
+                .and_then(|seconds| seconds.parse().ok())
+                .unwrap_or_else(|| panic!("{note}"));
+            delays.push(seconds);
+        }
+    }
+    assert_eq!(delays, [0.25, 0.5, 1.0]);
+    for (gap, delay) in starts.windows(2).zip(&delays) {
+        let gap = Duration::from_nanos(gap[1].saturating_sub(gap[0]));
+        assert!(
+            gap >= Duration::from_secs_f64(*delay),
+            "restarted {gap:?} after the last start, before its {delay} s backoff"
+        );
+    }
+    let mut up = up;
+    up.terminate();
 }
 
 /// A topology whose `feed` node is a real publisher: `hermes pub` at 200 Hz.
@@ -340,38 +548,135 @@ fn group_members(group: u32) -> Vec<(u32, String)> {
     members
 }
 
-#[test]
-fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behind() {
-    // The nodes run as `cargo run --bin NAME` in examples/trading; on a cold target directory
-    // the first of them compiles the crate, hence the generous first deadline.
-    let up = Up::start(Path::new("../examples/trading"), &["--grace", "5"]);
-    let mut groups = vec![pid_of(&up.expect("hermes", "started market"))];
-    for node in [
-        "bitstamp", "kraken", "coinbase", "strategy", "risk", "executor", "monitor",
-    ] {
-        groups.push(pid_of(&up.expect("hermes", &format!("started {node}"))));
+/// The trading example's topology and messages copied into `dir`, its proxy moved to ipc
+/// endpoints there, and each node given as `run:` what `hermes up` runs for a node without one
+/// (`cargo run --bin NAME` in examples/trading) plus the options that point the binary at those
+/// endpoints. The YAML's own tcp ports 6000–6002 are the ones `cargo run -p trading` and the
+/// Python original bind, on a machine other work shares.
+fn trading_on_private_endpoints(dir: &Path) -> std::path::PathBuf {
+    let example = Path::new("../examples/trading").canonicalize().unwrap();
+    std::fs::copy(example.join("messages.yaml"), dir.join("messages.yaml")).unwrap();
+    let endpoint = |side: &str| format!("ipc://{}", dir.join(format!("{side}.ipc")).display());
+    let (frontend, backend, capture) = (
+        endpoint("frontend"),
+        endpoint("backend"),
+        endpoint("capture"),
+    );
+    let manifest = example.join("Cargo.toml");
+    let original = std::fs::read_to_string(example.join("topology.yaml")).unwrap();
+    let mut yaml = String::new();
+    let mut in_nodes = false;
+    let mut nodes = 0;
+    for line in original.lines() {
+        let line = line
+            .replace("tcp://127.0.0.1:6000", &frontend)
+            .replace("tcp://127.0.0.1:6001", &backend)
+            .replace("tcp://127.0.0.1:6002", &capture);
+        yaml.push_str(&line);
+        yaml.push('\n');
+        in_nodes |= line == "nodes:";
+        let node = line
+            .strip_prefix("  ")
+            .and_then(|rest| rest.strip_suffix(':'))
+            .filter(|name| !name.starts_with(' '));
+        if let (true, Some(name)) = (in_nodes, node) {
+            nodes += 1;
+            yaml.push_str(&format!(
+                "    run: [cargo, run, --quiet, --manifest-path, \"{}\", --bin, {name}, --, \
+                 --frontend, \"{frontend}\", --backend, \"{backend}\"]\n",
+                manifest.display()
+            ));
+        }
     }
-    let kraken_group = groups[2];
-    up.expect_within("monitor", "[", Duration::from_secs(300));
+    assert_eq!(nodes, 7, "the example's nodes changed: {yaml}");
+    assert!(!yaml.contains("tcp://"), "an endpoint left on tcp: {yaml}");
+    let path = dir.join("topology.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
 
-    // SIGKILL the kraken binary itself (not the `cargo run` that started it): the node
-    // exits, and comes back.
-    // Each `cargo run` starts its binary once it has the build lock: wait for kraken's.
+/// The quotes a second from `exchange` in a live monitor line
+/// (`[   3s] quotes/s bitstamp 100 kraken 50 | trades 65 | ...`).
+fn quote_rate(line: &str, exchange: &str) -> Option<u64> {
+    let rates = line.split(" | ").next()?;
+    let mut words = rates.split_whitespace();
+    words.find(|word| *word == exchange)?;
+    words.next()?.parse().ok()
+}
+
+/// The figure after `label` in a monitor line (`... | drops 0 | restarts 1`).
+fn figure(line: &str, label: &str) -> Option<u64> {
+    line.split(" | ").find_map(|part| {
+        part.strip_prefix(label)?
+            .strip_prefix(' ')?
+            .split(' ')
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// The pid of the process called `name` in process group `group`, once `cargo run` has
+/// started it (it waits for the build lock first).
+fn binary_in_group(group: u32, name: &str) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(120);
-    let kraken = loop {
-        let found = group_members(kraken_group)
+    loop {
+        if let Some((pid, _)) = group_members(group)
             .into_iter()
-            .find(|(_, comm)| comm == "kraken");
-        if let Some((pid, _)) = found {
-            break pid;
+            .find(|(_, comm)| comm == name)
+        {
+            return pid;
         }
         assert!(
             Instant::now() < deadline,
-            "no kraken binary in its process group: {:?}",
-            group_members(kraken_group)
+            "no {name} binary in its process group: {:?}",
+            group_members(group)
         );
         std::thread::sleep(Duration::from_millis(50));
-    };
+    }
+}
+
+/// The next live monitor line that `accept`s, within `timeout`; `what` says what it shows.
+fn monitor_line(up: &Up, what: &str, timeout: Duration, accept: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match up.next_within("monitor", "[", left) {
+            Some(line) if accept(&line) => return line,
+            Some(line) => last = Some(line),
+            None => panic!("no monitor line {what} within {timeout:?}; the last: {last:?}"),
+        }
+    }
+}
+
+#[test]
+fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(&trading_on_private_endpoints(dir.path()), &["--grace", "5"]);
+    // The proxy, then every node after the nodes that hear it.
+    let started = up.started(8);
+    let names: Vec<&str> = started.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "market", "monitor", "executor", "risk", "strategy", "bitstamp", "kraken", "coinbase"
+        ]
+    );
+    let mut groups: Vec<u32> = started.iter().map(|&(_, pid)| pid).collect();
+
+    // On a cold target directory the first `cargo run` compiles the crate, hence the generous
+    // deadline. Wait until the monitor hears kraken, so that it can tell a new kraken apart.
+    monitor_line(
+        &up,
+        "with kraken quotes",
+        Duration::from_secs(300),
+        |line| quote_rate(line, "kraken").is_some_and(|rate| rate > 0),
+    );
+
+    // SIGKILL the kraken binary itself (not the `cargo run` that started it): the node exits,
+    // and comes back as a new process.
+    let kraken = binary_in_group(started[6].1, "kraken");
     assert!(
         Command::new("kill")
             .args(["-KILL", &kraken.to_string()])
@@ -380,14 +685,31 @@ fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behi
             .success()
     );
     up.expect("hermes", "kraken exited");
-    groups.push(pid_of(&up.expect("hermes", "started kraken")));
-    let summary = up.expect_within("monitor", "[", Duration::from_secs(60));
-    assert!(summary.contains("kraken"), "{summary}");
+    let kraken_group = pid_of(&up.expect("hermes", "started kraken"));
+    groups.push(kraken_group);
+    let kraken_again = binary_in_group(kraken_group, "kraken");
+    assert_ne!(kraken, kraken_again);
+
+    // The new kraken publishes: the monitor sees a publisher restart (a new epoch from origin
+    // `kraken`; nothing else restarts), and the whole second after that holds its quotes.
+    let restarted = monitor_line(&up, "with a restart", Duration::from_secs(120), |line| {
+        figure(line, "restarts").is_some_and(|restarts| restarts > 0)
+    });
+    let after = up.expect_within("monitor", "[", Duration::from_secs(10));
+    assert!(
+        quote_rate(&after, "kraken").is_some_and(|rate| rate > 0),
+        "no kraken quotes in the second after its restart was seen:\n{restarted}\n{after}"
+    );
 
     let mut up = up;
     up.terminate();
+    // A restart starts a new sequence; it is not a gap, and nothing else was lost.
     let last = up.expect("monitor", "final");
-    assert!(last.contains("drops"), "{last}");
+    assert_eq!(figure(&last, "drops"), Some(0), "{last}");
+    assert!(
+        figure(&last, "restarts").is_some_and(|restarts| restarts > 0),
+        "{last}"
+    );
     // Other tests start processes meanwhile, and a freed process-group ID can be reused by
     // one of theirs: look for the desk's own commands only.
     let ours = [
