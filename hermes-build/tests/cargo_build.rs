@@ -156,7 +156,10 @@ fn cargo_build_shows_the_yaml_line_and_a_clean_rebuild_does_nothing() {
         "the warning is not in cargo's output: {stderr}"
     );
     let (status, stderr) = cargo_build_with(dir.path(), true);
-    assert!(!status.success(), "deny_warnings(true) let a warning pass: {stderr}");
+    assert!(
+        !status.success(),
+        "deny_warnings(true) let a warning pass: {stderr}"
+    );
     assert!(
         stderr.contains("topology.yaml:7:18: error[hermes::unused_publication]"),
         "{stderr}"

@@ -426,27 +426,6 @@ fn an_unreadable_topology_exits_2_naming_the_file_for_every_command() {
 }
 
 #[test]
-fn a_topology_without_read_permission_exits_2() {
-    use std::os::unix::fs::PermissionsExt as _;
-
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let path = dir.path().join("topology.yaml");
-    std::fs::write(&path, "name: t\n").expect("write");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).expect("chmod");
-    if std::fs::read(&path).is_ok() {
-        // Root reads it anyway; the test above covers a path nobody can read.
-        eprintln!("skipped: this user reads files without read permission");
-        return;
-    }
-    hermes()
-        .arg("check")
-        .arg(&path)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("Permission denied"));
-}
-
-#[test]
 fn build_and_runtime_fingerprints_agree() {
     for text in [
         "",
