@@ -60,18 +60,15 @@ fn check_invalid_topology_exits_1_with_rustc_style_findings() {
 
 #[test]
 fn check_json_format_prints_one_document_on_stdout() {
-    let output = hermes()
-        .args([
+    let output = stdout_of(
+        hermes().args([
             "check",
             &format!("{FIXTURES}/invalid/unknown_proxy.yaml"),
             "--format",
             "json",
-        ])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+        ]),
+        1,
+    );
     let document: serde_json::Value = serde_json::from_slice(&output).expect("valid JSON");
     assert_eq!(document["errors"], 1);
     assert_eq!(document["diagnostics"][0]["code"], "hermes::unknown_proxy");
@@ -141,13 +138,7 @@ const TRADING: &str = "../hermes-build/tests/fixtures/valid/trading/topology.yam
 const NODE_NAMES: [&str; 5] = ["bitstamp", "kraken", "strategy", "router", "audit"];
 
 fn graph_output(format: &str) -> String {
-    let output = hermes()
-        .args(["graph", TRADING, "--format", format])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let output = stdout_of(hermes().args(["graph", TRADING, "--format", format]), 0);
     String::from_utf8(output).expect("UTF-8")
 }
 
@@ -235,14 +226,12 @@ fn graph_highlights_warnings() {
         "name: t\nmessages: [messages.yaml]\nproxies:\n  hub: { frontend: \"tcp://127.0.0.1:6000\", backend: \"tcp://127.0.0.1:6001\" }\nnodes:\n  clock:\n    publishes: [{ topic: ticks, message: Tick, via: hub }]\n  idle: {}\n",
     )
     .expect("write");
-    let output = hermes()
-        .args(["graph", "--format", "mermaid"])
-        .arg(dir.path())
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let output = stdout_of(
+        hermes()
+            .args(["graph", "--format", "mermaid"])
+            .arg(dir.path()),
+        0,
+    );
     let mermaid = String::from_utf8(output).expect("UTF-8");
     assert!(
         mermaid.contains("n_clock -. \"ticks: Tick\" .-> p_hub"),
@@ -342,15 +331,14 @@ fn proxy_refuses_an_endpoint_it_cannot_bind() {
         .stderr(predicate::str::contains("cannot start the proxy"));
 }
 
+/// What `command` prints on stdout, asserting it exits with `code`.
+fn stdout_of(command: &mut Command, code: i32) -> Vec<u8> {
+    command.assert().code(code).get_output().stdout.clone()
+}
+
 /// The subcommands `hermes --help` lists (but `help` itself).
 fn subcommands() -> Vec<String> {
-    let output = hermes()
-        .arg("--help")
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let output = stdout_of(hermes().arg("--help"), 0);
     let help = String::from_utf8(output).expect("UTF-8");
     let commands: Vec<String> = help
         .lines()
@@ -369,13 +357,7 @@ fn subcommands() -> Vec<String> {
 fn every_command_has_help_with_examples_of_itself() {
     for command in subcommands() {
         for flag in ["--help", "-h"] {
-            let output = hermes()
-                .args([command.as_str(), flag])
-                .assert()
-                .code(0)
-                .get_output()
-                .stdout
-                .clone();
+            let output = stdout_of(hermes().args([command.as_str(), flag]), 0);
             let help = String::from_utf8(output).expect("UTF-8");
             let examples: Vec<&str> = help
                 .lines()
@@ -450,13 +432,10 @@ fn committed_readme_images_are_current() {
         ("examples/trading", "docs/images/trading-desk.svg"),
     ] {
         let committed = std::fs::read_to_string(format!("../{image}")).expect("committed");
-        let output = hermes()
-            .args(["graph", &format!("../{topology}"), "--format", "svg"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout
-            .clone();
+        let output = stdout_of(
+            hermes().args(["graph", &format!("../{topology}"), "--format", "svg"]),
+            0,
+        );
         assert!(
             committed.as_bytes() == output.as_slice(),
             "{image} is stale; regenerate it with \
@@ -494,8 +473,8 @@ fn bench_refuses_nonsense_sizes_and_durations_with_exit_2() {
 
 #[test]
 fn bench_measures_one_row_against_raw_zmq() {
-    let output = hermes()
-        .args([
+    let output = stdout_of(
+        hermes().args([
             "bench",
             "--scenario",
             "direct",
@@ -508,12 +487,9 @@ fn bench_measures_one_row_against_raw_zmq() {
             "--duration",
             "0.02",
             "--json",
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+        ]),
+        0,
+    );
     let report: serde_json::Value = serde_json::from_slice(&output).expect("JSON report");
     let rows = report["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 1, "{report}");
