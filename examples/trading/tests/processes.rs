@@ -129,7 +129,9 @@ fn the_desk_runs_as_separate_processes_through_the_market_proxy() {
         }
         assert!(
             Instant::now() < deadline,
-            "no fill after 60 s; {out}\n{}",
+            "no fill after 60 s; {out}\n{}\n{}\n{}",
+            log(dir.path(), "market", "err"),
+            log(dir.path(), "bitstamp", "err"),
             log(dir.path(), "strategy", "err")
         );
         std::thread::sleep(Duration::from_millis(100));
