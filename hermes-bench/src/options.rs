@@ -136,6 +136,7 @@ pub struct Args {
         long = "scenario",
         value_name = "NAME",
         value_enum,
+        num_args = 1..,
         value_delimiter = ','
     )]
     pub scenarios: Vec<Scenario>,
@@ -145,12 +146,19 @@ pub struct Args {
         long = "transport",
         value_name = "tcp|ipc|inproc",
         value_enum,
+        num_args = 1..,
         value_delimiter = ','
     )]
     pub transports: Vec<Transport>,
     /// Payload sizes in bytes, `k`/`KiB` suffixes allowed; default: 64, 1KiB and 64KiB for
     /// direct and proxy, 64 and 1KiB for pipeline, 64 for the others.
-    #[arg(long = "payload", value_name = "BYTES", value_delimiter = ',', value_parser = parse_size)]
+    #[arg(
+        long = "payload",
+        value_name = "BYTES",
+        num_args = 1..,
+        value_delimiter = ',',
+        value_parser = parse_size
+    )]
     pub payloads: Vec<usize>,
     /// Seconds each measured run lasts (each figure takes `--runs` runs of raw and of Hermes).
     #[arg(long, value_name = "S")]

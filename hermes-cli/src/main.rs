@@ -98,12 +98,57 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser as _};
 
     use super::Cli;
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every `hermes ...` line in a subcommand's help is a command line clap accepts, so the
+    /// examples users copy work (comments after `#` and quoted arguments are understood).
+    #[test]
+    fn every_example_in_the_help_parses() {
+        let mut checked = 0;
+        for command in Cli::command().get_subcommands_mut() {
+            let help = command.render_long_help().to_string();
+            for line in help.lines().map(str::trim) {
+                let Some(example) = line.strip_prefix("hermes ") else {
+                    continue;
+                };
+                let example = example.split(" #").next().unwrap_or(example);
+                let words = std::iter::once("hermes".to_owned()).chain(shell_words(example));
+                if let Err(error) = Cli::try_parse_from(words) {
+                    panic!("`{line}` does not parse:\n{error}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "only {checked} examples found");
+    }
+
+    /// `line` split into words as a POSIX shell would, for single- and double-quoted words, up
+    /// to a pipe or a redirection.
+    fn shell_words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut quote = None;
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    word.get_or_insert_with(String::new);
+                }
+                (None, '|' | '>' | '<') => break,
+                (None, c) if c.is_whitespace() => words.extend(word.take()),
+                (None, c) => word.get_or_insert_with(String::new).push(c),
+            }
+        }
+        words.extend(word);
+        words
     }
 }
