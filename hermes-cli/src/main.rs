@@ -129,6 +129,69 @@ mod tests {
         assert!(checked >= 20, "only {checked} examples found");
     }
 
+    /// Every `hermes ...` and `cargo run -p hermes-cli -- ...` command in the code blocks of
+    /// the project's documentation parses too.
+    #[test]
+    fn every_command_in_the_docs_parses() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let subcommands: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|command| command.get_name().to_owned())
+            .collect();
+        let mut docs = vec![root.join("README.md")];
+        for dir in [
+            "docs",
+            "hermes-cli",
+            "hermes-build",
+            "hermes-runtime",
+            "examples/trading",
+        ] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("documentation directory") {
+                let path = entry.expect("directory entry").path();
+                if path.extension().is_some_and(|ext| ext == "md") {
+                    docs.push(path);
+                }
+            }
+        }
+        let mut checked = 0;
+        for doc in docs {
+            let text = std::fs::read_to_string(&doc).expect("readable documentation");
+            let mut in_code = false;
+            for (number, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.starts_with("```") {
+                    in_code = !in_code;
+                    continue;
+                }
+                if !in_code {
+                    continue;
+                }
+                let Some(command) = line
+                    .split_once("-p hermes-cli -- ")
+                    .map(|(_, rest)| rest)
+                    .or_else(|| line.strip_prefix("hermes "))
+                else {
+                    continue;
+                };
+                let command = command.split(" #").next().unwrap_or(command);
+                let words = shell_words(command);
+                if !words.first().is_some_and(|word| subcommands.contains(word)) {
+                    continue;
+                }
+                let args = std::iter::once("hermes".to_owned()).chain(words);
+                if let Err(error) = Cli::try_parse_from(args) {
+                    panic!(
+                        "{}:{}: `{line}` does not parse:\n{error}",
+                        doc.display(),
+                        number + 1
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 30, "only {checked} commands found");
+    }
+
     /// `line` split into words as a POSIX shell would, for single- and double-quoted words, up
     /// to a pipe or a redirection.
     fn shell_words(line: &str) -> Vec<String> {
