@@ -7,7 +7,7 @@
 //! and a `Handler` trait, and `launch` for the whole topology.
 //!
 //! - `cargo run -p hermes-example-hello --bin hello` runs everything in one process;
-//! - `cargo run -p hermes-example-hello --bin market` (and `feed`, `trader`, `audit`) runs one
+//! - `cargo run -p hermes-example-hello --bin hello-market` (and `feed`, `trader`, `audit`) runs one
 //!   piece as its own process, wired by the YAML's endpoints.
 
 use std::sync::mpsc;
