@@ -553,6 +553,36 @@ fn group_members(group: u32) -> Vec<(u32, String)> {
 /// (`cargo run --bin NAME` in examples/trading) plus the options that point the binary at those
 /// endpoints. The YAML's own tcp ports 6000–6002 are the ones `cargo run -p trading` and the
 /// Python original bind, on a machine other work shares.
+/// What `hermes tap TOPOLOGY ARGS --format json` prints, one value per envelope (killed after
+/// 30 s).
+fn tap_json(topology: &Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("hermes"))
+        .arg("tap")
+        .arg(topology)
+        .args(args)
+        .args(["--format", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hermes tap starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("hermes tap {args:?} did not finish within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("tap output");
+    assert!(output.status.success(), "hermes tap failed: {output:?}");
+    String::from_utf8(output.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{line}: {err}")))
+        .collect()
+}
+
 fn trading_on_private_endpoints(dir: &Path) -> std::path::PathBuf {
     let example = Path::new("../examples/trading").canonicalize().unwrap();
     std::fs::copy(example.join("messages.yaml"), dir.join("messages.yaml")).unwrap();
@@ -653,7 +683,8 @@ fn monitor_line(up: &Up, what: &str, timeout: Duration, accept: impl Fn(&str) ->
 #[test]
 fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(&trading_on_private_endpoints(dir.path()), &["--grace", "5"]);
+    let topology = trading_on_private_endpoints(dir.path());
+    let up = Up::start(&topology, &["--grace", "5"]);
     // The proxy, then every node after the nodes that hear it.
     let started = up.started(8);
     let names: Vec<&str> = started.iter().map(|(name, _)| name.as_str()).collect();
@@ -673,6 +704,22 @@ fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behi
         Duration::from_secs(300),
         |line| quote_rate(line, "kraken").is_some_and(|rate| rate > 0),
     );
+
+    // `hermes tap` on the running desk decodes its envelopes with the YAML's types.
+    let quotes = tap_json(&topology, &["quotes/kraken", "--count", "3"]);
+    assert_eq!(quotes.len(), 3, "{quotes:?}");
+    for quote in &quotes {
+        assert_eq!(quote["topic"], "quotes/kraken", "{quote}");
+        assert_eq!(quote["origin"], "kraken", "{quote}");
+        assert_eq!(quote["payload"]["exchange"], "kraken", "{quote}");
+        let (bid, ask) = (&quote["payload"]["bid"], &quote["payload"]["ask"]);
+        assert!(
+            bid.as_f64()
+                .zip(ask.as_f64())
+                .is_some_and(|(bid, ask)| 0.0 < bid && bid < ask),
+            "{quote}"
+        );
+    }
 
     // SIGKILL the kraken binary itself (not the `cargo run` that started it): the node exits,
     // and comes back as a new process.
