@@ -218,7 +218,7 @@ fn flood_a_slow_subscriber(action: &str) -> String {
     while started.elapsed() < FLOOD {
         publisher.send(&payload).expect("send");
         sent += 1;
-        if sent % 256 == 0 {
+        if sent.is_multiple_of(256) {
             peak = peak.max(rss_kib(pid));
         }
     }
