@@ -289,7 +289,8 @@ proptest! {
 /// A prost message with every kind of field a generated type has: strings, bytes, zigzag and
 /// fixed numbers, repeated fields and a recursive nested message (so a hostile payload can
 /// nest deeply).
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, crate::HermesMessage)]
+#[hermes(name = "test.Quote", crate = "crate")]
 struct Quote {
     #[prost(string, tag = "1")]
     symbol: String,
@@ -313,35 +314,6 @@ struct Level {
     venues: Vec<String>,
     #[prost(message, optional, boxed, tag = "3")]
     inner: Option<Box<Level>>,
-}
-
-impl Message for Quote {
-    const NAME: &'static str = "test.Quote";
-    const FINGERPRINT: u64 = crate::fingerprint("test.Quote{symbol:String;price:f64;...}");
-
-    fn supports(codec: Codec) -> bool {
-        codec == Codec::Protobuf
-    }
-
-    fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-        match codec {
-            Codec::Protobuf => crate::codec::protobuf::encode(self, buf),
-            other => Err(CodecError::Unsupported {
-                codec: other,
-                message: Self::NAME,
-            }),
-        }
-    }
-
-    fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
-        match codec {
-            Codec::Protobuf => crate::codec::protobuf::decode(bytes),
-            other => Err(CodecError::Unsupported {
-                codec: other,
-                message: Self::NAME,
-            }),
-        }
-    }
 }
 
 fn quote(symbol: String, raw: Vec<u8>, ids: Vec<u32>) -> Quote {
