@@ -40,19 +40,14 @@ nodes:
       - { topic: ticks, message: Tick, connect: \"tcp://127.0.0.1:7900\" }
 ";
 
-/// `FIXED` plus a publication nobody subscribes to: a warning.
-const WARNED: &str = "\
-name: probe
-messages: [messages.yaml]
-nodes:
-  clock:
-    publishes:
-      - { topic: ticks, message: Tick, bind: \"tcp://127.0.0.1:7900\" }
-      - { topic: tacks, message: Tick, bind: \"tcp://127.0.0.1:7901\" }
-  watch:
-    subscribes:
-      - { topic: ticks, message: Tick, connect: \"tcp://127.0.0.1:7900\" }
-";
+/// `FIXED` plus, on line 7, a publication nobody subscribes to: a warning.
+fn warned() -> String {
+    let ticks = "      - { topic: ticks, message: Tick, bind: \"tcp://127.0.0.1:7900\" }\n";
+    let tacks = "      - { topic: tacks, message: Tick, bind: \"tcp://127.0.0.1:7901\" }\n";
+    let warned = FIXED.replacen(ticks, &format!("{ticks}{tacks}"), 1);
+    assert_ne!(warned, FIXED, "`FIXED` publishes `ticks`");
+    warned
+}
 
 /// A crate whose build script compiles `topology.yaml` with this hermes-build, denying
 /// warnings when `PROBE_DENY_WARNINGS` is set.
@@ -148,7 +143,7 @@ fn cargo_build_shows_the_yaml_line_and_a_clean_rebuild_does_nothing() {
         "{stderr}"
     );
 
-    std::fs::write(dir.path().join("topology.yaml"), WARNED).unwrap();
+    std::fs::write(dir.path().join("topology.yaml"), warned()).unwrap();
     let (status, stderr) = cargo_build(dir.path());
     assert!(status.success(), "a warning failed the build: {stderr}");
     assert!(
