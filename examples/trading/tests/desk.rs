@@ -86,15 +86,9 @@ fn the_trading_binary_stops_by_itself_after_its_duration_with_a_final_summary() 
         .spawn()
         .expect("trading starts");
     let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("`trading --duration 2` still running after 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let Some(status) = common::exit_status_by(&mut child, started + Duration::from_secs(20)) else {
+        let _ = child.kill();
+        panic!("`trading --duration 2` still running after 20 s");
     };
     assert!(status.success(), "exited with {status}");
     assert!(

@@ -45,17 +45,12 @@ impl Processes {
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         for (name, child) in &mut self.children {
-            let status = loop {
-                if let Some(status) = child.try_wait().expect("wait") {
-                    break status;
-                }
-                assert!(
-                    Instant::now() < deadline,
+            let status = common::exit_status_by(child, deadline).unwrap_or_else(|| {
+                panic!(
                     "{name} did not stop within 5 s of SIGTERM; {}",
                     log(&self.logs, name, "err")
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            };
+                )
+            });
             assert!(
                 status.success(),
                 "{name} exited with {status}; {}",

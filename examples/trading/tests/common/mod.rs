@@ -1,9 +1,11 @@
-//! What both desk tests share: receivers that audit every topic from the proxy's backend.
+//! What both desk tests share: receivers that audit every topic from the proxy's backend, and
+//! waiting for a child process with a deadline.
 
+use std::process::{Child, ExitStatus};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hermes_runtime::{Context, Error, Message, Receiver, ReceiverStats};
 use trading::topology::topics;
@@ -79,4 +81,17 @@ fn receive<M: Message>(
         }
         receiver.stats()
     })
+}
+
+/// `child`'s exit status, or `None` if it is still running at `deadline`.
+pub fn exit_status_by(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
