@@ -556,27 +556,19 @@ fn group_members(group: u32) -> Vec<(u32, String)> {
 /// What `hermes tap TOPOLOGY ARGS --format json` prints, one value per envelope (killed after
 /// 30 s).
 fn tap_json(topology: &Path, args: &[&str]) -> Vec<serde_json::Value> {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("hermes"))
+    let output = assert_cmd::Command::cargo_bin("hermes")
+        .expect("the hermes binary is built")
         .arg("tap")
         .arg(topology)
         .args(args)
         .args(["--format", "json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("hermes tap starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("hermes tap {args:?} did not finish within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("tap output");
-    assert!(output.status.success(), "hermes tap failed: {output:?}");
-    String::from_utf8(output.stdout)
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(output)
         .expect("UTF-8")
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{line}: {err}")))
