@@ -118,9 +118,7 @@ mod tests {
                 let Some(example) = line.strip_prefix("hermes ") else {
                     continue;
                 };
-                let example = example.split(" #").next().unwrap_or(example);
-                let words = std::iter::once("hermes".to_owned()).chain(shell_words(example));
-                if let Err(error) = Cli::try_parse_from(words) {
+                if let Err(error) = parse(shell_words(example)) {
                     panic!("`{line}` does not parse:\n{error}");
                 }
                 checked += 1;
@@ -173,13 +171,11 @@ mod tests {
                 else {
                     continue;
                 };
-                let command = command.split(" #").next().unwrap_or(command);
                 let words = shell_words(command);
                 if !words.first().is_some_and(|word| subcommands.contains(word)) {
                     continue;
                 }
-                let args = std::iter::once("hermes".to_owned()).chain(words);
-                if let Err(error) = Cli::try_parse_from(args) {
+                if let Err(error) = parse(words) {
                     panic!(
                         "{}:{}: `{line}` does not parse:\n{error}",
                         doc.display(),
@@ -192,8 +188,13 @@ mod tests {
         assert!(checked >= 30, "only {checked} commands found");
     }
 
+    /// `hermes` with `args`, as clap parses it.
+    fn parse(args: Vec<String>) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("hermes".to_owned()).chain(args))
+    }
+
     /// `line` split into words as a POSIX shell would, for single- and double-quoted words, up
-    /// to a pipe or a redirection.
+    /// to a pipe, a redirection or a comment.
     fn shell_words(line: &str) -> Vec<String> {
         let mut words = Vec::new();
         let mut word: Option<String> = None;
@@ -207,6 +208,7 @@ mod tests {
                     word.get_or_insert_with(String::new);
                 }
                 (None, '|' | '>' | '<') => break,
+                (None, '#') if word.is_none() => break,
                 (None, c) if c.is_whitespace() => words.extend(word.take()),
                 (None, c) => word.get_or_insert_with(String::new).push(c),
             }
