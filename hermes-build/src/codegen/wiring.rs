@@ -459,12 +459,14 @@ fn wiring_value(
     out.push_str("            Wiring {\n");
     for proxy in proxies {
         let config = &proxy.proxy;
-        let capture = config.capture.as_ref().map_or_else(String::new, |_| {
+        let capture = if config.capture.is_some() {
             format!(
                 "\n                        .with_capture({})",
                 scheme.proxy_endpoint(proxy, "capture")
             )
-        });
+        } else {
+            String::new()
+        };
         put(
             out,
             r#"
