@@ -1135,23 +1135,18 @@ fn check_unused_proxies(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 
 /// `hermes::cycle` (warning): nodes that feed each other's subscriptions.
 fn check_cycles(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let node_count = cx.topology.nodes.len();
-    let mut flow: DiGraph<usize, ()> = DiGraph::with_capacity(node_count, 0);
-    for node in 0..node_count {
-        flow.add_node(node);
-    }
-    let mut edges: HashSet<(usize, usize)> = HashSet::new();
+    let flow = cx.graph.data_flow();
+    // Each node that hears itself, with the first topic it does so on.
+    let mut looping: HashSet<usize> = HashSet::new();
     let mut self_loops: Vec<(usize, &str)> = Vec::new();
     for topic in &cx.graph.topics {
         for publisher in &topic.publishers {
-            for subscriber in &topic.subscribers {
-                let edge = (publisher.node, subscriber.node);
-                if edges.insert(edge) {
-                    if edge.0 == edge.1 {
-                        self_loops.push((edge.0, &topic.topic));
-                    }
-                    flow.add_edge(NodeIndex::new(edge.0), NodeIndex::new(edge.1), ());
-                }
+            let hears_itself = topic
+                .subscribers
+                .iter()
+                .any(|subscriber| subscriber.node == publisher.node);
+            if hears_itself && looping.insert(publisher.node) {
+                self_loops.push((publisher.node, &topic.topic));
             }
         }
     }

@@ -5,7 +5,7 @@
 //! Subscriptions are linked to every topic on their channel that they match by segment
 //! prefix (see [`crate::topic_matches`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -194,6 +194,41 @@ fn connect_key(owner_host: Option<&str>, endpoint: &Endpoint) -> String {
 }
 
 impl TopologyGraph {
+    /// Who feeds whom: vertex `i` (weight `i`) is the node at position `i` in `nodes:`, and an
+    /// edge runs from a publisher to each node that receives one of its topics, once per pair
+    /// (a node that receives its own publication has a self-loop), in the order the topics
+    /// and their ports come.
+    ///
+    /// ```
+    /// let loaded = hermes_build::load("tests/fixtures/valid/trading/topology.yaml")?;
+    /// let flow = loaded.graph.data_flow();
+    /// assert_eq!(flow.node_count(), loaded.topology.nodes.len());
+    /// assert!(flow.edge_count() > 0);
+    /// # Ok::<(), hermes_build::LoadError>(())
+    /// ```
+    pub fn data_flow(&self) -> DiGraph<usize, ()> {
+        let node_count = self.node_vertices.len();
+        let mut flow = DiGraph::with_capacity(node_count, 0);
+        for node in 0..node_count {
+            flow.add_node(node);
+        }
+        let mut edges: HashSet<(usize, usize)> = HashSet::new();
+        for topic in &self.topics {
+            for publisher in &topic.publishers {
+                for subscriber in &topic.subscribers {
+                    if edges.insert((publisher.node, subscriber.node)) {
+                        flow.add_edge(
+                            NodeIndex::new(publisher.node),
+                            NodeIndex::new(subscriber.node),
+                            (),
+                        );
+                    }
+                }
+            }
+        }
+        flow
+    }
+
     /// Builds the graph. Ports whose wiring is invalid are left out of it; the checks report
     /// them.
     ///

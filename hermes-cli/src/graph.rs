@@ -269,7 +269,7 @@ impl Picture {
 /// Which nodes feed themselves through other nodes (`hermes::cycle`).
 fn nodes_in_cycles(loaded: &Loaded) -> Vec<bool> {
     let count = loaded.topology.nodes.len();
-    let flow = topology::data_flow(&loaded.graph, count);
+    let flow = loaded.graph.data_flow();
     let mut in_cycle = vec![false; count];
     for component in petgraph::algo::tarjan_scc(&flow) {
         let cyclic = component.len() > 1

@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use hermes_build::model::{Codec, Port};
-use hermes_build::{Endpoint, LoadError, Loaded, TopologyGraph, topic_matches};
-use petgraph::graph::{DiGraph, NodeIndex};
+use hermes_build::{Endpoint, LoadError, Loaded, topic_matches};
 
 use crate::{FINDINGS, USAGE_OR_IO};
 
@@ -150,27 +149,4 @@ pub fn publication_for<'a, 'b>(
         .iter()
         .filter(|publication| topic_matches(publication.port.topic.as_str(), topic))
         .max_by_key(|publication| publication.port.topic.len())
-}
-
-/// Who feeds whom: vertex `i` is the node at position `i` in `nodes:`, and an edge runs from
-/// a publisher to each node that receives one of its topics (once per pair; a node receiving
-/// its own publication is a self-loop). The matching is the graph's own, so every command
-/// agrees with `hermes check` on who hears whom.
-pub fn data_flow(graph: &TopologyGraph, node_count: usize) -> DiGraph<usize, ()> {
-    let mut flow = DiGraph::with_capacity(node_count, 0);
-    for node in 0..node_count {
-        flow.add_node(node);
-    }
-    for topic in &graph.topics {
-        for publisher in &topic.publishers {
-            for subscriber in &topic.subscribers {
-                flow.update_edge(
-                    NodeIndex::new(publisher.node),
-                    NodeIndex::new(subscriber.node),
-                    (),
-                );
-            }
-        }
-    }
-    flow
 }

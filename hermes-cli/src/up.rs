@@ -173,12 +173,12 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
 }
 
 /// The order nodes start in, as positions in `nodes:`: every node after the nodes that receive
-/// what it publishes (the data flow of [`crate::topology::data_flow`], run backwards), so that
+/// what it publishes (the data flow of [`hermes_build::TopologyGraph::data_flow`], run backwards), so that
 /// subscribers are up before their publishers and fewer first messages go to nobody (ZeroMQ's
 /// slow joiner). Nodes that feed each other (a cycle) start together in file order; whenever
 /// several nodes could start next, the one first in the file does.
 pub fn start_order(loaded: &Loaded) -> Vec<usize> {
-    let flow = crate::topology::data_flow(&loaded.graph, loaded.topology.nodes.len());
+    let flow = loaded.graph.data_flow();
     // One vertex per cycle (strongly connected component), holding its nodes; acyclic.
     let mut components = condensation(flow, true);
     for members in components.node_weights_mut() {
