@@ -4,11 +4,14 @@
 //!
 //! ```text
 //! cargo bench -p hermes-runtime --bench pubsub -- [--messages N] [--runs R] [--transport tcp|ipc|inproc]
-//!                                                 [--raw-padding BYTES]
+//!                                                 [--raw-padding BYTES] [--raw-zero-copy]
+//!                                                 [--only raw|hermes]
 //! ```
 //!
 //! `--raw-padding` adds bytes to each raw message, to separate what the envelope header's size
-//! costs from what Hermes' code costs.
+//! costs from what Hermes' code costs; `--raw-zero-copy` sends them the way Hermes' publisher
+//! sends frames of 81 to 120 bytes (see `hand_over` in `src/publisher.rs`). `--only` runs one
+//! side, for a profiler.
 
 use std::time::{Duration, Instant};
 
@@ -62,6 +65,10 @@ struct Options {
     runs: usize,
     transport: String,
     raw_padding: usize,
+    /// Hand each raw message to libzmq as a buffer of its own instead of letting it copy.
+    raw_zero_copy: bool,
+    /// Run one side only (`raw` or `hermes`), for profiling it alone.
+    only: Option<String>,
 }
 
 fn endpoints(transport: &str, run: usize) -> (String, String) {
@@ -120,10 +127,16 @@ fn raw(options: &Options, run: usize) -> f64 {
         let _ = subscriber.recv_multipart(0).unwrap();
     }
     let messages = options.messages;
+    let zero_copy = options.raw_zero_copy;
     let sender = std::thread::spawn(move || {
         for _ in 0..messages {
             publisher.send(TOPIC, zmq::SNDMORE).unwrap();
-            publisher.send(&payload[..], 0).unwrap();
+            if zero_copy {
+                // A buffer of our own per message, as Hermes' publisher hands over its frames.
+                publisher.send(payload.clone(), 0).unwrap();
+            } else {
+                publisher.send(&payload[..], 0).unwrap();
+            }
         }
         publisher
     });
@@ -192,7 +205,7 @@ fn hermes(options: &Options, run: usize) -> f64 {
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// User plus system CPU time of this process, from /proc (Linux).
@@ -238,6 +251,8 @@ fn main() {
         runs: 5,
         transport: "tcp".into(),
         raw_padding: 0,
+        raw_zero_copy: false,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -256,6 +271,8 @@ fn main() {
                     .and_then(|v| v.parse().ok())
                     .expect("--raw-padding BYTES")
             }
+            "--raw-zero-copy" => options.raw_zero_copy = true,
+            "--only" => options.only = args.next(),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -270,12 +287,16 @@ fn main() {
         })
     };
     for run in 0..options.runs {
-        let before = process_cpu();
-        raws.push(raw(&options, run));
-        raw_cpu.push(cpu_per_message(before));
-        let before = process_cpu();
-        typed.push(hermes(&options, run));
-        hermes_cpu.push(cpu_per_message(before));
+        if options.only.as_deref() != Some("hermes") {
+            let before = process_cpu();
+            raws.push(raw(&options, run));
+            raw_cpu.push(cpu_per_message(before));
+        }
+        if options.only.as_deref() != Some("raw") {
+            let before = process_cpu();
+            typed.push(hermes(&options, run));
+            hermes_cpu.push(cpu_per_message(before));
+        }
     }
     let (raw, hermes) = (median(raws), median(typed));
     let (raw_cpu, hermes_cpu) = (median(raw_cpu), median(hermes_cpu));
@@ -289,8 +310,11 @@ fn main() {
             format!(", raw padded by {} B", options.raw_padding)
         } else {
             String::new()
-        }
+        },
     );
+    if options.raw_zero_copy {
+        println!("raw messages handed to libzmq zero-copy");
+    }
     println!("| path | msg/s | MB/s (payload) | CPU µs/msg (all threads) |");
     println!("| --- | ---: | ---: | ---: |");
     for (name, rate, cpu) in [
