@@ -115,11 +115,20 @@ impl risk::Handler for Risk {
     }
 
     fn on_stop(&mut self, _outputs: &mut risk::Outputs) -> HandlerResult {
+        let positions: Vec<String> = self
+            .positions
+            .iter()
+            .map(|(exchange, btc)| format!("{exchange} {btc:+.4} BTC"))
+            .collect();
         tracing::info!(
-            "risk stopped: {} accepted, {} rejected; positions {:?}",
+            "risk stopped: {} accepted, {} rejected; positions {}",
             self.accepted,
             self.rejected,
-            self.positions
+            if positions.is_empty() {
+                "flat".to_owned()
+            } else {
+                positions.join(", ")
+            }
         );
         Ok(())
     }
