@@ -306,7 +306,9 @@ struct Tracker {
     sequences: Vec<Option<Sequence>>,
     last: Option<LastPair>,
     stats: ReceiverStats,
-    last_lag_warning: Option<Instant>,
+    /// When the last slow-subscriber warning was logged, ns since the Unix epoch (the clock
+    /// the lag is measured on, already read for each envelope).
+    last_lag_warning_ns: Option<u64>,
 }
 
 impl Tracker {
@@ -320,7 +322,7 @@ impl Tracker {
             sequences: Vec::new(),
             last: None,
             stats: ReceiverStats::default(),
-            last_lag_warning: None,
+            last_lag_warning_ns: None,
         }
     }
 
@@ -418,12 +420,13 @@ impl Tracker {
     /// Lag and the slow-subscriber policy, then the codec and the payload: the message, or
     /// `None` when the envelope was counted and skipped.
     fn deliver<M: Message>(&mut self, raw: &RawEnvelope<'_>) -> Result<Option<M>> {
-        let lag_ns = envelope::now_ns().saturating_sub(raw.timestamp_ns);
+        let now_ns = envelope::now_ns();
+        let lag_ns = now_ns.saturating_sub(raw.timestamp_ns);
         self.stats.max_lag_ns = self.stats.max_lag_ns.max(lag_ns);
         if lag_ns > self.max_lag_ns {
             self.stats.lagging += 1;
             match self.slow_subscriber.action {
-                SlowSubscriberAction::Warn => self.warn_lag(lag_ns, raw),
+                SlowSubscriberAction::Warn => self.warn_lag(now_ns, lag_ns, raw),
                 SlowSubscriberAction::Drop => {
                     self.stats.stale_dropped += 1;
                     return Ok(None);
@@ -565,13 +568,15 @@ impl Tracker {
         Ok((origin.name.clone(), topic.name.clone(), topic.slot))
     }
 
-    fn warn_lag(&mut self, lag_ns: u64, raw: &RawEnvelope<'_>) {
-        let now = Instant::now();
+    /// Logs a lagging envelope, at most once a second (a step of the wall clock either way
+    /// counts as a second passed).
+    fn warn_lag(&mut self, now_ns: u64, lag_ns: u64, raw: &RawEnvelope<'_>) {
+        const SECOND_NS: u64 = 1_000_000_000;
         if self
-            .last_lag_warning
-            .is_none_or(|last| now.duration_since(last) >= Duration::from_secs(1))
+            .last_lag_warning_ns
+            .is_none_or(|last| now_ns.abs_diff(last) >= SECOND_NS)
         {
-            self.last_lag_warning = Some(now);
+            self.last_lag_warning_ns = Some(now_ns);
             tracing::warn!(
                 topic = %raw.topic,
                 origin = %raw.origin,

@@ -2,52 +2,8 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{DEADLINE, Tick, unique};
-use hermes_runtime::{Context, Error, Publisher, Receiver, SlowSubscriber, SlowSubscriberAction};
-
-const LIMIT: Duration = Duration::from_millis(100);
-
-/// A receiver with `action`, ten envelopes that are already stale when read, then a fresh one.
-fn stale_then_fresh(action: SlowSubscriberAction) -> (Receiver<Tick>, Vec<Result<u64, String>>) {
-    let context = Context::new();
-    let endpoint = format!("inproc://{}", unique("slow"));
-    let mut receiver = Receiver::<Tick>::builder(&context)
-        .topic("t")
-        .slow_subscriber(SlowSubscriber::new(LIMIT, action))
-        .bind(&endpoint)
-        .unwrap();
-    let mut publisher = Publisher::<Tick>::builder(&context)
-        .topic("t")
-        .connect(&endpoint)
-        .unwrap();
-    // Handshake without reading stale data: the probe is read at once.
-    let deadline = std::time::Instant::now() + DEADLINE;
-    while receiver.recv_timeout(Duration::from_millis(10)).is_err() {
-        publisher.send(&Tick::new(0)).unwrap();
-        assert!(std::time::Instant::now() < deadline);
-    }
-    while receiver.recv_timeout(Duration::from_millis(20)).is_ok() {}
-    for n in 1..=10 {
-        publisher.send(&Tick::new(n)).unwrap();
-    }
-    // The subscriber stalls past its limit, so all ten are stale when it reads them.
-    std::thread::sleep(LIMIT * 2);
-    publisher.send(&Tick::new(99)).unwrap();
-    let mut outcomes = Vec::new();
-    loop {
-        match receiver.recv_timeout(Duration::from_millis(200)) {
-            Ok(envelope) => outcomes.push(Ok(envelope.message.n)),
-            Err(Error::Timeout) => break,
-            Err(err) => {
-                outcomes.push(Err(err.to_string()));
-                break;
-            }
-        }
-    }
-    (receiver, outcomes)
-}
+use common::{LIMIT, stale_then_fresh};
+use hermes_runtime::{Error, SlowSubscriberAction};
 
 #[test]
 fn warn_delivers_stale_envelopes_and_counts_them() {

@@ -4,7 +4,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use hermes_runtime::{Codec, CodecError, Envelope, Error, Message, Publisher, Receiver};
+use hermes_runtime::{
+    Codec, CodecError, Context, Envelope, Error, Message, Publisher, Receiver, SlowSubscriber,
+    SlowSubscriberAction,
+};
 
 /// The bound on every wait in these tests.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -124,4 +127,49 @@ pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// The slow-subscriber limit of [`stale_then_fresh`].
+pub const LIMIT: Duration = Duration::from_millis(100);
+
+/// A receiver with `action`, ten envelopes that are already stale when read, then a fresh one.
+pub fn stale_then_fresh(
+    action: SlowSubscriberAction,
+) -> (Receiver<Tick>, Vec<Result<u64, String>>) {
+    let context = Context::new();
+    let endpoint = format!("inproc://{}", unique("slow"));
+    let mut receiver = Receiver::<Tick>::builder(&context)
+        .topic("t")
+        .slow_subscriber(SlowSubscriber::new(LIMIT, action))
+        .bind(&endpoint)
+        .unwrap();
+    let mut publisher = Publisher::<Tick>::builder(&context)
+        .topic("t")
+        .connect(&endpoint)
+        .unwrap();
+    // Handshake without reading stale data: the probe is read at once.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while receiver.recv_timeout(Duration::from_millis(10)).is_err() {
+        publisher.send(&Tick::new(0)).unwrap();
+        assert!(std::time::Instant::now() < deadline);
+    }
+    while receiver.recv_timeout(Duration::from_millis(20)).is_ok() {}
+    for n in 1..=10 {
+        publisher.send(&Tick::new(n)).unwrap();
+    }
+    // The subscriber stalls past its limit, so all ten are stale when it reads them.
+    std::thread::sleep(LIMIT * 2);
+    publisher.send(&Tick::new(99)).unwrap();
+    let mut outcomes = Vec::new();
+    loop {
+        match receiver.recv_timeout(Duration::from_millis(200)) {
+            Ok(envelope) => outcomes.push(Ok(envelope.message.n)),
+            Err(Error::Timeout) => break,
+            Err(err) => {
+                outcomes.push(Err(err.to_string()));
+                break;
+            }
+        }
+    }
+    (receiver, outcomes)
 }
