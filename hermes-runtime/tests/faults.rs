@@ -3,64 +3,30 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::Child;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Tick};
+use common::{ChildLines, DEADLINE, Tick, assert_child, child_test, set_by_parent};
 use hermes_runtime::{Context, Error, Proxy, ProxyConfig, Publisher, Receiver};
-
-const CHILD: &str = "HERMES_FAULT_CHILD";
 
 /// This test binary, run again as a child process in one of the modes below.
 struct ChildProcess {
     child: Child,
-    lines: mpsc::Receiver<String>,
+    lines: ChildLines,
 }
 
 impl ChildProcess {
     fn start(test: &str, env: &[(&str, &str)]) -> ChildProcess {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                test,
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, "1")
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                // libtest prints `test NAME ... ` before the first line of output.
-                let line = line.rsplit(" ... ").next().unwrap_or_default().to_owned();
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let mut child = child_test(test).envs(env.iter().copied()).spawn().unwrap();
+        let lines = ChildLines::of(child.stdout.take().unwrap());
         ChildProcess { child, lines }
     }
 
-    /// Skips libtest's own lines until one starts with `prefix`; returns the rest of it.
-    fn wait_for(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line[prefix.len()..].to_owned(),
-                Ok(_) => {}
-                Err(_) => panic!("the child never said `{prefix}`"),
-            }
-        }
+    /// What follows `marker` in the child's first line holding it.
+    fn wait_for(&self, marker: &str) -> String {
+        self.lines.after(marker, Instant::now() + DEADLINE)
     }
 
     fn say(&mut self, line: &str) {
@@ -93,19 +59,12 @@ impl Drop for ChildProcess {
     }
 }
 
-fn child_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the parent test"))
-}
-
 #[test]
 #[ignore = "runs as a child process of the fault tests"]
 fn proxy_process() {
-    assert!(
-        std::env::var_os(CHILD).is_some(),
-        "only run as a child process"
-    );
+    assert_child();
     let context = Context::new();
-    let config = ProxyConfig::new(child_env("FRONTEND"), child_env("BACKEND"));
+    let config = ProxyConfig::new(set_by_parent("FRONTEND"), set_by_parent("BACKEND"));
     let proxy = Proxy::spawn(&context, config).unwrap();
     println!("ready {} {}", proxy.frontend(), proxy.backend());
     // Until the parent kills it; never longer than a minute, so nothing is orphaned.
@@ -203,18 +162,15 @@ fn a_restarted_proxy_is_reconnected_and_the_outage_is_counted_as_loss() {
 #[test]
 #[ignore = "runs as a child process of the fault tests"]
 fn publisher_process_exiting_after_send() {
-    assert!(
-        std::env::var_os(CHILD).is_some(),
-        "only run as a child process"
-    );
+    assert_child();
     let context = Context::new();
     let mut publisher = Publisher::<Tick>::builder(&context)
         .topic("t")
         .hwm(0) // queue everything: this test is about linger, not the high-water mark
         .linger(Duration::from_secs(5))
-        .connect(&child_env("ENDPOINT"))
+        .connect(&set_by_parent("ENDPOINT"))
         .unwrap();
-    let count: u64 = child_env("COUNT").parse().unwrap();
+    let count: u64 = set_by_parent("COUNT").parse().unwrap();
     let stdin = std::io::stdin();
     let (go, went) = mpsc::channel();
     std::thread::spawn(move || {

@@ -3,13 +3,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::io::Write;
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Tick, eventually, unique};
+use common::{
+    ChildLines, DEADLINE, Tick, assert_child, child_test, eventually, set_by_parent, unique,
+};
 use hermes_runtime::{
     Context, Error, Node, NodeFailure, Proxy, ProxyConfig, Publisher, Receiver, Runtime,
 };
@@ -164,7 +166,6 @@ fn a_panicking_node_is_reported_not_hidden() {
     );
 }
 
-const CHILD: &str = "HERMES_LIFECYCLE_CHILD";
 /// The endpoint of the test's receiver, for the child's exporting publisher.
 const EXPORT_TO: &str = "HERMES_LIFECYCLE_EXPORT_TO";
 /// Envelopes the child's exporter sends in its stop hook, right before its publisher closes:
@@ -179,11 +180,8 @@ const LAST_BURST: u64 = 2_000;
 #[test]
 #[ignore = "runs as the child process of sigterm_stops_a_runtime_process_gracefully"]
 fn runtime_process_child() {
-    assert!(
-        std::env::var_os(CHILD).is_some(),
-        "only run as a child process"
-    );
-    let endpoint = std::env::var(EXPORT_TO).expect("set by the parent test");
+    assert_child();
+    let endpoint = set_by_parent(EXPORT_TO);
     let (mut runtime, _) = busy_runtime();
     let mut exporter = Publisher::<Tick>::builder(runtime.context())
         .topic("t")
@@ -232,38 +230,6 @@ fn runtime_process_child() {
     // Returning drops the last socket and the context: libzmq flushes within the linger.
 }
 
-/// Reads a child's stdout on a thread, so that every wait for a line has a deadline.
-struct Lines(mpsc::Receiver<String>);
-
-impl Lines {
-    fn of(stdout: ChildStdout) -> Lines {
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Lines(lines)
-    }
-
-    /// Skips lines (libtest's among them) until one contains `marker`; returns what follows it.
-    fn wait_for(&self, marker: &str, deadline: Instant) -> String {
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.0.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some((_, rest)) = line.split_once(marker) {
-                        return rest.to_owned();
-                    }
-                }
-                Err(_) => panic!("the child never said `{marker}`"),
-            }
-        }
-    }
-}
-
 /// A child process, killed if the test ends before it does.
 struct ChildGuard(Child);
 
@@ -284,23 +250,12 @@ fn sigterm_stops_a_runtime_process_gracefully() {
         .unwrap();
     let endpoint = receiver.endpoints()[0].clone();
     let mut child = ChildGuard(
-        Command::new(std::env::current_exe().unwrap())
-            .args([
-                "runtime_process_child",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, "1")
+        child_test("runtime_process_child")
             .env(EXPORT_TO, &endpoint)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
-    let lines = Lines::of(child.0.stdout.take().unwrap());
+    let lines = ChildLines::of(child.0.stdout.take().unwrap());
     let deadline = Instant::now() + DEADLINE;
     loop {
         match receiver.recv_timeout(Duration::from_millis(50)) {
@@ -313,7 +268,7 @@ fn sigterm_stops_a_runtime_process_gracefully() {
     let stdin = child.0.stdin.as_mut().unwrap();
     writeln!(stdin, "go").unwrap();
     stdin.flush().unwrap();
-    lines.wait_for("child ready", deadline);
+    lines.after("child ready", deadline);
 
     // Count on a thread of its own, so the child never waits on this test to drain its queue.
     let received = Arc::new(AtomicU64::new(0));
@@ -359,12 +314,12 @@ fn sigterm_stops_a_runtime_process_gracefully() {
     assert!(took < JOIN_LIMIT, "every thread joined only after {took:?}");
     let deadline = Instant::now() + DEADLINE;
     let sent: u64 = lines
-        .wait_for("child sent ", deadline)
+        .after("child sent ", deadline)
         .trim()
         .parse()
         .expect("a count");
     assert_eq!(
-        lines.wait_for("child stopped: ", deadline).trim(),
+        lines.after("child stopped: ", deadline).trim(),
         "clean",
         "every node and proxy stopped in time"
     );

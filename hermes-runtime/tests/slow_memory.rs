@@ -6,16 +6,17 @@
 //! fails by hundreds of MiB); `drop` drains stale envelopes as fast as they come and
 //! `disconnect` closes the socket, so those two stay bounded even without one.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
+mod common;
+
+use std::process::{Child, ChildStdin};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::{ChildLines, assert_child, child_test, set_by_parent};
 use hermes_runtime::{
     Codec, Context, Error, Payload, Publisher, Receiver, SlowSubscriber, SlowSubscriberAction,
 };
 
-const CHILD: &str = "HERMES_SLOW_MEMORY_CHILD";
 const ENDPOINT: &str = "HERMES_SLOW_MEMORY_ENDPOINT";
 const ACTION: &str = "HERMES_SLOW_MEMORY_ACTION";
 
@@ -43,12 +44,9 @@ fn action_named(name: &str) -> SlowSubscriberAction {
 #[test]
 #[ignore = "runs as the child process of the slow-subscriber memory tests"]
 fn slow_subscriber_child() {
-    assert!(
-        std::env::var_os(CHILD).is_some(),
-        "only run as a child process"
-    );
-    let endpoint = std::env::var(ENDPOINT).expect("set by the parent test");
-    let action = action_named(&std::env::var(ACTION).expect("set by the parent test"));
+    assert_child();
+    let endpoint = set_by_parent(ENDPOINT);
+    let action = action_named(&set_by_parent(ACTION));
     let context = Context::new();
     let mut receiver = Receiver::<Payload>::builder(&context)
         .topic("flood")
@@ -104,36 +102,17 @@ fn rss_kib(pid: u32) -> u64 {
 struct Subscriber {
     child: Child,
     stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
+    lines: ChildLines,
 }
 
 impl Subscriber {
     fn start(endpoint: &str, action: &str) -> Subscriber {
-        let mut child = Command::new(std::env::current_exe().expect("test binary"))
-            .args([
-                "slow_subscriber_child",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, "1")
+        let mut child = child_test("slow_subscriber_child")
             .env(ENDPOINT, endpoint)
             .env(ACTION, action)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .expect("child starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = ChildLines::of(child.stdout.take().expect("stdout"));
         let stdin = child.stdin.take();
         Subscriber {
             child,
@@ -142,22 +121,9 @@ impl Subscriber {
         }
     }
 
-    /// The next line holding `prefix`, from `prefix` on (other lines are skipped), waiting
-    /// at most [`DEADLINE`].
-    fn expect(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                // The harness may print `test slow_subscriber_child ... ` on the same line.
-                Ok(line) => {
-                    if let Some(at) = line.find(prefix) {
-                        return line[at..].to_owned();
-                    }
-                }
-                Err(_) => panic!("no `{prefix}` line from the slow subscriber"),
-            }
-        }
+    /// What follows `marker` in the next line holding it, waiting at most [`DEADLINE`].
+    fn expect(&self, marker: &str) -> String {
+        self.lines.after(marker, Instant::now() + DEADLINE)
     }
 
     /// Closes its standard input and returns its counters line.

@@ -1,7 +1,10 @@
 //! Test support: hand-written message types and bounded waits. No mocks: real sockets only.
 #![allow(dead_code, reason = "each test binary uses part of the support module")]
 
+use std::io::{BufRead, BufReader};
+use std::process::{ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hermes_runtime::{
@@ -172,4 +175,76 @@ pub fn stale_then_fresh(
         }
     }
     (receiver, outcomes)
+}
+
+/// Set in the environment of a test binary started by [`child_test`].
+const CHILD: &str = "HERMES_TEST_CHILD";
+
+/// This test binary, running only its ignored test `name`, as a child process with piped
+/// standard input and output: the tests that need a process of their own (signals, exits,
+/// memory) start one this way.
+pub fn child_test(name: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    command
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Panics unless this process was started by [`child_test`]: the child tests are not tests
+/// on their own.
+pub fn assert_child() {
+    assert!(
+        std::env::var_os(CHILD).is_some(),
+        "only run as a child process"
+    );
+}
+
+/// The environment variable `name`, which the parent test sets.
+pub fn set_by_parent(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the parent test"))
+}
+
+/// A child process's standard output, read on a thread of its own so that every wait for a
+/// line has a deadline.
+pub struct ChildLines(mpsc::Receiver<String>);
+
+impl ChildLines {
+    /// Starts reading `stdout`.
+    pub fn of(stdout: ChildStdout) -> ChildLines {
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        ChildLines(lines)
+    }
+
+    /// Skips lines until one contains `marker` and returns what follows it. libtest's own
+    /// lines are skipped too, also its `test NAME ... ` in front of the child's first line.
+    pub fn after(&self, marker: &str, deadline: Instant) -> String {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.0.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some((_, rest)) = line.split_once(marker) {
+                        return rest.to_owned();
+                    }
+                }
+                Err(_) => panic!("the child never said `{marker}`"),
+            }
+        }
+    }
 }
