@@ -9,12 +9,12 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::MessagesSource;
 use crate::diagnostic::{Code, Diagnostic, FileId};
-use crate::endpoint::Endpoint;
 use crate::graph::{
     BindingOwner, Channel, PortId, ProxySide, TopologyGraph, Transport, parse_endpoint, port_of,
 };
 use crate::model::{Direction, FieldType, Port, ScalarType, Span, Spanned, Topology};
 use crate::suggest::{did_you_mean, identifier_problem, identifier_suggestion};
+use hermes_core::Endpoint;
 
 /// Whether a declared type is a message or an enum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -878,7 +878,7 @@ fn check_unmatched_subscriptions(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let subscription = port.topic.as_str();
         if unwired
             .iter()
-            .any(|topic| crate::topic_matches(subscription, topic))
+            .any(|topic| hermes_core::topic::matches(subscription, topic))
         {
             continue;
         }
@@ -894,7 +894,7 @@ fn check_unmatched_subscriptions(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             }
         }
         let elsewhere = cx.graph.topics.iter().find(|topic| {
-            &topic.channel != channel && crate::topic_matches(subscription, &topic.topic)
+            &topic.channel != channel && hermes_core::topic::matches(subscription, &topic.topic)
         });
         let help = if let Some(suggestion) = did_you_mean(subscription, candidates.iter().copied())
         {

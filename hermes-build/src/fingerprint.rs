@@ -5,39 +5,13 @@
 //! receiver refuses envelopes whose fingerprint is not its own. Generated types get theirs from
 //! `#[derive(HermesMessage)]`, which hashes a canonical form of the type
 //! (`package.Name{field:type;...}`, see [`crate::canonical_form`]). This module hashes the same
-//! canonical form with the same function as `hermes_runtime::fingerprint`, so a tool that
+//! canonical form with the same function ([`hermes_core::fingerprint`]), so a tool that
 //! stamps [`message_fingerprint`] on bytes it encoded itself is accepted by generated receivers,
 //! and can tell which declared message an envelope carries.
 
 use crate::Loaded;
 
-/// 64-bit FNV-1a offset basis.
-const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-/// 64-bit FNV-1a prime.
-const PRIME: u64 = 0x0000_0100_0000_01b3;
-
-/// The fingerprint of a canonical type description: 64-bit FNV-1a of its UTF-8 bytes,
-/// byte-for-byte the function `hermes_runtime::fingerprint` is (this crate does not depend on
-/// the runtime, so it has its own copy; a test pins both to the same values).
-///
-/// # Examples
-///
-/// ```
-/// use hermes_build::fingerprint::fingerprint;
-/// assert_eq!(fingerprint(""), 0xcbf2_9ce4_8422_2325);
-/// assert_ne!(fingerprint("t.A{x:f64}"), fingerprint("t.A{x:f32}"));
-/// ```
-pub const fn fingerprint(canonical: &str) -> u64 {
-    let bytes = canonical.as_bytes();
-    let mut hash = OFFSET;
-    let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(PRIME);
-        i += 1;
-    }
-    hash
-}
+pub use hermes_core::fingerprint;
 
 /// The fingerprint the generated type of message `name` carries: [`fingerprint`] of its
 /// [`canonical_form`](crate::canonical_form). `None` when no message `name` is declared.
@@ -69,31 +43,4 @@ pub fn message_fingerprints(loaded: &Loaded) -> Vec<(String, u64)> {
         .flat_map(|source| source.schema.messages.names())
         .filter_map(|name| Some((name.value.clone(), message_fingerprint(loaded, name)?)))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fingerprint;
-
-    #[test]
-    fn fingerprint_of_empty_string_is_the_fnv_offset_basis() {
-        assert_eq!(fingerprint(""), 0xcbf2_9ce4_8422_2325);
-    }
-
-    #[test]
-    fn fingerprint_matches_published_fnv1a_vectors() {
-        // FNV-1a 64 test vectors from the reference implementation's test suite.
-        assert_eq!(fingerprint("a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fingerprint("foobar"), 0x8594_4171_f739_67e8);
-    }
-
-    #[test]
-    fn fingerprint_of_a_canonical_form_is_pinned() {
-        // Pinned so a change of hash or of byte order is noticed; hermes-cli's tests check
-        // that `hermes_runtime::fingerprint` gives the same values.
-        assert_eq!(
-            fingerprint("trading.Quote{price:f64;symbol:String}"),
-            0xbdfb_48c8_a1f8_a25b
-        );
-    }
 }

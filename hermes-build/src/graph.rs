@@ -3,14 +3,14 @@
 //!
 //! A topic vertex is one topic on one *channel*: a proxy, or a directly bound endpoint.
 //! Subscriptions are linked to every topic on their channel that they match by segment
-//! prefix (see [`crate::topic_matches`]).
+//! prefix (see [`hermes_core::topic::matches`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::endpoint::{Endpoint, EndpointError};
 use crate::model::{Direction, Port, Topology};
+use hermes_core::{Endpoint, EndpointError};
 
 /// Identifies a port: which node, which list, which position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -265,7 +265,7 @@ impl TopologyGraph {
                 (ProxySide::Capture, proxy.capture.as_ref()),
             ];
             for (side, endpoint) in sides {
-                let Some(Ok(endpoint)) = endpoint.map(|text| Endpoint::parse(text)) else {
+                let Some(Ok(endpoint)) = endpoint.map(|text| parse_endpoint(text)) else {
                     continue;
                 };
                 let key = bind_key(host, &endpoint);
@@ -406,7 +406,7 @@ impl TopologyGraph {
                     std::ops::Bound::Unbounded,
                 ))
                 .take_while(|(topic, _)| topic.starts_with(subscription))
-                .filter(|(topic, _)| crate::topic_matches(subscription, topic))
+                .filter(|(topic, _)| hermes_core::topic::matches(subscription, topic))
                 .map(|(_, &topic)| topic)
                 .collect();
             let node_vertex = this.node_vertices[id.node];
@@ -440,13 +440,19 @@ pub fn port_of(topology: &Topology, id: PortId) -> Option<&Port> {
 fn transport_of(port: &Port) -> Option<Transport> {
     match (&port.via, &port.bind, &port.connect) {
         (Some(_), None, None) => Some(Transport::Via),
-        (None, Some(endpoint), None) => Endpoint::parse(endpoint).ok().map(Transport::Bind),
-        (None, None, Some(endpoint)) => Endpoint::parse(endpoint).ok().map(Transport::Connect),
+        (None, Some(endpoint), None) => parse_endpoint(endpoint).ok().map(Transport::Bind),
+        (None, None, Some(endpoint)) => parse_endpoint(endpoint).ok().map(Transport::Connect),
         _ => None,
     }
 }
 
-/// Parses an endpoint, for the checks.
+/// Parses an endpoint as a topology may write it: the shared grammar, without ephemeral ports.
 pub(crate) fn parse_endpoint(text: &str) -> Result<Endpoint, EndpointError> {
-    Endpoint::parse(text)
+    let endpoint = Endpoint::parse(text)?;
+    if endpoint.is_ephemeral() {
+        return Err(EndpointError(
+            "ephemeral ports are not allowed: peers must know the port in advance".into(),
+        ));
+    }
+    Ok(endpoint)
 }

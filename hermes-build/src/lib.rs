@@ -70,11 +70,11 @@ mod check;
 pub mod codegen;
 mod config;
 pub mod diagnostic;
-mod endpoint;
 pub mod fingerprint;
 pub mod graph;
 pub mod model;
 mod parse;
+pub mod proto;
 pub mod schema;
 mod suggest;
 
@@ -85,7 +85,6 @@ use std::sync::Arc;
 pub use codegen::{GenerateError, Settings, canonical_form, generate, module_name};
 pub use config::{Compiled, Config, Error, compile, write_if_changed};
 pub use diagnostic::{Code, Diagnostic, FileId, Label, Report, Severity, SourceFile, Sources};
-pub use endpoint::{Endpoint, EndpointError, topic_matches};
 pub use graph::TopologyGraph;
 pub use parse::MAX_FILE_BYTES;
 

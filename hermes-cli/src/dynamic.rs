@@ -11,20 +11,14 @@
 //! values prefixed by the enum's name, `list<T>`→`repeated`, `map<string, T>`→`map`,
 //! `optional: true`→proto3 `optional`, field numbers from `MessageDef::numbered_fields`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use heck::{ToShoutySnakeCase, ToUpperCamelCase};
 use hermes_build::Loaded;
 use hermes_build::model::{FieldDef, FieldType, MessageDef, ScalarType};
 use hermes_runtime::Codec;
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, MapKey, MessageDescriptor, ReflectMessage};
-use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{
-    DescriptorProto, EnumDescriptorProto, EnumValueDescriptorProto, FieldDescriptorProto,
-    FileDescriptorProto, MessageOptions, OneofDescriptorProto,
-};
 use serde_json::{Map, Number, Value};
 
 /// A value that does not fit a message type: where, and what is wrong.
@@ -608,170 +602,16 @@ fn check_scalar(scalar: ScalarType, value: &Value, path: &str) -> Result<Value, 
 
 // ---- descriptors ----
 
-/// One file descriptor per package, as `hermes-build` writes `<package>.proto`.
+/// Runtime descriptors of every message package, from the same protobuf model as the `.proto`
+/// files and the generated types.
 fn descriptor_pool(loaded: &Loaded) -> Result<DescriptorPool, prost_reflect::DescriptorError> {
-    // Declared name -> (package, is message).
-    let mut names: HashMap<&str, (&str, bool)> = HashMap::new();
-    for source in &loaded.messages {
-        let package = source.schema.package.as_str();
-        for name in source.schema.enums.names() {
-            names.insert(name.as_str(), (package, false));
-        }
-        for name in source.schema.messages.names() {
-            names.insert(name.as_str(), (package, true));
-        }
-    }
-    let mut files: BTreeMap<&str, FileDescriptorProto> = BTreeMap::new();
-    let mut dependencies: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for source in &loaded.messages {
-        let package = source.schema.package.as_str();
-        let file = files.entry(package).or_insert_with(|| FileDescriptorProto {
-            name: Some(format!("{package}.proto")),
-            package: Some(package.to_string()),
-            syntax: Some("proto3".to_string()),
-            ..FileDescriptorProto::default()
-        });
-        for (name, definition) in source.schema.enums.iter() {
-            let prefix = name.to_shouty_snake_case();
-            file.enum_type.push(EnumDescriptorProto {
-                name: Some(name.value.clone()),
-                value: definition
-                    .variants
-                    .iter()
-                    .enumerate()
-                    .map(|(number, variant)| EnumValueDescriptorProto {
-                        name: Some(format!("{prefix}_{}", variant.to_shouty_snake_case())),
-                        number: i32::try_from(number).ok(),
-                        options: None,
-                    })
-                    .collect(),
-                ..EnumDescriptorProto::default()
-            });
-        }
-        for (name, definition) in source.schema.messages.iter() {
-            let mut message = DescriptorProto {
-                name: Some(name.value.clone()),
-                ..DescriptorProto::default()
-            };
-            for (number, field) in definition.numbered_fields() {
-                let Ok(ty) = field.field_type() else {
-                    continue;
-                };
-                let mut element = |ty: &FieldType| -> Option<(Type, Option<String>)> {
-                    Some(match ty {
-                        FieldType::Scalar(scalar) => (scalar_type(*scalar), None),
-                        FieldType::Named(target) => {
-                            let (target_package, is_message) = *names.get(target.as_str())?;
-                            if target_package != package {
-                                dependencies
-                                    .entry(package)
-                                    .or_default()
-                                    .insert(format!("{target_package}.proto"));
-                            }
-                            let kind = if is_message {
-                                Type::Message
-                            } else {
-                                Type::Enum
-                            };
-                            (kind, Some(format!(".{target_package}.{target}")))
-                        }
-                        FieldType::List(_) | FieldType::Map(_) => return None,
-                    })
-                };
-                let mut descriptor = FieldDescriptorProto {
-                    name: Some(field.name.value.clone()),
-                    number: i32::try_from(number).ok(),
-                    json_name: Some(field.name.value.clone()),
-                    label: Some(Label::Optional as i32),
-                    ..FieldDescriptorProto::default()
-                };
-                match &ty {
-                    FieldType::List(inner) => {
-                        let Some((kind, type_name)) = element(inner) else {
-                            continue;
-                        };
-                        descriptor.label = Some(Label::Repeated as i32);
-                        descriptor.r#type = Some(kind as i32);
-                        descriptor.type_name = type_name;
-                    }
-                    FieldType::Map(inner) => {
-                        let Some((kind, type_name)) = element(inner) else {
-                            continue;
-                        };
-                        let entry = format!("{}Entry", field.name.to_upper_camel_case());
-                        message.nested_type.push(map_entry(&entry, kind, type_name));
-                        descriptor.label = Some(Label::Repeated as i32);
-                        descriptor.r#type = Some(Type::Message as i32);
-                        descriptor.type_name = Some(format!(".{package}.{name}.{entry}"));
-                    }
-                    other => {
-                        let Some((kind, type_name)) = element(other) else {
-                            continue;
-                        };
-                        descriptor.r#type = Some(kind as i32);
-                        descriptor.type_name = type_name;
-                        if field.optional && kind != Type::Message {
-                            descriptor.proto3_optional = Some(true);
-                            descriptor.oneof_index = i32::try_from(message.oneof_decl.len()).ok();
-                            message.oneof_decl.push(OneofDescriptorProto {
-                                name: Some(format!("_{}", field.name)),
-                                options: None,
-                            });
-                        }
-                    }
-                }
-                message.field.push(descriptor);
-            }
-            file.message_type.push(message);
-        }
-    }
-    for (package, imports) in dependencies {
-        if let Some(file) = files.get_mut(package) {
-            file.dependency = imports.into_iter().collect();
-        }
-    }
     let mut pool = DescriptorPool::new();
-    pool.add_file_descriptor_protos(files.into_values())?;
+    pool.add_file_descriptor_protos(
+        hermes_build::proto::files(loaded)
+            .iter()
+            .map(hermes_core::proto::File::to_descriptor),
+    )?;
     Ok(pool)
-}
-
-fn map_entry(name: &str, kind: Type, type_name: Option<String>) -> DescriptorProto {
-    let field =
-        |field: &str, number: i32, kind: Type, type_name: Option<String>| FieldDescriptorProto {
-            name: Some(field.to_string()),
-            number: Some(number),
-            json_name: Some(field.to_string()),
-            label: Some(Label::Optional as i32),
-            r#type: Some(kind as i32),
-            type_name,
-            ..FieldDescriptorProto::default()
-        };
-    DescriptorProto {
-        name: Some(name.to_string()),
-        field: vec![
-            field("key", 1, Type::String, None),
-            field("value", 2, kind, type_name),
-        ],
-        options: Some(MessageOptions {
-            map_entry: Some(true),
-            ..MessageOptions::default()
-        }),
-        ..DescriptorProto::default()
-    }
-}
-
-fn scalar_type(scalar: ScalarType) -> Type {
-    match scalar {
-        ScalarType::Bool => Type::Bool,
-        ScalarType::I32 => Type::Int32,
-        ScalarType::I64 => Type::Int64,
-        ScalarType::U32 => Type::Uint32,
-        ScalarType::U64 | ScalarType::Timestamp => Type::Uint64,
-        ScalarType::F32 => Type::Float,
-        ScalarType::F64 => Type::Double,
-        ScalarType::String => Type::String,
-        ScalarType::Bytes => Type::Bytes,
-    }
 }
 
 #[cfg(test)]

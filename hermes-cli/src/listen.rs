@@ -135,7 +135,7 @@ impl Listener {
             && !self
                 .topics
                 .iter()
-                .any(|topic| hermes_build::topic_matches(topic, &raw.topic))
+                .any(|topic| hermes_core::topic::matches(topic, &raw.topic))
         {
             return Ok(Next::Timeout);
         }

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use hermes_build::model::{Codec, Port};
-use hermes_build::{Endpoint, LoadError, Loaded, topic_matches};
+use hermes_build::{LoadError, Loaded};
+use hermes_core::Endpoint;
+use hermes_core::topic::matches as topic_matches;
 
 use crate::{FINDINGS, USAGE_OR_IO};
 
@@ -55,13 +57,10 @@ pub fn load(path: &Path) -> Result<Loaded, u8> {
 /// A bound endpoint made connectable: wildcard hosts (`*`, `0.0.0.0`) become the loopback
 /// address, since the tools run on the machine that binds them.
 pub fn connectable(endpoint: &str) -> String {
-    match Endpoint::parse(endpoint) {
-        Ok(Endpoint::Tcp { host, port }) if host == "*" || host == "0.0.0.0" => {
-            format!("tcp://127.0.0.1:{port}")
-        }
-        Ok(Endpoint::Tcp { host, port }) if host == "[::]" => format!("tcp://[::1]:{port}"),
-        _ => endpoint.to_string(),
-    }
+    Endpoint::parse(endpoint).map_or_else(
+        |_| endpoint.to_owned(),
+        |parsed| parsed.connectable().to_string(),
+    )
 }
 
 /// Where `tap` and `stats` listen: `--endpoint`, else the named proxy's capture socket (it

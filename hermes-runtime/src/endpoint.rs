@@ -9,48 +9,21 @@ pub(crate) enum Attach {
     Connect,
 }
 
-/// Checks an endpoint's form: `tcp://host:port`, `ipc://path` or `inproc://name`.
-///
-/// `tcp://host:0` asks for an ephemeral port, as `tcp://host:*` does.
-pub(crate) fn validate(endpoint: &str) -> Result<()> {
-    let invalid = |reason: &str| Error::Endpoint {
-        endpoint: endpoint.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let (scheme, address) = endpoint.split_once("://").ok_or_else(|| {
-        invalid("expected `tcp://`, `ipc://` or `inproc://` followed by an address")
-    })?;
-    if address.is_empty() {
-        return Err(invalid("the address after `://` is empty"));
-    }
-    match scheme {
-        "tcp" => {
-            let (host, port) = address
-                .rsplit_once(':')
-                .ok_or_else(|| invalid("expected `tcp://host:port`"))?;
-            if host.is_empty() {
-                return Err(invalid(
-                    "expected a host before `:` (use `*` for every interface)",
-                ));
-            }
-            if port != "*" && port.parse::<u16>().is_err() {
-                return Err(invalid("expected a port from 0 to 65535, or `*`"));
-            }
-            Ok(())
-        }
-        "ipc" | "inproc" => Ok(()),
-        _ => Err(invalid("expected the scheme `tcp`, `ipc` or `inproc`")),
-    }
+/// Checks an endpoint against the shared grammar ([`hermes_core::Endpoint`]); `tcp://host:0`
+/// and `tcp://host:*` ask for an ephemeral port. Returns it as libzmq takes it.
+pub(crate) fn validate(endpoint: &str) -> Result<String> {
+    hermes_core::Endpoint::parse(endpoint)
+        .map(|parsed| parsed.to_zmq())
+        .map_err(|error| Error::Endpoint {
+            endpoint: endpoint.to_owned(),
+            reason: error.to_string(),
+        })
 }
 
 /// Binds or connects `socket`, returning the endpoint as libzmq resolved it (the real port of
 /// an ephemeral tcp bind).
 pub(crate) fn attach(socket: &zmq::Socket, how: Attach, endpoint: &str) -> Result<String> {
-    validate(endpoint)?;
-    let endpoint = match endpoint.strip_suffix(":0") {
-        Some(stem) if endpoint.starts_with("tcp://") => format!("{stem}:*"),
-        _ => endpoint.to_owned(),
-    };
+    let endpoint = validate(endpoint)?;
     match how {
         Attach::Bind => {
             socket

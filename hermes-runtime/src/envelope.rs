@@ -33,7 +33,7 @@ pub const MAX_ORIGIN: usize = 255;
 
 /// The fingerprint of a receiving type that accepts any publisher's type (such as
 /// `serde_json::Value` under a JSON codec).
-pub const ANY_FINGERPRINT: u64 = 0;
+pub use hermes_core::ANY_FINGERPRINT;
 
 /// A message with its routing and accounting data.
 ///

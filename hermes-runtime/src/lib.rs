@@ -35,7 +35,7 @@ mod runtime;
 mod shared_str;
 mod shutdown;
 pub mod stats;
-pub mod topic;
+mod topic;
 
 pub use codec::Codec;
 pub use context::Context;

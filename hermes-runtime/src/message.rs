@@ -112,33 +112,7 @@ pub trait Message: Sized + Send + 'static {
     }
 }
 
-/// The schema fingerprint of a canonical type description: 64-bit FNV-1a.
-///
-/// The derive macro passes the canonical form `name{field:type;field:type}` (fields in
-/// declaration order, types as written with spaces removed). The function is `const`, so the
-/// fingerprint is a compile-time constant that is identical on every build and machine.
-///
-/// # Examples
-///
-/// ```
-/// const A: u64 = hermes_runtime::fingerprint("t.Quote{price:f64;size:f64}");
-/// const B: u64 = hermes_runtime::fingerprint("t.Quote{size:f64;price:f64}");
-/// assert_ne!(A, B);
-/// assert_eq!(hermes_runtime::fingerprint(""), 0xcbf2_9ce4_8422_2325);
-/// ```
-pub const fn fingerprint(canonical: &str) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let bytes = canonical.as_bytes();
-    let mut hash = OFFSET;
-    let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(PRIME);
-        i += 1;
-    }
-    hash
-}
+pub use hermes_core::fingerprint;
 
 /// Any JSON value: for tools that read envelopes of every type (`hermes tap`) and for
 /// untyped `python-json` data. Its fingerprint is

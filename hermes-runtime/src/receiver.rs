@@ -696,7 +696,7 @@ impl<M: Message> ReceiverBuilder<M> {
         let topics = self
             .topics
             .into_iter()
-            .map(TopicFilter::new)
+            .map(|topic| TopicFilter::new(topic).map_err(Error::from))
             .collect::<Result<Vec<_>>>()?;
         let socket = self.context.socket(zmq::SUB)?;
         socket

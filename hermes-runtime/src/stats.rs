@@ -2,33 +2,7 @@
 
 use std::time::Duration;
 
-/// What a receiver does with an envelope older than [`SlowSubscriber::max_lag`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum SlowSubscriberAction {
-    /// Deliver it, count it, and log a warning (at most once a second).
-    #[default]
-    Warn,
-    /// Discard it and count it: the receiver catches up by skipping stale data.
-    Drop,
-    /// Close the socket: `recv` returns [`Error::Disconnected`](crate::Error::Disconnected)
-    /// from then on.
-    Disconnect,
-}
-
-impl std::str::FromStr for SlowSubscriberAction {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "warn" => Ok(SlowSubscriberAction::Warn),
-            "drop" => Ok(SlowSubscriberAction::Drop),
-            "disconnect" => Ok(SlowSubscriberAction::Disconnect),
-            other => Err(format!(
-                "unknown slow-subscriber action `{other}`, expected one of `warn`, `drop`, `disconnect`"
-            )),
-        }
-    }
-}
+pub use hermes_core::SlowSubscriberAction;
 
 /// The slow-subscriber policy: how old an envelope may be, and what happens past that.
 ///

@@ -342,7 +342,6 @@ pub(crate) fn type_table(loaded: &Loaded) -> BTreeMap<String, TypeRef> {
                     kind: Kind::Enum,
                     ident: ident::type_name(name),
                     full_name: format!("{package}.{name}"),
-                    package: package.to_string(),
                 },
             );
         }
@@ -353,7 +352,6 @@ pub(crate) fn type_table(loaded: &Loaded) -> BTreeMap<String, TypeRef> {
                     kind: Kind::Message,
                     ident: ident::type_name(name),
                     full_name: format!("{package}.{name}"),
-                    package: package.to_string(),
                 },
             );
         }

@@ -124,7 +124,6 @@ pub(crate) struct TypeRef {
     pub kind: Kind,
     pub ident: proc_macro2::Ident,
     pub full_name: String,
-    pub package: String,
 }
 
 /// What every generator needs: settings, the runtime path as tokens, the type table.

@@ -49,35 +49,7 @@ pub struct Defaults {
     pub slow_subscriber: Option<SlowSubscriber>,
 }
 
-/// A wire encoding.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Codec {
-    /// Protocol Buffers, with field numbers from the messages file.
-    #[default]
-    Protobuf,
-    /// JSON objects keyed by field name.
-    Json,
-    /// The four-frame JSON envelope of the Python `hermes-zmq` package, to talk to Python nodes.
-    PythonJson,
-}
-
-impl Codec {
-    /// The name written in YAML.
-    pub fn name(self) -> &'static str {
-        match self {
-            Codec::Protobuf => "protobuf",
-            Codec::Json => "json",
-            Codec::PythonJson => "python-json",
-        }
-    }
-}
-
-impl fmt::Display for Codec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use hermes_core::Codec;
 
 /// The slow-subscriber policy: how far behind a subscriber may fall, and what happens then.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -107,18 +79,7 @@ impl Default for SlowSubscriber {
     }
 }
 
-/// What happens to a subscriber that falls behind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SlowSubscriberAction {
-    /// Log a warning and carry on.
-    #[default]
-    Warn,
-    /// Drop stale messages until the subscriber catches up.
-    Drop,
-    /// Disconnect and reconnect the subscriber's socket.
-    Disconnect,
-}
+pub use hermes_core::SlowSubscriberAction;
 
 /// A warning that `deny:` can turn into an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]

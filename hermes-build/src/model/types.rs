@@ -1,74 +1,7 @@
 use std::fmt;
 
-/// A built-in scalar field type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ScalarType {
-    /// `bool`
-    Bool,
-    /// `i32`
-    I32,
-    /// `i64`
-    I64,
-    /// `u32`
-    U32,
-    /// `u64`
-    U64,
-    /// `f32`
-    F32,
-    /// `f64`
-    F64,
-    /// `string`: UTF-8 text.
-    String,
-    /// `bytes`: arbitrary binary data.
-    Bytes,
-    /// `timestamp`: a point in time (nanoseconds since the Unix epoch on the wire).
-    Timestamp,
-}
-
-impl ScalarType {
-    /// Every scalar type, in documentation order.
-    pub const ALL: [ScalarType; 10] = [
-        ScalarType::Bool,
-        ScalarType::I32,
-        ScalarType::I64,
-        ScalarType::U32,
-        ScalarType::U64,
-        ScalarType::F32,
-        ScalarType::F64,
-        ScalarType::String,
-        ScalarType::Bytes,
-        ScalarType::Timestamp,
-    ];
-
-    /// The name written in YAML.
-    pub fn name(self) -> &'static str {
-        match self {
-            ScalarType::Bool => "bool",
-            ScalarType::I32 => "i32",
-            ScalarType::I64 => "i64",
-            ScalarType::U32 => "u32",
-            ScalarType::U64 => "u64",
-            ScalarType::F32 => "f32",
-            ScalarType::F64 => "f64",
-            ScalarType::String => "string",
-            ScalarType::Bytes => "bytes",
-            ScalarType::Timestamp => "timestamp",
-        }
-    }
-
-    /// The scalar type with this YAML name.
-    ///
-    /// ```
-    /// use hermes_build::model::ScalarType;
-    /// assert_eq!(ScalarType::from_name("f64"), Some(ScalarType::F64));
-    /// assert_eq!(ScalarType::from_name("float"), None);
-    /// ```
-    pub fn from_name(name: &str) -> Option<ScalarType> {
-        ScalarType::ALL
-            .into_iter()
-            .find(|scalar| scalar.name() == name)
-    }
-}
+/// A built-in scalar field type: the protobuf model's, so the YAML and every codec agree.
+pub use hermes_core::proto::Scalar as ScalarType;
 
 /// A parsed field type expression such as `f64`, `Side`, `list<Level>` or `map<string, f64>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
