@@ -23,27 +23,7 @@ pub struct PortId {
     pub index: usize,
 }
 
-/// The proxy sides a socket can be wired to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ProxySide {
-    /// The XSUB side publishers connect to.
-    Frontend,
-    /// The XPUB side subscribers connect to.
-    Backend,
-    /// The PUB capture socket.
-    Capture,
-}
-
-impl ProxySide {
-    /// The YAML key of this side.
-    pub fn key(self) -> &'static str {
-        match self {
-            ProxySide::Frontend => "frontend",
-            ProxySide::Backend => "backend",
-            ProxySide::Capture => "capture",
-        }
-    }
-}
+pub use hermes_core::ProxySide;
 
 /// Where messages meet: a proxy, or a directly bound endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -217,3 +217,25 @@ mod tests {
         assert_eq!(connectable("ipc:///x"), "ipc:///x");
     }
 }
+
+/// A side of a proxy, where a socket can be wired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProxySide {
+    /// The XSUB side publishers connect to.
+    Frontend,
+    /// The XPUB side subscribers connect to.
+    Backend,
+    /// The PUB capture socket: a copy of every message.
+    Capture,
+}
+
+impl ProxySide {
+    /// The YAML key of this side.
+    pub const fn key(self) -> &'static str {
+        match self {
+            ProxySide::Frontend => "frontend",
+            ProxySide::Backend => "backend",
+            ProxySide::Capture => "capture",
+        }
+    }
+}

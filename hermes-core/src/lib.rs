@@ -28,7 +28,7 @@ pub mod proto;
 pub mod topic;
 
 pub use codec::{Codec, UnknownCodec};
-pub use endpoint::{Endpoint, EndpointError};
+pub use endpoint::{Endpoint, EndpointError, ProxySide};
 pub use fingerprint::{ANY_FINGERPRINT, fingerprint};
 pub use policy::SlowSubscriberAction;
 pub use topic::TopicFilter;

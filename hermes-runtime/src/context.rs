@@ -83,3 +83,9 @@ impl std::fmt::Debug for Context {
             .finish()
     }
 }
+
+/// A high-water mark as libzmq takes it: 0 is no limit, and anything past `i32::MAX` is as good
+/// as none.
+pub(crate) fn zmq_hwm(hwm: u32) -> i32 {
+    i32::try_from(hwm).unwrap_or(i32::MAX)
+}

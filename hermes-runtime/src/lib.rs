@@ -23,7 +23,6 @@ mod derive_support;
 mod endpoint;
 pub mod envelope;
 mod error;
-mod generated;
 mod include;
 mod message;
 mod node;
@@ -36,14 +35,12 @@ mod shared_str;
 mod shutdown;
 pub mod stats;
 mod topic;
+pub mod topology;
 
 pub use codec::Codec;
 pub use context::Context;
 pub use envelope::Envelope;
 pub use error::{CodecError, Error, FrameError, Result};
-pub use include::{
-    DirectEndpoint, MessageInfo, NodeInfo, PortInfo, PortWiring, ProxyInfo, TopologyInfo, exit_code,
-};
 pub use message::{Message, fingerprint};
 pub use node::{HandlerResult, Node};
 pub use payload::Payload;
@@ -55,6 +52,7 @@ pub use shared_str::SharedStr;
 pub use shutdown::Shutdown;
 pub use stats::{ReceiverStats, SlowSubscriber, SlowSubscriberAction};
 pub use topic::TopicFilter;
+pub use topology::Hooks;
 
 /// Derives [`Message`] for a struct or enum, the way `#[derive(Serialize)]` derives serde.
 ///
@@ -163,12 +161,9 @@ pub mod __private {
     pub use crate::codec::{Codec, json, protobuf};
     pub use crate::derive_support::*;
     pub use crate::error::CodecError;
-    /// What generated node and proxy modules call.
-    pub mod generated {
-        pub use crate::generated::*;
-    }
     pub use crate::include::enum_json;
     pub use crate::message::{Message, fingerprint};
+    pub use crate::topology::generated as driver;
     pub use prost;
     pub use schemars;
     pub use serde;

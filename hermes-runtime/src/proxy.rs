@@ -2,7 +2,7 @@
 
 use std::thread::JoinHandle;
 
-use crate::context::Context;
+use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
 use crate::error::{Error, Result};
 use crate::shutdown::Shutdown;
@@ -17,7 +17,7 @@ pub struct ProxyConfig {
     /// An optional PUB socket that sees every envelope passing through.
     pub capture: Option<String>,
     /// High-water mark of each socket, in envelopes; 0 means no limit.
-    pub hwm: i32,
+    pub hwm: u32,
 }
 
 impl Default for ProxyConfig {
@@ -102,10 +102,10 @@ impl Proxy {
         for socket in [&frontend_socket, &backend_socket] {
             socket.set_linger(0).map_err(Error::zmq("set linger"))?;
             socket
-                .set_rcvhwm(config.hwm)
+                .set_rcvhwm(zmq_hwm(config.hwm))
                 .map_err(Error::zmq("set receive high-water mark"))?;
             socket
-                .set_sndhwm(config.hwm)
+                .set_sndhwm(zmq_hwm(config.hwm))
                 .map_err(Error::zmq("set send high-water mark"))?;
         }
         let frontend = endpoint::attach(&frontend_socket, Attach::Bind, &config.frontend)?;
@@ -115,7 +115,7 @@ impl Proxy {
                 let socket = context.socket(zmq::PUB)?;
                 socket.set_linger(0).map_err(Error::zmq("set linger"))?;
                 socket
-                    .set_sndhwm(config.hwm)
+                    .set_sndhwm(zmq_hwm(config.hwm))
                     .map_err(Error::zmq("set send high-water mark"))?;
                 let resolved = endpoint::attach(&socket, Attach::Bind, endpoint)?;
                 Some((socket, resolved))

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use crate::codec::Codec;
-use crate::context::Context;
+use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
 use crate::envelope::{self, Frames, Stamp};
 use crate::error::{CodecError, Error, Result};
@@ -231,6 +231,32 @@ impl<M: Message> Publisher<M> {
     }
 }
 
+impl<M> Publisher<M> {
+    /// This publisher carrying `N` instead: for the node driver, which makes sockets from a
+    /// port table before generated code names their types.
+    pub(crate) fn retype<N: Message>(self) -> Result<Publisher<N>> {
+        if !N::supports(self.codec) {
+            return Err(Error::Codec(CodecError::Unsupported {
+                codec: self.codec,
+                message: N::NAME,
+            }));
+        }
+        Ok(Publisher {
+            socket: self.socket,
+            codec: self.codec,
+            topic: self.topic,
+            origin: self.origin,
+            epoch: self.epoch,
+            next_seq: self.next_seq,
+            other_topics: self.other_topics,
+            frames: self.frames,
+            endpoints: self.endpoints,
+            sent: self.sent,
+            _message: PhantomData,
+        })
+    }
+}
+
 impl<M> std::fmt::Debug for Publisher<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Publisher")
@@ -251,7 +277,7 @@ pub struct PublisherBuilder<M> {
     codec: Codec,
     topic: String,
     origin: Option<String>,
-    hwm: i32,
+    hwm: u32,
     linger: Duration,
     _message: PhantomData<fn(M)>,
 }
@@ -282,7 +308,7 @@ impl<M: Message> PublisherBuilder<M> {
     }
 
     /// The send high-water mark, in envelopes per peer; 0 means no limit. Default 1000.
-    pub fn hwm(mut self, hwm: i32) -> Self {
+    pub fn hwm(mut self, hwm: u32) -> Self {
         self.hwm = hwm;
         self
     }
@@ -332,7 +358,7 @@ impl<M: Message> PublisherBuilder<M> {
         topic::validate(&self.topic)?;
         let socket = self.context.socket(zmq::PUB)?;
         socket
-            .set_sndhwm(self.hwm)
+            .set_sndhwm(zmq_hwm(self.hwm))
             .map_err(Error::zmq("set send high-water mark"))?;
         let linger = i32::try_from(self.linger.as_millis()).unwrap_or(i32::MAX);
         socket

@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 use crate::codec::Codec;
-use crate::context::Context;
+use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
 use crate::envelope::{self, Envelope, Header, RawEnvelope};
 use crate::error::{CodecError, Error, FrameError, Result};
@@ -217,6 +217,28 @@ impl<M: Message> Receiver<M> {
             self.socket = None;
         }
         outcome
+    }
+}
+
+impl<M> Receiver<M> {
+    /// This receiver carrying `N` instead: for the node driver, which makes sockets from a port
+    /// table before generated code names their types.
+    pub(crate) fn retype<N: Message>(self) -> Result<Receiver<N>> {
+        if !N::supports(self.codec) {
+            return Err(Error::Codec(CodecError::Unsupported {
+                codec: self.codec,
+                message: N::NAME,
+            }));
+        }
+        Ok(Receiver {
+            socket: self.socket,
+            codec: self.codec,
+            parts: self.parts,
+            overflow: self.overflow,
+            tracker: self.tracker,
+            endpoints: self.endpoints,
+            _message: PhantomData,
+        })
     }
 }
 
@@ -603,7 +625,7 @@ pub struct ReceiverBuilder<M> {
     codec: Codec,
     topics: Vec<String>,
     origins: Vec<String>,
-    hwm: i32,
+    hwm: u32,
     slow_subscriber: SlowSubscriber,
     max_message_size: Option<i64>,
     _message: PhantomData<fn() -> M>,
@@ -636,7 +658,7 @@ impl<M: Message> ReceiverBuilder<M> {
     }
 
     /// The receive high-water mark, in envelopes; 0 means no limit. Default 1000.
-    pub fn hwm(mut self, hwm: i32) -> Self {
+    pub fn hwm(mut self, hwm: u32) -> Self {
         self.hwm = hwm;
         self
     }
@@ -700,7 +722,7 @@ impl<M: Message> ReceiverBuilder<M> {
             .collect::<Result<Vec<_>>>()?;
         let socket = self.context.socket(zmq::SUB)?;
         socket
-            .set_rcvhwm(self.hwm)
+            .set_rcvhwm(zmq_hwm(self.hwm))
             .map_err(Error::zmq("set receive high-water mark"))?;
         socket.set_linger(0).map_err(Error::zmq("set linger"))?;
         if let Some(bytes) = self.max_message_size {

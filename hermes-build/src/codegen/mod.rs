@@ -27,7 +27,6 @@
 mod ident;
 mod messages;
 mod proto;
-mod text;
 mod wiring;
 
 use std::collections::BTreeMap;
@@ -38,10 +37,6 @@ use quote::quote;
 
 use crate::Loaded;
 use messages::Kind;
-
-/// Above this size, generated Rust is not run through prettyplease: a 10,000-node topology is
-/// over 100 MB of code, which prettyplease takes 15 s or more to print.
-const PRETTY_PRINT_LIMIT: usize = 4 * 1024 * 1024;
 
 /// What [`generate`] produces, beyond the topology itself.
 ///
@@ -131,8 +126,6 @@ pub(crate) struct Gen<'a> {
     pub loaded: &'a Loaded,
     pub settings: &'a Settings,
     pub rt: TokenStream,
-    /// The runtime path as text, such as `::hermes_runtime`.
-    pub rt_text: String,
     pub types: BTreeMap<String, TypeRef>,
 }
 
@@ -173,21 +166,17 @@ pub fn generate(
 ) -> Result<Vec<(PathBuf, String)>, GenerateError> {
     let invalid = || GenerateError::RuntimePath(settings.runtime_path.clone());
     let path = syn::parse_str::<syn::Path>(&settings.runtime_path).map_err(|_| invalid())?;
-    let mut rt_text = String::new();
-    for (index, segment) in path.segments.iter().enumerate() {
-        if !segment.arguments.is_none() {
-            return Err(invalid());
-        }
-        if index > 0 || path.leading_colon.is_some() {
-            rt_text.push_str("::");
-        }
-        rt_text.push_str(&segment.ident.to_string());
+    if path
+        .segments
+        .iter()
+        .any(|segment| !segment.arguments.is_none())
+    {
+        return Err(invalid());
     }
     let generator = Gen {
         loaded,
         settings,
         rt: quote!(#path),
-        rt_text,
         types: messages::type_table(loaded),
     };
     let module = module_name(&loaded.topology.name);
@@ -202,15 +191,18 @@ pub fn generate(
          // Include it with `hermes_runtime::include_topology!(\"{module}\");`.\n\n",
         loaded.topology.name.as_str()
     );
-    let mut body = String::new();
-    wiring::topology_module(&generator, &mut body)?;
-    if settings.format && body.len() <= PRETTY_PRINT_LIMIT {
-        let file: syn::File = syn::parse_str(&body).map_err(|error| GenerateError::Unparsable {
+    let tokens = wiring::topology_module(&generator)?;
+    let body = if settings.format {
+        let file: syn::File = syn::parse2(tokens).map_err(|error| GenerateError::Unparsable {
             file: rust_file.clone(),
             reason: error.to_string(),
         })?;
-        body = prettyplease::unparse(&file);
-    }
+        prettyplease::unparse(&file)
+    } else {
+        let mut text = tokens.to_string();
+        text.push('\n');
+        text
+    };
     contents.push_str(&body);
     let mut files = vec![(PathBuf::from(rust_file), contents)];
     files.extend(proto::files(&generator));

@@ -1,0 +1,478 @@
+//! The node driver: what every generated node shares. Generated code describes a node — its
+//! port table ([`NodeInfo`]), its `Outputs`, and which handler method each subscription calls
+//! ([`NodeSpec`]) — and the driver opens its sockets from the table, wires them as a
+//! [`Wiring`] says, and runs it.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::info::{NodeInfo, PortInfo, PortWiring};
+use super::wiring::Wiring;
+use crate::context::Context;
+use crate::envelope::Envelope;
+use crate::error::{CodecError, Error, Result};
+use crate::message::Message;
+use crate::node::{HandlerResult, Node};
+use crate::publisher::Publisher;
+use crate::receiver::Receiver;
+use crate::runtime::Runtime;
+use crate::stats::SlowSubscriber;
+
+/// How often a node whose handler has no tick wakes up, to keep it running until the runtime
+/// stops (the stop signal wakes it at once).
+const IDLE_TICK: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The start, tick and stop hooks of a generated node's handler, with defaults that do nothing.
+///
+/// A generated `Handler` trait has this as its supertrait, with `O` the node's `Outputs`, so
+/// every handler implements it, if only as `impl Hooks<Outputs> for MyHandler {}`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use hermes_runtime::{HandlerResult, Hooks};
+///
+/// struct Counter(u64);
+///
+/// // `Outputs` is the generated node's; any type shows the idea.
+/// impl Hooks<Vec<u64>> for Counter {
+///     fn tick_interval(&self) -> Option<Duration> {
+///         Some(Duration::from_millis(100))
+///     }
+///     fn on_tick(&mut self, outputs: &mut Vec<u64>) -> HandlerResult {
+///         self.0 += 1;
+///         outputs.push(self.0);
+///         Ok(())
+///     }
+/// }
+///
+/// let mut outputs = Vec::new();
+/// let mut counter = Counter(0);
+/// counter.on_tick(&mut outputs)?;
+/// counter.on_stop(&mut outputs)?; // the default: nothing
+/// assert_eq!(outputs, [1]);
+/// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+/// ```
+pub trait Hooks<O> {
+    /// Called once, after every socket is connected and before the first envelope.
+    fn on_start(&mut self, outputs: &mut O) -> HandlerResult {
+        let _ = outputs;
+        Ok(())
+    }
+
+    /// How often to call [`on_tick`](Hooks::on_tick); `None` (the default) for never. Asked
+    /// once, when the node is built. Without subscriptions or a tick, the node still runs
+    /// (after `on_start`) until the runtime stops.
+    fn tick_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Called every [`tick_interval`](Hooks::tick_interval).
+    fn on_tick(&mut self, outputs: &mut O) -> HandlerResult {
+        let _ = outputs;
+        Ok(())
+    }
+
+    /// Called once when the node stops without failing.
+    fn on_stop(&mut self, outputs: &mut O) -> HandlerResult {
+        let _ = outputs;
+        Ok(())
+    }
+}
+
+impl<O, H: Hooks<O> + ?Sized> Hooks<O> for Box<H> {
+    fn on_start(&mut self, outputs: &mut O) -> HandlerResult {
+        (**self).on_start(outputs)
+    }
+    fn tick_interval(&self) -> Option<Duration> {
+        (**self).tick_interval()
+    }
+    fn on_tick(&mut self, outputs: &mut O) -> HandlerResult {
+        (**self).on_tick(outputs)
+    }
+    fn on_stop(&mut self, outputs: &mut O) -> HandlerResult {
+        (**self).on_stop(outputs)
+    }
+}
+
+/// The [`Node`] of a generated node run by handler `H` with outputs `O`.
+pub type NodeOf<H, O> = Node<(H, O)>;
+
+/// A generated node, run with handler `H`: its port table, its outputs, and the handler method
+/// each subscription calls. Implemented by the `Node` type of each generated node module.
+pub trait NodeSpec<H>: 'static {
+    /// The node's name and ports.
+    const INFO: &'static NodeInfo;
+    /// The node's typed publishers.
+    type Outputs: Send + 'static;
+
+    /// Takes the publishers from `ports`, in the order of [`NodeInfo::publishes`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Ports::publisher`].
+    fn outputs(ports: &mut Ports) -> Result<Self::Outputs>;
+
+    /// Adds a subscription per entry of [`NodeInfo::subscribes`], in order, each calling its
+    /// handler method.
+    ///
+    /// # Errors
+    ///
+    /// As [`Ports::receiver`].
+    fn subscribe(
+        node: NodeOf<H, Self::Outputs>,
+        ports: &mut Ports,
+    ) -> Result<NodeOf<H, Self::Outputs>> {
+        let _ = ports;
+        Ok(node)
+    }
+}
+
+/// One socket of a node, opened from its port table but not yet typed.
+enum Socket {
+    Publisher(Publisher<Untyped>),
+    Receiver(Receiver<Untyped>),
+}
+
+/// The sockets of one node, made from its port table, bound and connected; generated code
+/// takes them in table order with [`publisher`](Ports::publisher) and
+/// [`receiver`](Ports::receiver), which give them their message type.
+pub struct Ports {
+    node: &'static NodeInfo,
+    publishers: VecDeque<(&'static PortInfo, Socket)>,
+    receivers: VecDeque<(&'static PortInfo, Socket)>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports")
+            .field("node", &self.node.name)
+            .field("publishers", &self.publishers.len())
+            .field("receivers", &self.receivers.len())
+            .finish()
+    }
+}
+
+impl Ports {
+    /// Makes every socket of `node`, neither bound nor connected.
+    fn new(context: &Context, node: &'static NodeInfo) -> Result<Ports> {
+        let mut ports = Ports {
+            node,
+            publishers: VecDeque::new(),
+            receivers: VecDeque::new(),
+        };
+        for port in node.publishes {
+            let publisher = Publisher::<Untyped>::builder(context)
+                .topic(port.topic)
+                .origin(node.name)
+                .codec(port.codec)
+                .hwm(port.hwm)
+                .build()?;
+            ports
+                .publishers
+                .push_back((port, Socket::Publisher(publisher)));
+        }
+        for port in node.subscribes {
+            let (max_lag_ms, action) = port.slow_subscriber;
+            let receiver = Receiver::<Untyped>::builder(context)
+                .topic(port.topic)
+                .codec(port.codec)
+                .hwm(port.hwm)
+                .slow_subscriber(SlowSubscriber::new(
+                    Duration::from_millis(max_lag_ms),
+                    action,
+                ))
+                .build()?;
+            ports
+                .receivers
+                .push_back((port, Socket::Receiver(receiver)));
+        }
+        Ok(ports)
+    }
+
+    fn sockets(&mut self) -> impl Iterator<Item = &mut (&'static PortInfo, Socket)> {
+        self.publishers.iter_mut().chain(self.receivers.iter_mut())
+    }
+
+    /// Binds the `bind:` ports, recording in `wiring` where ephemeral endpoints ended up.
+    fn bind(&mut self, wiring: &mut Wiring) -> Result<()> {
+        for (port, socket) in self.sockets() {
+            if let PortWiring::Bind(channel, _) = port.wiring {
+                let entry = wiring.channel_entry(channel)?;
+                let bound = match socket {
+                    Socket::Publisher(publisher) => publisher.bind(&entry.bind)?,
+                    Socket::Receiver(receiver) => receiver.bind(&entry.bind)?,
+                };
+                entry.record_bound(&bound);
+            }
+        }
+        Ok(())
+    }
+
+    /// Connects the other ports: to their proxy, or to their peer's endpoint.
+    fn connect(&mut self, wiring: &mut Wiring) -> Result<()> {
+        for (port, socket) in self.sockets() {
+            let endpoint = match port.wiring {
+                PortWiring::Proxy(proxy, side) => wiring.proxy_endpoint(proxy, side)?,
+                PortWiring::Connect(channel, declared) => wiring
+                    .channel_entry(channel)?
+                    .connect_endpoint(declared)
+                    .to_owned(),
+                PortWiring::Bind(..) => continue,
+            };
+            match socket {
+                Socket::Publisher(publisher) => publisher.connect(&endpoint)?,
+                Socket::Receiver(receiver) => receiver.connect(&endpoint)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The next publication's publisher, typed `M`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Codec`] when `M` is not the table's type or does not support its codec.
+    pub fn publisher<M: Message>(&mut self) -> Result<Publisher<M>> {
+        match self.publishers.pop_front() {
+            Some((port, Socket::Publisher(publisher))) => {
+                check_type::<M>(port)?;
+                publisher.retype()
+            }
+            _ => Err(self.out_of_table::<M>("publication")),
+        }
+    }
+
+    /// The next subscription's receiver, typed `M`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Codec`] when `M` is not the table's type or does not support its codec.
+    pub fn receiver<M: Message>(&mut self) -> Result<Receiver<M>> {
+        match self.receivers.pop_front() {
+            Some((port, Socket::Receiver(receiver))) => {
+                check_type::<M>(port)?;
+                receiver.retype()
+            }
+            _ => Err(self.out_of_table::<M>("subscription")),
+        }
+    }
+
+    /// Adds the next subscription's receiver, typed `M`, to `node`, calling `handler` (a
+    /// generated `Handler` method) with each envelope.
+    ///
+    /// # Errors
+    ///
+    /// As [`receiver`](Ports::receiver).
+    pub fn subscribe<H, O, M>(
+        &mut self,
+        node: NodeOf<H, O>,
+        mut handler: impl FnMut(&mut H, Envelope<M>, &mut O) -> HandlerResult + Send + 'static,
+    ) -> Result<NodeOf<H, O>>
+    where
+        H: Send + 'static,
+        O: Send + 'static,
+        M: Message,
+    {
+        let receiver = self.receiver::<M>()?;
+        Ok(
+            node.subscribe(receiver, move |(state, outputs): &mut (H, O), envelope| {
+                handler(state, envelope, outputs)
+            }),
+        )
+    }
+
+    fn out_of_table<M: Message>(&self, what: &str) -> Error {
+        Error::Codec(CodecError::Decode(format!(
+            "node `{}` has no further {what} for `{}` in its port table",
+            self.node.name,
+            M::NAME
+        )))
+    }
+}
+
+/// Generated code and its port table agree by construction; a mismatch means the table was
+/// edited by hand, and must not silently carry the wrong type.
+fn check_type<M: Message>(port: &PortInfo) -> Result<()> {
+    if port.fingerprint == M::FINGERPRINT {
+        Ok(())
+    } else {
+        Err(Error::Codec(CodecError::Decode(format!(
+            "port `{}` carries `{}`, not `{}`",
+            port.topic,
+            port.message,
+            M::NAME
+        ))))
+    }
+}
+
+/// The message type of sockets the driver has made but not yet typed: never sent or received.
+struct Untyped;
+
+impl Message for Untyped {
+    const NAME: &'static str = "hermes.Untyped";
+    const FINGERPRINT: u64 = hermes_core::ANY_FINGERPRINT;
+
+    fn supports(_: hermes_core::Codec) -> bool {
+        true
+    }
+
+    fn encode(&self, codec: hermes_core::Codec, _: &mut Vec<u8>) -> Result<(), CodecError> {
+        Err(CodecError::Unsupported {
+            codec,
+            message: Self::NAME,
+        })
+    }
+
+    fn decode(codec: hermes_core::Codec, _: &[u8]) -> Result<Self, CodecError> {
+        Err(CodecError::Unsupported {
+            codec,
+            message: Self::NAME,
+        })
+    }
+}
+
+/// A node whose sockets are made, waiting to be bound, connected and run.
+pub struct Pending {
+    ports: Ports,
+    spawn: Box<dyn FnOnce(&mut Runtime, Ports) -> Result<()>>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("ports", &self.ports)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A factory of a [`Pending`] node, for [`launch`]: generated `launch` makes one per node with
+/// [`node`].
+pub type NodeLauncher = Box<dyn FnOnce(&Context) -> Result<Pending>>;
+
+/// Node `N` run by `handler`, for [`launch`].
+pub fn node<N, H>(handler: H) -> NodeLauncher
+where
+    N: NodeSpec<H>,
+    H: Hooks<N::Outputs> + Send + 'static,
+{
+    Box::new(move |context: &Context| {
+        Ok(Pending {
+            ports: Ports::new(context, N::INFO)?,
+            spawn: Box::new(move |runtime: &mut Runtime, mut ports: Ports| {
+                let node = build::<N, H>(handler, &mut ports)?;
+                runtime.spawn_node(node)
+            }),
+        })
+    })
+}
+
+/// The [`Node`] of `N` with `handler`, from its opened ports.
+fn build<N, H>(handler: H, ports: &mut Ports) -> Result<Node<(H, N::Outputs)>>
+where
+    N: NodeSpec<H>,
+    H: Hooks<N::Outputs> + Send + 'static,
+{
+    let outputs = N::outputs(ports)?;
+    let tick = handler.tick_interval();
+    let node = Node::new(N::INFO.name, (handler, outputs))
+        .on_start(|(handler, outputs): &mut (H, N::Outputs)| handler.on_start(outputs))
+        .on_stop(|(handler, outputs): &mut (H, N::Outputs)| handler.on_stop(outputs));
+    let node = match tick {
+        Some(period) => node.on_tick(period, |(handler, outputs): &mut (H, N::Outputs)| {
+            handler.on_tick(outputs)
+        }),
+        None => node.on_tick(IDLE_TICK, |_: &mut (H, N::Outputs)| Ok(())),
+    };
+    N::subscribe(node, ports)
+}
+
+/// Opens node `N`'s sockets as `wiring` says and runs it on `runtime` with `handler`: what a
+/// generated node's `spawn` does.
+///
+/// # Errors
+///
+/// The first socket, bind or connect error, or [`Error::Thread`].
+pub fn spawn<N, H>(runtime: &mut Runtime, wiring: &Wiring, handler: H) -> Result<()>
+where
+    N: NodeSpec<H>,
+    H: Hooks<N::Outputs> + Send + 'static,
+{
+    let mut wiring = wiring.clone();
+    let mut ports = Ports::new(runtime.context(), N::INFO)?;
+    ports.bind(&mut wiring)?;
+    ports.connect(&mut wiring)?;
+    let node = build::<N, H>(handler, &mut ports)?;
+    runtime.spawn_node(node)
+}
+
+/// Starts every proxy of `wiring` on `runtime`, recording the endpoints they bound.
+///
+/// # Errors
+///
+/// The first proxy that cannot bind.
+pub fn spawn_proxies(runtime: &mut Runtime, wiring: &mut Wiring) -> Result<()> {
+    let proxies: Vec<(String, crate::ProxyConfig)> = wiring
+        .proxies()
+        .map(|(name, config)| (name.to_owned(), config.clone()))
+        .collect();
+    for (name, config) in proxies {
+        spawn_proxy(runtime, wiring, &name, config)?;
+    }
+    Ok(())
+}
+
+/// Starts proxy `name` as `wiring` says, recording the endpoints it bound.
+///
+/// # Errors
+///
+/// [`Error::Endpoint`] when the wiring has no such proxy; as [`Runtime::spawn_proxy`].
+pub fn spawn_proxy(
+    runtime: &mut Runtime,
+    wiring: &mut Wiring,
+    name: &str,
+    config: crate::ProxyConfig,
+) -> Result<()> {
+    let endpoints = runtime.spawn_proxy(name, config.clone())?;
+    let mut bound = config;
+    bound.frontend = endpoints.frontend;
+    bound.backend = endpoints.backend;
+    bound.capture = endpoints.capture;
+    wiring.insert_proxy(name, bound);
+    Ok(())
+}
+
+/// Spawns every proxy of `wiring` and every node of `nodes` on `runtime`, and returns the
+/// wiring with the endpoints the proxies and binding ports actually got (`tcp://127.0.0.1:0`
+/// becomes a real port).
+///
+/// Sockets are made first, then every `bind:` port binds, then every port connects, so ports
+/// find each other on ephemeral endpoints.
+///
+/// # Errors
+///
+/// The first socket, bind, connect or thread error.
+pub fn launch(
+    runtime: &mut Runtime,
+    wiring: &Wiring,
+    nodes: impl IntoIterator<Item = NodeLauncher>,
+) -> Result<Wiring> {
+    let mut wiring = wiring.clone();
+    spawn_proxies(runtime, &mut wiring)?;
+    let context = runtime.context().clone();
+    let mut pending = nodes
+        .into_iter()
+        .map(|open| open(&context))
+        .collect::<Result<Vec<_>>>()?;
+    for node in &mut pending {
+        node.ports.bind(&mut wiring)?;
+    }
+    for node in &mut pending {
+        node.ports.connect(&mut wiring)?;
+    }
+    for node in pending {
+        (node.spawn)(runtime, node.ports)?;
+    }
+    Ok(wiring)
+}

@@ -1,0 +1,246 @@
+//! Where every socket of a topology binds or connects.
+
+use std::collections::BTreeMap;
+
+use hermes_core::{Endpoint, ProxySide};
+
+use super::info::{ProxyInfo, TopologyInfo};
+use crate::error::{Error, Result};
+use crate::proxy::ProxyConfig;
+
+/// Where every socket of a topology binds or connects: a [`ProxyConfig`] per proxy and a
+/// [`DirectEndpoint`] per direct channel, by name.
+///
+/// [`TopologyInfo::wiring`] is what the YAML says; override entries to run elsewhere, or use
+/// [`TopologyInfo::inproc_wiring`] or [`TopologyInfo::loopback_wiring`] in tests.
+///
+/// # Examples
+///
+/// ```
+/// use hermes_runtime::topology::{ProxyInfo, TopologyInfo};
+///
+/// static TOPOLOGY: TopologyInfo = TopologyInfo::new(
+///     "demo",
+///     &[],
+///     &[ProxyInfo::new("market", "tcp://*:6000", "tcp://*:6001", None, 1000)],
+///     &[],
+///     &[],
+/// );
+/// let mut wiring = TOPOLOGY.wiring();
+/// assert_eq!(wiring.proxy("market").unwrap().backend, "tcp://*:6001");
+/// wiring.proxy_mut("market").unwrap().backend = "ipc:///tmp/market-out".into();
+/// assert_eq!(TOPOLOGY.inproc_wiring("t").proxy("market").unwrap().frontend, "inproc://t/market/frontend");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Wiring {
+    proxies: BTreeMap<String, ProxyConfig>,
+    channels: BTreeMap<String, DirectEndpoint>,
+}
+
+impl Wiring {
+    /// Proxy `name`'s endpoints and settings.
+    pub fn proxy(&self, name: &str) -> Option<&ProxyConfig> {
+        self.proxies.get(name)
+    }
+
+    /// Proxy `name`'s endpoints and settings, to change them.
+    pub fn proxy_mut(&mut self, name: &str) -> Option<&mut ProxyConfig> {
+        self.proxies.get_mut(name)
+    }
+
+    /// Direct channel `name`'s endpoint.
+    pub fn channel(&self, name: &str) -> Option<&DirectEndpoint> {
+        self.channels.get(name)
+    }
+
+    /// Direct channel `name`'s endpoint, to change it.
+    pub fn channel_mut(&mut self, name: &str) -> Option<&mut DirectEndpoint> {
+        self.channels.get_mut(name)
+    }
+
+    /// Every proxy, by name.
+    pub fn proxies(&self) -> impl Iterator<Item = (&str, &ProxyConfig)> {
+        self.proxies
+            .iter()
+            .map(|(name, config)| (name.as_str(), config))
+    }
+
+    /// Every direct channel, by name.
+    pub fn channels(&self) -> impl Iterator<Item = (&str, &DirectEndpoint)> {
+        self.channels
+            .iter()
+            .map(|(name, endpoint)| (name.as_str(), endpoint))
+    }
+
+    /// Where a socket connecting to `side` of proxy `proxy` connects.
+    pub(crate) fn proxy_endpoint(&self, proxy: &str, side: ProxySide) -> Result<String> {
+        let config = self.proxy(proxy).ok_or_else(|| missing("proxy", proxy))?;
+        let endpoint = match side {
+            ProxySide::Frontend => &config.frontend,
+            ProxySide::Backend => &config.backend,
+            ProxySide::Capture => config.capture.as_ref().ok_or_else(|| Error::Endpoint {
+                endpoint: String::new(),
+                reason: format!("the wiring of proxy `{proxy}` has no capture endpoint"),
+            })?,
+        };
+        Ok(connectable(endpoint))
+    }
+
+    /// Direct channel `name`, which a port must find.
+    pub(crate) fn channel_entry(&mut self, name: &str) -> Result<&mut DirectEndpoint> {
+        self.channels
+            .get_mut(name)
+            .ok_or_else(|| missing("channel", name))
+    }
+
+    pub(crate) fn insert_proxy(&mut self, name: &str, config: ProxyConfig) {
+        self.proxies.insert(name.to_owned(), config);
+    }
+}
+
+fn missing(what: &str, name: &str) -> Error {
+    Error::Endpoint {
+        endpoint: String::new(),
+        reason: format!("the wiring has no {what} `{name}`"),
+    }
+}
+
+/// A bound endpoint made connectable: wildcard hosts become loopback.
+fn connectable(endpoint: &str) -> String {
+    Endpoint::parse(endpoint).map_or_else(
+        |_| endpoint.to_owned(),
+        |parsed| parsed.connectable().to_string(),
+    )
+}
+
+impl TopologyInfo {
+    /// The wiring the YAML gives.
+    pub fn wiring(&self) -> Wiring {
+        self.wiring_with(
+            |proxy| {
+                let config = ProxyConfig::new(proxy.frontend, proxy.backend);
+                match proxy.capture {
+                    Some(capture) => config.with_capture(capture),
+                    None => config,
+                }
+            },
+            |_, endpoint| DirectEndpoint::new(endpoint),
+        )
+    }
+
+    /// Every endpoint on `inproc://<prefix>/...`: the whole topology in one process, isolated
+    /// from other tests that use another prefix.
+    pub fn inproc_wiring(&self, prefix: &str) -> Wiring {
+        self.wiring_with(
+            |proxy| {
+                let side = |side: &str| format!("inproc://{prefix}/{}/{side}", proxy.name);
+                let config = ProxyConfig::new(side("frontend"), side("backend"));
+                match proxy.capture {
+                    Some(_) => config.with_capture(side("capture")),
+                    None => config,
+                }
+            },
+            |name, _| DirectEndpoint::shared(format!("inproc://{prefix}/{name}")),
+        )
+    }
+
+    /// Every endpoint on `tcp://127.0.0.1:0`: ephemeral loopback ports, which
+    /// [`launch`](super::launch) resolves.
+    pub fn loopback_wiring(&self) -> Wiring {
+        const LOOPBACK: &str = "tcp://127.0.0.1:0";
+        self.wiring_with(
+            |proxy| {
+                let config = ProxyConfig::new(LOOPBACK, LOOPBACK);
+                match proxy.capture {
+                    Some(_) => config.with_capture(LOOPBACK),
+                    None => config,
+                }
+            },
+            |_, _| DirectEndpoint::new(LOOPBACK),
+        )
+    }
+
+    fn wiring_with(
+        &self,
+        proxy: impl Fn(&ProxyInfo) -> ProxyConfig,
+        channel: impl Fn(&str, &str) -> DirectEndpoint,
+    ) -> Wiring {
+        Wiring {
+            proxies: self
+                .proxies
+                .iter()
+                .map(|info| {
+                    let mut config = proxy(info);
+                    config.hwm = info.hwm;
+                    (info.name.to_owned(), config)
+                })
+                .collect(),
+            channels: self
+                .channels
+                .iter()
+                .map(|info| (info.name.to_owned(), channel(info.name, info.endpoint)))
+                .collect(),
+        }
+    }
+}
+
+/// A direct (proxy-less) endpoint of a [`Wiring`]: where its owning port binds, and where its
+/// peers connect.
+///
+/// By default `connect` is `None` and every connecting port uses the address its own YAML
+/// gives (peers on other hosts write the binder's host name). Set it to send every peer
+/// elsewhere; binding on an ephemeral port (`tcp://127.0.0.1:0`) sets it to the port actually
+/// bound, so a whole topology can run on ephemeral ports in one process.
+///
+/// # Examples
+///
+/// ```
+/// use hermes_runtime::topology::DirectEndpoint;
+///
+/// let mut endpoint = DirectEndpoint::new("tcp://127.0.0.1:0");
+/// assert_eq!(endpoint.connect_endpoint("tcp://127.0.0.1:7000"), "tcp://127.0.0.1:7000");
+/// endpoint.record_bound("tcp://127.0.0.1:40123");
+/// assert_eq!(endpoint.connect_endpoint("tcp://127.0.0.1:7000"), "tcp://127.0.0.1:40123");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectEndpoint {
+    /// Where the owning port binds.
+    pub bind: String,
+    /// Where peers connect instead of the address their YAML gives, when set.
+    pub connect: Option<String>,
+}
+
+impl DirectEndpoint {
+    /// Bound at `bind`; peers connect where their YAML says.
+    pub fn new(bind: impl Into<String>) -> DirectEndpoint {
+        DirectEndpoint {
+            bind: bind.into(),
+            connect: None,
+        }
+    }
+
+    /// Bound at `endpoint`, and every peer connects there (a wildcard host becoming loopback).
+    pub fn shared(endpoint: impl Into<String>) -> DirectEndpoint {
+        let endpoint = endpoint.into();
+        DirectEndpoint {
+            connect: Some(connectable(&endpoint)),
+            bind: endpoint,
+        }
+    }
+
+    /// Where a peer whose YAML says `declared` connects.
+    pub fn connect_endpoint<'a>(&'a self, declared: &'a str) -> &'a str {
+        self.connect.as_deref().unwrap_or(declared)
+    }
+
+    /// Records the endpoint the owning port actually bound: when `bind` asked for an ephemeral
+    /// port (`:0` or `:*`) and `connect` is not set, peers connect there (a wildcard host
+    /// becoming loopback).
+    pub fn record_bound(&mut self, bound: &str) {
+        let ephemeral = Endpoint::parse(&self.bind).is_ok_and(|bind| bind.is_ephemeral());
+        if ephemeral && self.connect.is_none() {
+            self.connect = Some(connectable(bound));
+        }
+        bound.clone_into(&mut self.bind);
+    }
+}
