@@ -4,7 +4,8 @@
 //! `market` proxy, `trader` turns each into an [`Order`] on a port it binds, and `audit`
 //! receives them. `build.rs` calls `hermes_build::compile("topology.yaml")`, and the line below
 //! includes what it generated: the message types, a module per node with a typed `Outputs`
-//! and a `Handler` trait, and `launch` for the whole topology.
+//! and a `Handler` trait (its start, tick and stop hooks are `hermes_runtime::Hooks`), and
+//! `launch` for the whole topology.
 //!
 //! - `cargo run -p hermes-example-hello --bin hello` runs everything in one process;
 //! - `cargo run -p hermes-example-hello --bin hello-market` (and `feed`, `trader`, `audit`) runs one
@@ -13,7 +14,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use hermes_runtime::{Envelope, HandlerResult};
+use hermes_runtime::{Envelope, HandlerResult, Hooks};
 
 hermes_runtime::include_topology!("hello");
 
@@ -35,7 +36,9 @@ impl Feed {
     }
 }
 
-impl feed::Handler for Feed {
+impl feed::Handler for Feed {}
+
+impl Hooks<feed::Outputs> for Feed {
     fn tick_interval(&self) -> Option<Duration> {
         Some(self.period)
     }
@@ -62,6 +65,8 @@ impl feed::Handler for Feed {
 /// Answers every quote with an order for the opposite side.
 #[derive(Debug, Default)]
 pub struct Trader;
+
+impl Hooks<trader::Outputs> for Trader {}
 
 impl trader::Handler for Trader {
     fn on_quotes(
@@ -99,6 +104,8 @@ impl Audit {
         Audit { sink: Some(sink) }
     }
 }
+
+impl Hooks<audit::Outputs> for Audit {}
 
 impl audit::Handler for Audit {
     fn on_orders(

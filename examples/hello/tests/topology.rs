@@ -5,10 +5,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hermes_example_hello::{Order, Quote, Side, handlers, hello};
+use hermes_runtime::topology::{PortWiring, ProxySide, Wiring};
 use hermes_runtime::{Codec, Envelope, Message, Runtime};
 
 /// Launches the topology on `wiring`, waits (bounded) for `count` orders at the audit, stops.
-fn orders_through(wiring: &hello::Wiring, count: usize) -> (hello::Wiring, Vec<Envelope<Order>>) {
+fn orders_through(wiring: &Wiring, count: usize) -> (Wiring, Vec<Envelope<Order>>) {
     let (sender, orders) = mpsc::channel();
     let mut runtime = Runtime::new().expect("runtime");
     let resolved = hello::launch(&mut runtime, wiring, handlers(Some(sender))).expect("launches");
@@ -44,19 +45,20 @@ fn assert_typed_orders(orders: &[Envelope<Order>]) {
 
 #[test]
 fn inproc_wiring_delivers_typed_orders() {
-    let (_, orders) = orders_through(&hello::Wiring::inproc("inproc-test"), 5);
+    let (_, orders) = orders_through(&hello::TOPOLOGY.inproc_wiring("inproc-test"), 5);
     assert_typed_orders(&orders);
 }
 
 #[test]
 fn loopback_wiring_runs_on_ephemeral_ports_and_reports_them() {
-    let (resolved, orders) = orders_through(&hello::Wiring::loopback(), 5);
+    let (resolved, orders) = orders_through(&hello::TOPOLOGY.loopback_wiring(), 5);
     assert_typed_orders(&orders);
-    assert!(resolved.market.frontend.starts_with("tcp://127.0.0.1:"));
-    assert_ne!(resolved.market.frontend, "tcp://127.0.0.1:0");
+    let market = resolved.proxy("market").expect("market");
+    assert!(market.frontend.starts_with("tcp://127.0.0.1:"));
+    assert_ne!(market.frontend, "tcp://127.0.0.1:0");
     let orders_endpoint = resolved
-        .trader_orders
-        .connect
+        .channel("trader_orders")
+        .and_then(|channel| channel.connect.clone())
         .expect("resolved for the audit");
     assert_ne!(orders_endpoint, "tcp://127.0.0.1:0");
 }
@@ -64,7 +66,9 @@ fn loopback_wiring_runs_on_ephemeral_ports_and_reports_them() {
 /// Reports its start and stop; publishes nothing and has no tick.
 struct Quiet(mpsc::Sender<&'static str>);
 
-impl hello::nodes::feed::Handler for Quiet {
+impl hello::nodes::feed::Handler for Quiet {}
+
+impl hermes_runtime::Hooks<hello::nodes::feed::Outputs> for Quiet {
     fn on_start(&mut self, _: &mut hello::nodes::feed::Outputs) -> hermes_runtime::HandlerResult {
         let _ = self.0.send("start");
         Ok(())
@@ -80,8 +84,12 @@ impl hello::nodes::feed::Handler for Quiet {
 fn a_node_without_subscriptions_or_tick_runs_until_stopped() {
     let (sender, events) = mpsc::channel();
     let mut runtime = Runtime::new().expect("runtime");
-    hello::nodes::feed::spawn(&mut runtime, &hello::Wiring::inproc("quiet"), Quiet(sender))
-        .expect("spawns");
+    hello::nodes::feed::spawn(
+        &mut runtime,
+        &hello::TOPOLOGY.inproc_wiring("quiet"),
+        Quiet(sender),
+    )
+    .expect("spawns");
     assert_eq!(events.recv_timeout(Duration::from_secs(5)), Ok("start"));
     assert!(
         events.recv_timeout(Duration::from_millis(300)).is_err(),
@@ -96,36 +104,29 @@ fn a_node_without_subscriptions_or_tick_runs_until_stopped() {
 
 #[test]
 fn default_wiring_is_the_yaml() {
-    let wiring = hello::Wiring::default();
-    assert_eq!(wiring.market.frontend, "tcp://127.0.0.1:7100");
-    assert_eq!(wiring.market.backend, "tcp://127.0.0.1:7101");
-    assert_eq!(wiring.trader_orders.bind, "tcp://127.0.0.1:7110");
-    assert_eq!(wiring.trader_orders.connect, None);
-}
-
-#[test]
-fn endpoint_constants_are_the_yaml() {
-    use hello::endpoints;
-    assert_eq!(endpoints::market::FRONTEND, "tcp://127.0.0.1:7100");
-    assert_eq!(endpoints::market::BACKEND, "tcp://127.0.0.1:7101");
-    assert_eq!(endpoints::TRADER_ORDERS, "tcp://127.0.0.1:7110");
-    let proxy = &hello::TOPOLOGY.proxies[0];
-    assert_eq!(
-        (proxy.frontend, proxy.backend),
-        (endpoints::market::FRONTEND, endpoints::market::BACKEND)
-    );
+    let wiring = hello::TOPOLOGY.wiring();
+    let market = wiring.proxy("market").expect("market");
+    assert_eq!(market.frontend, "tcp://127.0.0.1:7100");
+    assert_eq!(market.backend, "tcp://127.0.0.1:7101");
+    let orders = wiring.channel("trader_orders").expect("trader_orders");
+    assert_eq!(orders.bind, "tcp://127.0.0.1:7110");
+    assert_eq!(orders.connect, None);
 }
 
 #[test]
 fn the_topology_value_describes_every_port() {
     let trader = hello::TOPOLOGY.node("trader").expect("trader");
     assert_eq!(trader.subscribes[0].topic, "quotes");
+    assert_eq!(
+        trader.subscribes[0].wiring,
+        PortWiring::Proxy("market", ProxySide::Backend)
+    );
     assert_eq!(trader.publishes[0].codec, Codec::Json);
     assert_eq!(trader.publishes[0].fingerprint, Order::FINGERPRINT);
     let audit = hello::TOPOLOGY.node("audit").expect("audit");
     assert_eq!(
         audit.subscribes[0].wiring,
-        hermes_runtime::PortWiring::Connect("tcp://127.0.0.1:7110")
+        PortWiring::Connect("trader_orders", "tcp://127.0.0.1:7110")
     );
     assert_eq!(
         hello::TOPOLOGY
@@ -186,4 +187,81 @@ fn protobuf_uses_the_schema_field_numbers() {
 fn wrong_types_and_undeclared_ports_do_not_compile() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*.rs");
+}
+
+/// Runs a binary of this package with `args`, killing it if it is still running after 10 s.
+fn run_bounded(binary: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut child = std::process::Command::new(binary)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("`{binary} {}` still running after 10 s", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().expect("output");
+    (
+        status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_generated_main_answers_help_without_starting() {
+    let (code, stdout, _) = run_bounded(env!("CARGO_BIN_EXE_feed"), &["--help"]);
+    assert_eq!(code, Some(0));
+    for option in [
+        "--market-frontend",
+        "--market-backend",
+        "--trader-orders",
+        "--duration",
+        "--log-level",
+    ] {
+        assert!(
+            stdout.contains(option),
+            "`{option}` missing from:\n{stdout}"
+        );
+    }
+    let (code, _, stderr) = run_bounded(env!("CARGO_BIN_EXE_hello"), &["--no-such-option"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--no-such-option"), "{stderr}");
+}
+
+#[test]
+fn a_generated_main_takes_endpoints_from_flags_and_environment_and_stops_after_its_duration() {
+    // The YAML's frontend is taken, so only the overrides can make this run.
+    let _taken = std::net::TcpListener::bind("127.0.0.1:7100");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let endpoint = |name: &str| format!("ipc://{}", dir.path().join(name).display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hello"));
+    child
+        .args([
+            "--frontend",
+            &endpoint("in"),
+            "--trader-orders",
+            &endpoint("orders"),
+        ])
+        .args(["--duration", "1"])
+        .env("HERMES_MARKET_BACKEND", endpoint("out"));
+    let output = assert_cmd::Command::from_std(child)
+        .timeout(Duration::from_secs(20))
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("order #"),
+        "no order reached the audit:\n{stdout}\n{stderr}"
+    );
 }

@@ -278,7 +278,7 @@ macro_rules! feed_node {
             }
         }
 
-        impl $node::Handler for $feed {
+        impl hermes_runtime::Hooks<$node::Outputs> for $feed {
             fn tick_interval(&self) -> Option<Duration> {
                 Some(self.0.venue.quote_interval)
             }
@@ -297,6 +297,8 @@ macro_rules! feed_node {
                 Ok(())
             }
         }
+
+        impl $node::Handler for $feed {}
     };
 }
 

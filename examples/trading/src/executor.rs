@@ -57,6 +57,17 @@ impl Executor {
     }
 }
 
+impl hermes_runtime::Hooks<executor::Outputs> for Executor {
+    fn on_stop(&mut self, _outputs: &mut executor::Outputs) -> HandlerResult {
+        tracing::info!(
+            "executor stopped: {} fills, {} unfilled",
+            self.fills,
+            self.unfilled
+        );
+        Ok(())
+    }
+}
+
 impl executor::Handler for Executor {
     fn on_quotes(
         &mut self,
@@ -89,21 +100,12 @@ impl executor::Handler for Executor {
         }
         Ok(())
     }
-
-    fn on_stop(&mut self, _outputs: &mut executor::Outputs) -> HandlerResult {
-        tracing::info!(
-            "executor stopped: {} fills, {} unfilled",
-            self.fills,
-            self.unfilled
-        );
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use executor::Handler as _;
+    use hermes_runtime::Hooks as _;
 
     #[test]
     fn a_buy_walks_the_asks_and_pays_the_taker_fee() {

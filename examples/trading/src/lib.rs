@@ -21,7 +21,7 @@
 //!
 //! let mut runtime = Runtime::new()?;
 //! let (handlers, reports) = desk(&DeskConfig::default());
-//! topology::launch(&mut runtime, &topology::Wiring::inproc("doc"), handlers)?;
+//! topology::launch(&mut runtime, &topology::TOPOLOGY.inproc_wiring("doc"), handlers)?;
 //! std::thread::sleep(std::time::Duration::from_secs(2));
 //! runtime.stop();
 //! println!("{}", reports.monitor.lock().unwrap());

@@ -200,6 +200,47 @@ fn quantile(values: &mut [u64], q: f64) -> Duration {
     Duration::from_nanos(values[index])
 }
 
+impl hermes_runtime::Hooks<monitor::Outputs> for Monitor {
+    fn tick_interval(&self) -> Option<Duration> {
+        Some(Duration::from_secs(1))
+    }
+
+    fn on_tick(&mut self, _outputs: &mut monitor::Outputs) -> HandlerResult {
+        let seconds = self.last_tick.elapsed().as_secs_f64().max(1e-3);
+        self.last_tick = Instant::now();
+        self.summary.quote_rates = self
+            .summary
+            .quotes
+            .keys()
+            .map(|exchange| {
+                let count = self.interval_quotes.get(exchange).copied().unwrap_or(0);
+                #[allow(clippy::cast_precision_loss, reason = "counts per second")]
+                (exchange.clone(), count as f64 / seconds)
+            })
+            .collect();
+        self.interval_quotes.clear();
+        self.summary.lag_p50 = quantile(&mut self.interval_lags_ns, 0.5);
+        self.summary.lag_max = quantile(&mut self.interval_lags_ns, 1.0);
+        self.interval_lags_ns.clear();
+        self.publish_summary();
+        if self.print {
+            println!("{}", self.summary);
+        }
+        Ok(())
+    }
+
+    fn on_stop(&mut self, _outputs: &mut monitor::Outputs) -> HandlerResult {
+        self.summary.is_final = true;
+        self.summary.lag_p50 = quantile(&mut self.all_lags_ns, 0.5);
+        self.summary.lag_max = quantile(&mut self.all_lags_ns, 1.0);
+        self.publish_summary();
+        if self.print {
+            println!("{}", self.summary);
+        }
+        Ok(())
+    }
+}
+
 impl monitor::Handler for Monitor {
     fn on_quotes(
         &mut self,
@@ -276,51 +317,12 @@ impl monitor::Handler for Monitor {
         self.publish_summary();
         Ok(())
     }
-
-    fn tick_interval(&self) -> Option<Duration> {
-        Some(Duration::from_secs(1))
-    }
-
-    fn on_tick(&mut self, _outputs: &mut monitor::Outputs) -> HandlerResult {
-        let seconds = self.last_tick.elapsed().as_secs_f64().max(1e-3);
-        self.last_tick = Instant::now();
-        self.summary.quote_rates = self
-            .summary
-            .quotes
-            .keys()
-            .map(|exchange| {
-                let count = self.interval_quotes.get(exchange).copied().unwrap_or(0);
-                #[allow(clippy::cast_precision_loss, reason = "counts per second")]
-                (exchange.clone(), count as f64 / seconds)
-            })
-            .collect();
-        self.interval_quotes.clear();
-        self.summary.lag_p50 = quantile(&mut self.interval_lags_ns, 0.5);
-        self.summary.lag_max = quantile(&mut self.interval_lags_ns, 1.0);
-        self.interval_lags_ns.clear();
-        self.publish_summary();
-        if self.print {
-            println!("{}", self.summary);
-        }
-        Ok(())
-    }
-
-    fn on_stop(&mut self, _outputs: &mut monitor::Outputs) -> HandlerResult {
-        self.summary.is_final = true;
-        self.summary.lag_p50 = quantile(&mut self.all_lags_ns, 0.5);
-        self.summary.lag_max = quantile(&mut self.all_lags_ns, 1.0);
-        self.publish_summary();
-        if self.print {
-            println!("{}", self.summary);
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use monitor::Handler as _;
+    use hermes_runtime::Hooks as _;
 
     fn envelope(origin: &str, epoch: u32, seq: u64) -> Envelope<Trade> {
         Envelope {

@@ -87,6 +87,27 @@ impl Risk {
     }
 }
 
+impl hermes_runtime::Hooks<risk::Outputs> for Risk {
+    fn on_stop(&mut self, _outputs: &mut risk::Outputs) -> HandlerResult {
+        let positions: Vec<String> = self
+            .positions
+            .iter()
+            .map(|(exchange, btc)| format!("{exchange} {btc:+.4} BTC"))
+            .collect();
+        tracing::info!(
+            "risk stopped: {} accepted, {} rejected; positions {}",
+            self.accepted,
+            self.rejected,
+            if positions.is_empty() {
+                "flat".to_owned()
+            } else {
+                positions.join(", ")
+            }
+        );
+        Ok(())
+    }
+}
+
 impl risk::Handler for Risk {
     fn on_orders(
         &mut self,
@@ -111,25 +132,6 @@ impl risk::Handler for Risk {
             reason,
             order: Some(order),
         })?;
-        Ok(())
-    }
-
-    fn on_stop(&mut self, _outputs: &mut risk::Outputs) -> HandlerResult {
-        let positions: Vec<String> = self
-            .positions
-            .iter()
-            .map(|(exchange, btc)| format!("{exchange} {btc:+.4} BTC"))
-            .collect();
-        tracing::info!(
-            "risk stopped: {} accepted, {} rejected; positions {}",
-            self.accepted,
-            self.rejected,
-            if positions.is_empty() {
-                "flat".to_owned()
-            } else {
-                positions.join(", ")
-            }
-        );
         Ok(())
     }
 }

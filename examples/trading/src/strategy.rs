@@ -111,6 +111,23 @@ impl Strategy {
     }
 }
 
+impl hermes_runtime::Hooks<strategy::Outputs> for Strategy {
+    fn on_stop(&mut self, _outputs: &mut strategy::Outputs) -> HandlerResult {
+        let report = self.report.lock().unwrap_or_else(PoisonError::into_inner);
+        let quotes: Vec<String> = report
+            .quotes
+            .iter()
+            .map(|(exchange, count)| format!("{exchange} {count}"))
+            .collect();
+        tracing::info!(
+            "strategy stopped: quotes seen {}; orders sent {}",
+            quotes.join(", "),
+            report.orders
+        );
+        Ok(())
+    }
+}
+
 impl strategy::Handler for Strategy {
     fn on_quotes(
         &mut self,
@@ -191,21 +208,6 @@ impl strategy::Handler for Strategy {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .orders += 2;
-        Ok(())
-    }
-
-    fn on_stop(&mut self, _outputs: &mut strategy::Outputs) -> HandlerResult {
-        let report = self.report.lock().unwrap_or_else(PoisonError::into_inner);
-        let quotes: Vec<String> = report
-            .quotes
-            .iter()
-            .map(|(exchange, count)| format!("{exchange} {count}"))
-            .collect();
-        tracing::info!(
-            "strategy stopped: quotes seen {}; orders sent {}",
-            quotes.join(", "),
-            report.orders
-        );
         Ok(())
     }
 }

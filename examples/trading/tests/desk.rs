@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hermes_runtime::Runtime;
 use trading::exchange::VENUES;
-use trading::topology::{self, Wiring};
+use trading::topology;
 use trading::{DeskConfig, desk};
 
 use common::Audit;
@@ -20,10 +20,17 @@ fn quotes_orders_decisions_and_fills_flow_through_the_desk_in_one_process() {
         ..DeskConfig::default()
     };
     let (handlers, reports) = desk(&config);
-    let wiring =
-        topology::launch(&mut runtime, &Wiring::inproc("desk-test"), handlers).expect("launches");
+    let wiring = topology::launch(
+        &mut runtime,
+        &topology::TOPOLOGY.inproc_wiring("desk-test"),
+        handlers,
+    )
+    .expect("launches");
 
-    let audit = Audit::start(runtime.context(), &wiring.market.backend);
+    let audit = Audit::start(
+        runtime.context(),
+        &wiring.proxy("market").expect("market").backend,
+    );
 
     // Arbitrage opportunities come every few seconds; wait for a fill, bounded.
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -467,6 +467,11 @@ fn node_module(
     } else {
         quote!(impl Outputs { #(#methods)* })
     };
+    let ports_arg = if publications.is_empty() {
+        quote!(_)
+    } else {
+        quote!(ports)
+    };
     let taken = publications.iter().map(|plan| {
         let field = &plan.field;
         quote!(#field: ports.publisher()?)
@@ -536,7 +541,7 @@ fn node_module(
             impl<H: Handler> driver::NodeSpec<H> for Node {
                 const INFO: &'static NodeInfo = &NODE;
                 type Outputs = Outputs;
-                fn outputs(ports: &mut driver::Ports) -> driver::Result<Outputs> {
+                fn outputs(#ports_arg: &mut driver::Ports) -> driver::Result<Outputs> {
                     ::core::result::Result::Ok(Outputs { #(#taken),* })
                 }
                 #subscribe

@@ -1,5 +1,5 @@
 //! Proxy `market` as its own process.
 
 fn main() -> std::process::ExitCode {
-    hermes_example_hello::hello::proxies::market::main()
+    hermes_runtime::topology::proxy_main(&hermes_example_hello::hello::TOPOLOGY, "market")
 }

@@ -3,7 +3,12 @@
 use trading::topology::nodes::bitstamp;
 
 fn main() -> std::process::ExitCode {
-    trading::cli::node_main(bitstamp::NAME, |args, runtime, wiring| {
-        bitstamp::spawn(runtime, wiring, trading::BitstampFeed::new(args.seed))
+    let options = trading::cli::options(bitstamp::NAME);
+    hermes_runtime::topology::run(&options, |runtime, wiring| {
+        bitstamp::spawn(
+            runtime,
+            wiring,
+            trading::BitstampFeed::new(options.args.seed),
+        )
     })
 }

@@ -3,7 +3,12 @@
 use trading::topology::nodes::coinbase;
 
 fn main() -> std::process::ExitCode {
-    trading::cli::node_main(coinbase::NAME, |args, runtime, wiring| {
-        coinbase::spawn(runtime, wiring, trading::CoinbaseFeed::new(args.seed))
+    let options = trading::cli::options(coinbase::NAME);
+    hermes_runtime::topology::run(&options, |runtime, wiring| {
+        coinbase::spawn(
+            runtime,
+            wiring,
+            trading::CoinbaseFeed::new(options.args.seed),
+        )
     })
 }

@@ -3,7 +3,8 @@
 use trading::topology::nodes::executor;
 
 fn main() -> std::process::ExitCode {
-    trading::cli::node_main(executor::NAME, |_args, runtime, wiring| {
+    let options = trading::cli::options(executor::NAME);
+    hermes_runtime::topology::run(&options, |runtime, wiring| {
         executor::spawn(runtime, wiring, trading::Executor::default())
     })
 }

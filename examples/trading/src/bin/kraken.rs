@@ -3,7 +3,8 @@
 use trading::topology::nodes::kraken;
 
 fn main() -> std::process::ExitCode {
-    trading::cli::node_main(kraken::NAME, |args, runtime, wiring| {
-        kraken::spawn(runtime, wiring, trading::KrakenFeed::new(args.seed))
+    let options = trading::cli::options(kraken::NAME);
+    hermes_runtime::topology::run(&options, |runtime, wiring| {
+        kraken::spawn(runtime, wiring, trading::KrakenFeed::new(options.args.seed))
     })
 }

@@ -1,5 +1,5 @@
 //! Proxy `market` as its own process (`--help` for the options).
 
 fn main() -> std::process::ExitCode {
-    trading::cli::proxy_main()
+    hermes_runtime::topology::proxy_main(&trading::topology::TOPOLOGY, "market")
 }

@@ -3,7 +3,8 @@
 use trading::topology::nodes::monitor;
 
 fn main() -> std::process::ExitCode {
-    trading::cli::node_main(monitor::NAME, |_args, runtime, wiring| {
+    let options = trading::cli::options(monitor::NAME);
+    hermes_runtime::topology::run(&options, |runtime, wiring| {
         monitor::spawn(runtime, wiring, trading::Monitor::new())
     })
 }

@@ -3,7 +3,8 @@
 use trading::topology::nodes::risk;
 
 fn main() -> std::process::ExitCode {
-    trading::cli::node_main(risk::NAME, |_args, runtime, wiring| {
+    let options = trading::cli::options(risk::NAME);
+    hermes_runtime::topology::run(&options, |runtime, wiring| {
         risk::spawn(
             runtime,
             wiring,

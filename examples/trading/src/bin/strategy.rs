@@ -3,7 +3,8 @@
 use trading::topology::nodes::strategy;
 
 fn main() -> std::process::ExitCode {
-    trading::cli::node_main(strategy::NAME, |_args, runtime, wiring| {
+    let options = trading::cli::options(strategy::NAME);
+    hermes_runtime::topology::run(&options, |runtime, wiring| {
         strategy::spawn(
             runtime,
             wiring,
