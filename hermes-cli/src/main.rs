@@ -3,7 +3,6 @@
 //! Exit codes, for every subcommand: 0 success, 1 findings (an invalid topology, stale
 //! schemas) or failure, 2 usage or I/O error.
 
-mod bench;
 mod check;
 mod dynamic;
 mod generate;
@@ -58,8 +57,6 @@ enum Command {
     Up(up::Args),
     /// Write the Rust (and `.proto` files) that `build.rs` generates for a topology.
     Gen(generate::Args),
-    /// Measure Hermes against raw libzmq doing the same job, in one run.
-    Bench(bench::Args),
 }
 
 /// Success.
@@ -91,7 +88,6 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(&args),
         Command::Gen(args) => generate::run(&args),
         Command::Proxy(args) => proxy::run(&args),
-        Command::Bench(args) => bench::run(&args),
     };
     ExitCode::from(code)
 }
