@@ -160,15 +160,19 @@ mod tests {
                 if !in_code {
                     continue;
                 }
-                let Some(command) = line
-                    .split_once("-p hermes-cli -- ")
-                    .map(|(_, rest)| rest)
-                    .or_else(|| line.strip_prefix("hermes "))
-                else {
-                    continue;
+                // After `-p hermes-cli --` comes a subcommand (or a `<command>` placeholder), so
+                // an unknown one (the removed `bench`) is an error; after `hermes ` only a known
+                // subcommand says the line is a command.
+                let (command, explicit) = match line.split_once("-p hermes-cli -- ") {
+                    Some((_, rest)) => (rest, true),
+                    None => match line.strip_prefix("hermes ") {
+                        Some(rest) => (rest, false),
+                        None => continue,
+                    },
                 };
                 let words = shell_words(command);
-                if !words.first().is_some_and(|word| subcommands.contains(word)) {
+                let known = words.first().is_some_and(|word| subcommands.contains(word));
+                if words.is_empty() || !(explicit || known) {
                     continue;
                 }
                 if let Err(error) = parse(words) {
