@@ -1,7 +1,6 @@
 //! # hermes-bench
 //!
-//! `hermes bench`: every Hermes message path measured side by side with raw libzmq doing the
-//! same job (same transport, same payload bytes, same proxy topology) in the same run, so the
+//! Every Hermes message path measured side by side with raw libzmq doing the same job (same transport, same payload bytes, same proxy topology) in the same run, so the
 //! ratio holds on any machine.
 //!
 //! Each figure alternates raw and Hermes runs (`--runs`, default 5) and reports medians:
@@ -18,7 +17,14 @@
 //! # Ok::<(), String>(())
 //! ```
 //!
-//! The `hermes` CLI flattens [`Args`] into its `bench` subcommand and calls [`execute`].
+//! The `hermes-bench` program parses [`Args`] and calls [`execute`]:
+//!
+//! ```text
+//! cargo run --release -p hermes-bench -- --scenario proxy --transport tcp --payload 64
+//! ```
+//!
+//! It is a program of its own, not a subcommand of `hermes`, so that plotting, `/proc` scraping
+//! and the helper roles of the `stall` scenario stay out of the product binary.
 
 mod measure;
 mod message;
@@ -360,12 +366,12 @@ fn machine() -> Machine {
 /// Does what the arguments say: a child role, a plot from a saved report, or a run printed as
 /// tables or JSON (and plotted with `--plot`). Progress goes to standard error.
 ///
-/// `child_prefix` is what must come before `--role` to start this program again as a helper
-/// process: empty for `hermes-bench`, `["bench"]` for `hermes bench`.
+/// The `stall` scenario starts the running program again (`std::env::current_exe`) with
+/// `--role`, so only a program whose command line is [`Args`], such as `hermes-bench`, can run it.
 ///
 /// Exit codes: 0 done, 1 a figure failed to measure (the report says which), 2 bad arguments or
 /// an unwritable file.
-pub fn execute(args: &Args, child_prefix: &[&str]) -> ExitCode {
+pub fn execute(args: &Args) -> ExitCode {
     if let Some(role) = args.role {
         return match run_role(role, args.endpoint.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
@@ -390,14 +396,13 @@ pub fn execute(args: &Args, child_prefix: &[&str]) -> ExitCode {
             }
         };
     }
-    let mut options = match args.options() {
+    let options = match args.options() {
         Ok(options) => options,
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::from(2);
         }
     };
-    options.child_prefix = child_prefix.iter().map(|s| (*s).to_owned()).collect();
     let report = run_with_progress(&options, &mut |line| eprintln!("{line}"));
     if args.json {
         println!("{}", report.render_json());

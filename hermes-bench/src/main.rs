@@ -1,17 +1,37 @@
-//! `hermes-bench`: the `hermes bench` measurements as a program of their own.
+//! `hermes-bench`: Hermes paths measured side by side with raw libzmq, a program of its own so
+//! that none of it (plotting, `/proc` scraping, helper roles) is linked into `hermes`.
 //!
 //! ```text
-//! hermes-bench [--scenario NAME...] [--transport tcp|ipc|inproc] [--payload BYTES...]
-//!              [--duration S] [--runs N] [--smoke] [--json] [--plot FILE]
+//! cargo run --release -p hermes-bench -- [--scenario NAME...] [--transport tcp|ipc|inproc]
+//!     [--payload BYTES...] [--duration S] [--runs N] [--rate MSG/S] [--stall S] [--smoke]
+//!     [--json] [--plot FILE] [--plot-from REPORT]
 //! ```
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Hermes paths measured side by side with raw libzmq doing the same job.
+/// Measure Hermes against raw libzmq doing the same job, in one run.
 #[derive(Debug, Parser)]
 #[command(name = "hermes-bench", version)]
+#[command(after_help = "\
+Every Hermes message path is measured against raw libzmq doing the same job (same transport, \
+payload and proxy topology), alternating runs and reporting medians: throughput, drops at the \
+default high-water mark, one-way latency at a fixed rate, round trip, CPU per million \
+messages, peak RSS, idle CPU, and RSS while a subscriber stalls. Every row ends with the ratio \
+Hermes/raw; the targets follow in one table, each with its measured value and whether it is met.
+
+The `stall` scenario starts this program again as helper processes.
+
+Exit codes: 0 done, 1 a figure failed to measure, 2 usage or I/O error.
+
+Examples (from the workspace, `cargo run --release -p hermes-bench --` in place of `hermes-bench`):
+  hermes-bench                                   # every scenario, under 3 minutes
+  hermes-bench --scenario proxy --transport tcp --payload 64 1KiB
+  hermes-bench --scenario stall --stall 10       # memory while a subscriber stalls
+  hermes-bench --json > report.json              # the same figures, machine-readable
+  hermes-bench --plot-from report.json --plot bench.svg
+  hermes-bench --smoke                           # about 10 s, as CI runs it")]
 struct Cli {
     #[command(flatten)]
     args: hermes_bench::Args,
@@ -19,15 +39,136 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    hermes_bench::execute(&cli.args, &[])
+    hermes_bench::execute(&cli.args)
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use std::path::{Path, PathBuf};
+
+    use clap::{CommandFactory, Parser as _};
+
+    use super::Cli;
 
     #[test]
     fn command_line_is_consistent() {
-        super::Cli::command().debug_assert();
+        Cli::command().debug_assert();
+    }
+
+    /// Every `hermes-bench ...` line in `--help` is a command line clap accepts, so the examples
+    /// users copy work.
+    #[test]
+    fn every_example_in_the_help_parses() {
+        let help = Cli::command().render_long_help().to_string();
+        let mut checked = 0;
+        for line in help.lines().map(str::trim) {
+            let Some(example) = line
+                .strip_prefix("hermes-bench")
+                .filter(|rest| rest.is_empty() || rest.starts_with(' '))
+            else {
+                continue;
+            };
+            if let Err(error) = parse(shell_words(example)) {
+                panic!("`{line}` does not parse:\n{error}");
+            }
+            checked += 1;
+        }
+        assert!(checked >= 5, "only {checked} examples found:\n{help}");
+    }
+
+    /// Every `hermes-bench ...` and `cargo run ... -p hermes-bench -- ...` command in the code
+    /// blocks of the project's documentation parses too, and no document still runs the
+    /// benchmark as a subcommand of `hermes`.
+    #[test]
+    fn every_command_in_the_docs_parses() {
+        let mut checked = 0;
+        for doc in documentation() {
+            let text = std::fs::read_to_string(&doc).expect("readable documentation");
+            let mut in_code = false;
+            for (number, line) in text.lines().enumerate() {
+                let line = line.trim();
+                let place = format!("{}:{}", doc.display(), number + 1);
+                assert!(
+                    !line.contains("hermes bench") && !line.contains("-p hermes-cli -- bench"),
+                    "{place}: `{line}` runs the benchmark through `hermes`; \
+                     help: it is `cargo run --release -p hermes-bench -- ...` now"
+                );
+                if line.starts_with("```") {
+                    in_code = !in_code;
+                    continue;
+                }
+                if !in_code {
+                    continue;
+                }
+                let Some(command) = line
+                    .split_once("-p hermes-bench --")
+                    .map(|(_, rest)| rest)
+                    .or_else(|| line.strip_prefix("hermes-bench"))
+                    .filter(|rest| rest.is_empty() || rest.starts_with(' '))
+                else {
+                    continue;
+                };
+                if let Err(error) = parse(shell_words(command)) {
+                    panic!("{place}: `{line}` does not parse:\n{error}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3, "only {checked} commands found");
+    }
+
+    /// The Markdown files of the workspace root, `docs/` and every crate.
+    fn documentation() -> Vec<PathBuf> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut docs = vec![root.join("README.md")];
+        for dir in [
+            "docs",
+            "hermes-bench",
+            "hermes-cli",
+            "hermes-build",
+            "hermes-macros",
+            "hermes-runtime",
+        ] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.expect("directory entry").path();
+                if path.extension().is_some_and(|ext| ext == "md") {
+                    docs.push(path);
+                }
+            }
+        }
+        docs.sort();
+        docs
+    }
+
+    /// `hermes-bench` with `args`, as clap parses it.
+    fn parse(args: Vec<String>) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("hermes-bench".to_owned()).chain(args))
+    }
+
+    /// `line` split into words as a POSIX shell would, for single- and double-quoted words, up
+    /// to a pipe, a redirection or a comment.
+    fn shell_words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut quote = None;
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    word.get_or_insert_with(String::new);
+                }
+                (None, '|' | '>' | '<') => break,
+                (None, '#') if word.is_none() => break,
+                (None, c) if c.is_whitespace() => words.extend(word.take()),
+                (None, c) => word.get_or_insert_with(String::new).push(c),
+            }
+        }
+        words.extend(word);
+        words
     }
 }

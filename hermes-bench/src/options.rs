@@ -7,7 +7,7 @@ use std::time::Duration;
 use hermes_runtime::Codec;
 use serde::{Deserialize, Serialize};
 
-/// One thing `hermes bench` measures.
+/// One thing `hermes-bench` measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
@@ -127,8 +127,7 @@ impl fmt::Display for Transport {
     }
 }
 
-/// The `hermes bench` command line, for `hermes-bench` and for `#[command(flatten)]` in the
-/// `hermes` CLI.
+/// The `hermes-bench` command line, for `#[command(flatten)]`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Scenarios to run (repeat or separate with commas); default: all.
@@ -197,7 +196,7 @@ pub struct Args {
 pub const DEFAULT_RATE: u64 = 10_000;
 
 impl Default for Args {
-    /// The arguments of a plain `hermes bench`.
+    /// The arguments of a plain `hermes-bench`.
     fn default() -> Self {
         Args {
             scenarios: Vec::new(),
@@ -279,9 +278,6 @@ pub struct Options {
     pub idle_time: Duration,
     /// How long the stalled subscriber stays stalled.
     pub stall_time: Duration,
-    /// Arguments placed before `--role ...` when the benchmark starts itself as a child process:
-    /// empty for `hermes-bench`, `["bench"]` for `hermes bench`.
-    pub child_prefix: Vec<String>,
     /// Whether this is a smoke run (recorded in the report).
     pub smoke: bool,
 }
@@ -381,7 +377,6 @@ impl Args {
             rate: self.rate,
             idle_time: Duration::from_secs_f64(idle_time),
             stall_time: Duration::from_secs_f64(stall),
-            child_prefix: Vec::new(),
             smoke: self.smoke,
         })
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::options::{Scenario, Transport};
 
-/// Everything one `hermes bench` run measured.
+/// Everything one `hermes-bench` run measured.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
     /// Where it ran.
@@ -282,13 +282,14 @@ impl Row {
 }
 
 impl Report {
-    /// The report as Markdown tables: throughput, drops, latency, targets, idle and stall.
+    /// The report as Markdown tables: throughput, drops, latency, idle and stall, then every
+    /// target in one table (target, measured, required, met).
     pub fn render_table(&self) -> String {
         let mut out = String::new();
         let m = &self.machine;
         let _ = writeln!(
             out,
-            "hermes bench: {} CPUs ({}), kernel {}, libzmq {}, load {:.2} {:.2} {:.2}; \
+            "hermes-bench: {} CPUs ({}), kernel {}, libzmq {}, load {:.2} {:.2} {:.2}; \
              {} alternating runs of {} s per figure (medians){}",
             m.cpus,
             m.cpu_model,
@@ -420,7 +421,7 @@ impl Report {
             }
         }
         if !self.targets.is_empty() {
-            out.push_str("\nTargets (issue 8):\n\n| target | measured | target | met |\n| --- | ---: | --- | --- |\n");
+            out.push_str("\nTargets (issue 8):\n\n| target | measured | required | met |\n| --- | ---: | --- | --- |\n");
             for t in &self.targets {
                 let _ = writeln!(
                     out,
@@ -456,5 +457,53 @@ mod tests {
         assert_eq!(thousands(999.0), "999");
         assert_eq!(payload_label(65_536), "64 KiB");
         assert_eq!(payload_label(64), "64 B");
+    }
+
+    #[test]
+    fn every_target_is_in_the_one_targets_table() {
+        let report = Report {
+            idle: Some(Idle {
+                seconds: 2.0,
+                cpu_pct: 0.02,
+            }),
+            stall: Some(Stall {
+                processes: vec![StallProcess {
+                    role: "proxy".to_owned(),
+                    bounded: true,
+                    ..StallProcess::default()
+                }],
+                bounded: true,
+                ..Stall::default()
+            }),
+            targets: vec![
+                Target::at_least(
+                    "proxy tcp 64 B: throughput hermes/raw".to_owned(),
+                    0.9,
+                    0.95,
+                ),
+                Target::at_most("idle node: % of a core".to_owned(), 0.02, 1.0),
+                Target::at_most("stalled subscriber, proxy: RSS growth".to_owned(), 0.5, 1.0),
+            ],
+            ..Report::default()
+        };
+        let text = report.render_table();
+        let headers: Vec<usize> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| line.starts_with("| target |"))
+            .map(|(index, _)| index)
+            .collect();
+        assert_eq!(headers.len(), 1, "{text}");
+        let table: Vec<&str> = text
+            .lines()
+            .skip(headers[0] + 2)
+            .take_while(|line| line.starts_with('|'))
+            .collect();
+        assert_eq!(table.len(), report.targets.len(), "{text}");
+        for (line, target) in table.iter().zip(&report.targets) {
+            assert!(line.starts_with(&format!("| {} |", target.name)), "{line}");
+        }
+        assert!(table[0].ends_with("| **no** |"), "{}", table[0]);
+        assert!(table[1].ends_with("| yes |"), "{}", table[1]);
     }
 }

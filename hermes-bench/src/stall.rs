@@ -118,15 +118,12 @@ struct Helper {
 }
 
 impl Helper {
-    fn start(
-        options: &Options,
-        role: &'static str,
-        endpoint: Option<&str>,
-    ) -> Result<Helper, String> {
+    /// Starts this program again (`hermes-bench`) in `role`.
+    fn start(role: &'static str, endpoint: Option<&str>) -> Result<Helper, String> {
         let exe =
             std::env::current_exe().map_err(|err| format!("cannot find this program: {err}"))?;
         let mut command = Command::new(exe);
-        command.args(&options.child_prefix).args(["--role", role]);
+        command.args(["--role", role]);
         if let Some(endpoint) = endpoint {
             command.args(["--endpoint", endpoint]);
         }
@@ -194,14 +191,14 @@ impl Drop for Helper {
 
 /// Runs the check for `options.stall_time`.
 pub(crate) fn check(options: &Options) -> Result<Stall, String> {
-    let mut proxy = Helper::start(options, "proxy", None)?;
+    let mut proxy = Helper::start("proxy", None)?;
     let endpoints = proxy.line()?;
     let (frontend, backend) = endpoints
         .split_once(' ')
         .ok_or_else(|| format!("unexpected proxy output `{endpoints}`"))?;
-    let mut subscriber = Helper::start(options, "subscriber", Some(backend))?;
+    let mut subscriber = Helper::start("subscriber", Some(backend))?;
     subscriber.line()?;
-    let mut publisher = Helper::start(options, "publisher", Some(frontend))?;
+    let mut publisher = Helper::start("publisher", Some(frontend))?;
     publisher.line()?;
     // Let the subscription reach the publisher through the proxy before traffic starts.
     std::thread::sleep(Duration::from_millis(300));

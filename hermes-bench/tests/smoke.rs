@@ -79,6 +79,58 @@ fn bad_arguments_exit_2_with_a_message() {
     let output = run(&["--scenario", "warp-drive"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("warp-drive"));
+
+    let output = run(&["--payload", "12 parsecs"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("12 parsecs"));
+
+    let output = run(&["--duration=-1"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("`--duration`"));
+}
+
+#[test]
+fn one_row_is_measured_against_raw_zmq() {
+    let output = run(&[
+        "--scenario",
+        "direct",
+        "--transport",
+        "inproc",
+        "--payload",
+        "64",
+        "--runs",
+        "1",
+        "--duration",
+        "0.02",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let rows = report["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{report}");
+    assert_eq!(rows[0]["scenario"], "direct");
+    assert_eq!(rows[0]["transport"], "inproc");
+    assert!(
+        rows[0]["throughput"]["ratio"].as_f64() > Some(0.0),
+        "{report}"
+    );
+}
+
+#[test]
+fn help_shows_examples_and_exits_0() {
+    let output = run(&["--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("Examples"), "{help}");
+    assert!(help.contains("hermes-bench --smoke"), "{help}");
+    assert!(
+        !help.contains("--role"),
+        "internal options stay hidden: {help}"
+    );
 }
 
 #[test]

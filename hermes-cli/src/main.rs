@@ -3,7 +3,6 @@
 //! Exit codes, for every subcommand: 0 success, 1 findings (an invalid topology, stale
 //! schemas) or failure, 2 usage or I/O error.
 
-mod bench;
 mod check;
 mod dynamic;
 mod generate;
@@ -58,8 +57,6 @@ enum Command {
     Up(up::Args),
     /// Write the Rust (and `.proto` files) that `build.rs` generates for a topology.
     Gen(generate::Args),
-    /// Measure Hermes against raw libzmq doing the same job, in one run.
-    Bench(bench::Args),
 }
 
 /// Success.
@@ -91,7 +88,6 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(&args),
         Command::Gen(args) => generate::run(&args),
         Command::Proxy(args) => proxy::run(&args),
-        Command::Bench(args) => bench::run(&args),
     };
     ExitCode::from(code)
 }
@@ -164,15 +160,19 @@ mod tests {
                 if !in_code {
                     continue;
                 }
-                let Some(command) = line
-                    .split_once("-p hermes-cli -- ")
-                    .map(|(_, rest)| rest)
-                    .or_else(|| line.strip_prefix("hermes "))
-                else {
-                    continue;
+                // After `-p hermes-cli --` comes a subcommand (or a `<command>` placeholder), so
+                // an unknown one (the removed `bench`) is an error; after `hermes ` only a known
+                // subcommand says the line is a command.
+                let (command, explicit) = match line.split_once("-p hermes-cli -- ") {
+                    Some((_, rest)) => (rest, true),
+                    None => match line.strip_prefix("hermes ") {
+                        Some(rest) => (rest, false),
+                        None => continue,
+                    },
                 };
                 let words = shell_words(command);
-                if !words.first().is_some_and(|word| subcommands.contains(word)) {
+                let known = words.first().is_some_and(|word| subcommands.contains(word));
+                if words.is_empty() || !(explicit || known) {
                     continue;
                 }
                 if let Err(error) = parse(words) {

@@ -213,8 +213,9 @@ fn graph_mermaid_is_a_well_formed_flowchart() {
     assert!(mermaid.contains("n_bitstamp -- \"quotes/bitstamp: Quote\" --> p_market"));
 }
 
-#[test]
-fn graph_highlights_warnings() {
+/// A topology with every kind of warning `hermes graph` draws: a publication nobody subscribes
+/// to (a dashed red edge) and a node without ports (a red outline).
+fn topology_with_warnings() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary directory");
     std::fs::write(
         dir.path().join("messages.yaml"),
@@ -226,6 +227,12 @@ fn graph_highlights_warnings() {
         "name: t\nmessages: [messages.yaml]\nproxies:\n  hub: { frontend: \"tcp://127.0.0.1:6000\", backend: \"tcp://127.0.0.1:6001\" }\nnodes:\n  clock:\n    publishes: [{ topic: ticks, message: Tick, via: hub }]\n  idle: {}\n",
     )
     .expect("write");
+    dir
+}
+
+#[test]
+fn graph_highlights_warnings() {
+    let dir = topology_with_warnings();
     let output = stdout_of(
         hermes()
             .args(["graph", "--format", "mermaid"])
@@ -349,7 +356,7 @@ fn subcommands() -> Vec<String> {
         .filter(|name| *name != "help")
         .map(str::to_owned)
         .collect();
-    assert!(commands.len() >= 10, "{help}");
+    assert!(commands.len() >= 9, "{help}");
     commands
 }
 
@@ -453,49 +460,329 @@ fn check_takes_a_directory_for_its_topology_yaml() {
         .stderr(predicate::str::contains("ok (no findings)"));
 }
 
-#[test]
-fn bench_refuses_nonsense_sizes_and_durations_with_exit_2() {
-    hermes()
-        .args(["bench", "--payload", "8"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("`--payload`"));
-    hermes()
-        .args(["bench", "--payload", "12 parsecs"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("12 parsecs"));
-    hermes()
-        .args(["bench", "--duration", "-1"])
-        .assert()
-        .code(2);
+/// The colour keywords of SVG 1.1 (CSS2's, without CSS3's `transparent` or CSS4's
+/// `rebeccapurple`): <https://www.w3.org/TR/SVG11/types.html#ColorKeywords>.
+const SVG11_COLOR_KEYWORDS: [&str; 147] = [
+    "aliceblue",
+    "antiquewhite",
+    "aqua",
+    "aquamarine",
+    "azure",
+    "beige",
+    "bisque",
+    "black",
+    "blanchedalmond",
+    "blue",
+    "blueviolet",
+    "brown",
+    "burlywood",
+    "cadetblue",
+    "chartreuse",
+    "chocolate",
+    "coral",
+    "cornflowerblue",
+    "cornsilk",
+    "crimson",
+    "cyan",
+    "darkblue",
+    "darkcyan",
+    "darkgoldenrod",
+    "darkgray",
+    "darkgreen",
+    "darkgrey",
+    "darkkhaki",
+    "darkmagenta",
+    "darkolivegreen",
+    "darkorange",
+    "darkorchid",
+    "darkred",
+    "darksalmon",
+    "darkseagreen",
+    "darkslateblue",
+    "darkslategray",
+    "darkslategrey",
+    "darkturquoise",
+    "darkviolet",
+    "deeppink",
+    "deepskyblue",
+    "dimgray",
+    "dimgrey",
+    "dodgerblue",
+    "firebrick",
+    "floralwhite",
+    "forestgreen",
+    "fuchsia",
+    "gainsboro",
+    "ghostwhite",
+    "gold",
+    "goldenrod",
+    "gray",
+    "green",
+    "greenyellow",
+    "grey",
+    "honeydew",
+    "hotpink",
+    "indianred",
+    "indigo",
+    "ivory",
+    "khaki",
+    "lavender",
+    "lavenderblush",
+    "lawngreen",
+    "lemonchiffon",
+    "lightblue",
+    "lightcoral",
+    "lightcyan",
+    "lightgoldenrodyellow",
+    "lightgray",
+    "lightgreen",
+    "lightgrey",
+    "lightpink",
+    "lightsalmon",
+    "lightseagreen",
+    "lightskyblue",
+    "lightslategray",
+    "lightslategrey",
+    "lightsteelblue",
+    "lightyellow",
+    "lime",
+    "limegreen",
+    "linen",
+    "magenta",
+    "maroon",
+    "mediumaquamarine",
+    "mediumblue",
+    "mediumorchid",
+    "mediumpurple",
+    "mediumseagreen",
+    "mediumslateblue",
+    "mediumspringgreen",
+    "mediumturquoise",
+    "mediumvioletred",
+    "midnightblue",
+    "mintcream",
+    "mistyrose",
+    "moccasin",
+    "navajowhite",
+    "navy",
+    "oldlace",
+    "olive",
+    "olivedrab",
+    "orange",
+    "orangered",
+    "orchid",
+    "palegoldenrod",
+    "palegreen",
+    "paleturquoise",
+    "palevioletred",
+    "papayawhip",
+    "peachpuff",
+    "peru",
+    "pink",
+    "plum",
+    "powderblue",
+    "purple",
+    "red",
+    "rosybrown",
+    "royalblue",
+    "saddlebrown",
+    "salmon",
+    "sandybrown",
+    "seagreen",
+    "seashell",
+    "sienna",
+    "silver",
+    "skyblue",
+    "slateblue",
+    "slategray",
+    "slategrey",
+    "snow",
+    "springgreen",
+    "steelblue",
+    "tan",
+    "teal",
+    "thistle",
+    "tomato",
+    "turquoise",
+    "violet",
+    "wheat",
+    "white",
+    "whitesmoke",
+    "yellow",
+    "yellowgreen",
+];
+
+const SVG11_PAINT_HELP: &str = "help: SVG 1.1 paint is `none`, `currentColor`, `#rgb`, \
+    `#rrggbb`, `rgb(...)`, a colour name or `url(#id)`; transparency is `fill=\"none\"` or \
+    `fill-opacity`/`stroke-opacity`";
+
+/// Whether `value` is an SVG 1.1 `<color>`: `#rgb`, `#rrggbb`, `rgb(...)` or a keyword.
+fn is_svg11_color(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    if let Some(hex) = lower.strip_prefix('#') {
+        return matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    let rgb = regex::Regex::new(
+        r"^rgb\(\s*(\d+\s*,\s*\d+\s*,\s*\d+|\d+(\.\d+)?%\s*,\s*\d+(\.\d+)?%\s*,\s*\d+(\.\d+)?%)\s*\)$",
+    )
+    .expect("pattern");
+    rgb.is_match(&lower) || SVG11_COLOR_KEYWORDS.contains(&lower.as_str())
+}
+
+/// Why `value` is not SVG 1.1 paint (`none`, `currentColor`, a `<color>`, `url(#id)` with an
+/// optional fallback, `inherit`), or `None` when it is.
+fn svg11_paint_error(value: &str) -> Option<String> {
+    let value = value.trim();
+    let paint = match value.strip_prefix("url(") {
+        Some(rest) => {
+            let Some((reference, fallback)) = rest.split_once(')') else {
+                return Some(format!("`{value}`: unclosed `url(`"));
+            };
+            if !reference.trim().starts_with('#') {
+                return Some(format!("`{value}`: expected `url(#id)`"));
+            }
+            fallback.trim()
+        }
+        None => value,
+    };
+    let keyword =
+        ["none", "currentcolor", "inherit"].contains(&paint.to_ascii_lowercase().as_str());
+    if (paint.is_empty() && value.starts_with("url(")) || keyword || is_svg11_color(paint) {
+        return None;
+    }
+    Some(format!("expected SVG 1.1 paint, found `{value}`"))
+}
+
+/// Every `fill` and `stroke` (attribute or `style` declaration) in `svg` that is not SVG 1.1
+/// paint, one line each; an error line if `svg` is not XML.
+fn svg11_paint_findings(svg: &str) -> Vec<String> {
+    let document = match roxmltree::Document::parse(svg) {
+        Ok(document) => document,
+        Err(error) => return vec![format!("not well-formed XML: {error}")],
+    };
+    let mut findings = Vec::new();
+    for element in document.descendants().filter(roxmltree::Node::is_element) {
+        let mut paints: Vec<(&str, &str)> = element
+            .attributes()
+            .filter(|attribute| attribute.namespace().is_none())
+            .filter(|attribute| matches!(attribute.name(), "fill" | "stroke"))
+            .map(|attribute| (attribute.name(), attribute.value()))
+            .collect();
+        if let Some(style) = element.attribute("style") {
+            paints.extend(
+                style
+                    .split(';')
+                    .filter_map(|declaration| declaration.split_once(':'))
+                    .map(|(property, value)| (property.trim(), value.trim()))
+                    .filter(|(property, _)| matches!(*property, "fill" | "stroke")),
+            );
+        }
+        for (property, value) in paints {
+            if let Some(error) = svg11_paint_error(value) {
+                let position = document.text_pos_at(element.range().start);
+                findings.push(format!(
+                    "{}:{}: <{} {property}=...>: {error}",
+                    position.row,
+                    position.col,
+                    element.tag_name().name()
+                ));
+            }
+        }
+    }
+    findings
 }
 
 #[test]
-fn bench_measures_one_row_against_raw_zmq() {
-    let output = stdout_of(
-        hermes().args([
-            "bench",
-            "--scenario",
-            "direct",
-            "--transport",
-            "inproc",
-            "--payload",
-            "64",
-            "--runs",
-            "1",
-            "--duration",
-            "0.02",
-            "--json",
-        ]),
-        0,
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output).expect("JSON report");
-    let rows = report["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), 1, "{report}");
-    assert_eq!(rows[0]["scenario"], "direct");
+fn svg11_paint_check_refuses_css_color_4_and_svg_2_paint() {
+    for good in [
+        "none",
+        "currentColor",
+        "#fff",
+        "#3367d6",
+        "#0000FF",
+        "rgb(51, 103, 214)",
+        "rgb(20%,40%,80%)",
+        "white",
+        "url(#gradient)",
+        "url(#gradient) none",
+    ] {
+        assert_eq!(svg11_paint_error(good), None, "`{good}`");
+    }
+    for bad in [
+        "#00000000",
+        "#e8f0feff",
+        "#0000",
+        "rgba(0, 0, 0, 0)",
+        "transparent",
+        "context-stroke",
+        "rebeccapurple",
+        "#12345",
+        "url(gradient)",
+    ] {
+        assert!(svg11_paint_error(bad).is_some(), "`{bad}` accepted");
+    }
+    let svg = r##"<svg xmlns="http://www.w3.org/2000/svg"><ellipse fill="#00000000" stroke="#3367d6"/><rect style="fill: transparent"/></svg>"##;
+    assert_eq!(svg11_paint_findings(svg).len(), 2, "{svg}");
+}
+
+/// Every `.svg` under `dir`, skipping build output and hidden directories.
+fn svg_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable directory") {
+        let path = entry.expect("directory entry").path();
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("");
+        if path.is_dir() {
+            if name != "target" && !name.starts_with('.') {
+                svg_files(&path, found);
+            }
+        } else if path.extension().is_some_and(|ext| ext == "svg") {
+            found.push(path);
+        }
+    }
+}
+
+/// Renderers without CSS Color 4 (cairosvg, older librsvg) draw `#00000000` as black, so a
+/// picture in the repository uses SVG 1.1 paint only.
+#[test]
+fn committed_svg_pictures_use_svg11_paint() {
+    let mut pictures = Vec::new();
+    svg_files(std::path::Path::new(".."), &mut pictures);
+    pictures.sort();
+    assert!(pictures.len() >= 3, "only {pictures:?}");
+    let mut findings = Vec::new();
+    for picture in &pictures {
+        let svg = std::fs::read_to_string(picture).expect("readable SVG");
+        findings.extend(
+            svg11_paint_findings(&svg)
+                .into_iter()
+                .map(|finding| format!("{}:{finding}", picture.display())),
+        );
+    }
     assert!(
-        rows[0]["throughput"]["ratio"].as_f64() > Some(0.0),
-        "{report}"
+        findings.is_empty(),
+        "{}\n{SVG11_PAINT_HELP}; regenerate a picture `hermes graph` drew with the command \
+         `committed_readme_images_are_current` names",
+        findings.join("\n")
     );
+}
+
+#[test]
+fn graph_svg_uses_svg11_paint() {
+    let warnings = topology_with_warnings();
+    for topology in [
+        TRADING,
+        "../examples/trading",
+        warnings.path().to_str().expect("UTF-8 path"),
+    ] {
+        let output = stdout_of(hermes().args(["graph", topology, "--format", "svg"]), 0);
+        let svg = String::from_utf8(output).expect("UTF-8");
+        let findings = svg11_paint_findings(&svg);
+        assert!(
+            findings.is_empty(),
+            "{topology}:\n{}\n{SVG11_PAINT_HELP}",
+            findings.join("\n")
+        );
+    }
 }

@@ -160,7 +160,7 @@ fn counter(line: &str, label: &str) -> String {
 }
 
 /// Floods a slow subscriber with `action` and returns its counters line, asserting its
-/// memory growth stays within HWM × message size (+10 % and 2 MiB, as `hermes bench`'s stall
+/// memory growth stays within HWM × message size (+10 % and 2 MiB, as `hermes-bench`'s stall
 /// check allows for libzmq's bookkeeping, allocator rounding and I/O buffers).
 fn flood_a_slow_subscriber(action: &str) -> String {
     let context = Context::new();
