@@ -446,7 +446,7 @@ mod typed {
             .topic(TOPIC)
             .origin(origin)
             .codec(codec)
-            .hwm(hwm)
+            .hwm(hwm.unsigned_abs())
             .linger(Duration::ZERO)
             .build()
             .map_err(|err| err.to_string())
@@ -461,7 +461,7 @@ mod typed {
         Receiver::<M>::builder(context)
             .topic(SUBSCRIPTION)
             .codec(codec)
-            .hwm(hwm)
+            .hwm(hwm.unsigned_abs())
             .connect(endpoint)
             .map_err(|err| err.to_string())
     }
@@ -499,7 +499,7 @@ mod typed {
             _ => {
                 let mut config =
                     ProxyConfig::new(endpoint(spec.transport), endpoint(spec.transport));
-                config.hwm = hwm;
+                config.hwm = hwm.unsigned_abs();
                 if spec.scenario == Scenario::Capture {
                     config = config.with_capture(endpoint(spec.transport));
                 }

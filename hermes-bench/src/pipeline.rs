@@ -1,7 +1,9 @@
 //! The `pipeline` scenario's relays: generated nodes, from `pipeline/topology.yaml`, each
 //! forwarding every blob it receives.
 
-use hermes_runtime::{Context, DirectEndpoint, Envelope, HandlerResult, Runtime};
+use hermes_runtime::__private::driver;
+use hermes_runtime::topology::DirectEndpoint;
+use hermes_runtime::{Context, Envelope, HandlerResult, Hooks, Runtime};
 
 use crate::options::Transport;
 
@@ -17,11 +19,13 @@ mod generated {
 }
 
 pub(crate) use self::generated::pipeline::Blob;
-use self::generated::pipeline::Wiring;
+use self::generated::pipeline::TOPOLOGY;
 use self::generated::pipeline::nodes::{relay1, relay2};
 
 /// Relay 1's handler: what comes in goes out.
 struct Relay1;
+
+impl Hooks<relay1::Outputs> for Relay1 {}
 
 impl relay1::Handler for Relay1 {
     fn on_bench(
@@ -35,6 +39,8 @@ impl relay1::Handler for Relay1 {
 
 /// Relay 2's handler: what comes in goes out.
 struct Relay2;
+
+impl Hooks<relay2::Outputs> for Relay2 {}
 
 impl relay2::Handler for Relay2 {
     fn on_bench(
@@ -70,30 +76,23 @@ pub(crate) fn relays(
             DirectEndpoint::shared(endpoint)
         }
     };
-    let mut wiring = Wiring {
-        source_bench_data: DirectEndpoint::shared(upstream),
-        relay1_bench_data: hop(),
-        relay2_bench_data: hop(),
-    };
+    let mut wiring = TOPOLOGY.wiring();
+    for (channel, endpoint) in [
+        ("source_bench_data", DirectEndpoint::shared(upstream)),
+        ("relay1_bench_data", hop()),
+        ("relay2_bench_data", hop()),
+    ] {
+        if let Some(entry) = wiring.channel_mut(channel) {
+            *entry = endpoint;
+        }
+    }
     let mut runtime = Runtime::with_context(context).map_err(error)?;
-
-    let mut first = relay1::Sockets::new(context).map_err(error)?;
-    first.bind(&mut wiring).map_err(error)?;
-    first.connect(&wiring).map_err(error)?;
-    runtime
-        .spawn_node(relay1::node(first, Relay1))
-        .map_err(error)?;
-
-    let mut second = relay2::Sockets::new(context).map_err(error)?;
-    second.bind(&mut wiring).map_err(error)?;
-    second.connect(&wiring).map_err(error)?;
-    runtime
-        .spawn_node(relay2::node(second, Relay2))
-        .map_err(error)?;
-
+    // One node after the other, so the second finds where the first bound.
+    driver::spawn_into::<relay1::Node, _>(&mut runtime, &mut wiring, Relay1).map_err(error)?;
+    driver::spawn_into::<relay2::Node, _>(&mut runtime, &mut wiring, Relay2).map_err(error)?;
     let sink = wiring
-        .relay2_bench_data
-        .connect_endpoint(&wiring.relay2_bench_data.bind)
-        .to_owned();
+        .channel("relay2_bench_data")
+        .map(|channel| channel.connect_endpoint(&channel.bind).to_owned())
+        .ok_or("the pipeline topology has no channel `relay2_bench_data`")?;
     Ok((runtime, sink))
 }

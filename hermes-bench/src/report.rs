@@ -181,7 +181,7 @@ pub struct Stall {
     /// Payload bytes per message.
     pub payload_bytes: usize,
     /// The high-water mark configured on every socket.
-    pub hwm: i32,
+    pub hwm: u32,
     /// Messages the publisher sent.
     pub sent: u64,
     /// The three processes.

@@ -19,7 +19,7 @@ use crate::report::{Stall, StallProcess};
 /// Payload of the stall check: large enough that HWM × size stands out from allocator noise.
 pub const STALL_PAYLOAD: usize = 16 * 1024;
 /// Hermes' default high-water mark, used on every socket of the check.
-const HWM: i32 = 1000;
+const HWM: u32 = 1000;
 /// What a process may grow by beyond its full queues: 10 % for libzmq's per-message
 /// bookkeeping and allocator rounding, plus 2 MiB of I/O buffers and thread stacks.
 pub(crate) fn limit_kib(bound_kib: u64) -> u64 {
@@ -208,7 +208,7 @@ pub(crate) fn check(options: &Options) -> Result<Stall, String> {
         payload: STALL_PAYLOAD,
     });
     // Each queued message costs its bytes plus libzmq's message and pipe bookkeeping.
-    let queue_kib = |queues: u64| queues * HWM as u64 * (wire as u64 + 128) / 1024;
+    let queue_kib = |queues: u64| queues * u64::from(HWM) * (wire as u64 + 128) / 1024;
     let helpers = [(&publisher, 1), (&proxy, 2), (&subscriber, 1)];
     let start: Vec<u64> = helpers.iter().map(|(h, _)| h.rss_kib()).collect();
     // Far past any bound: stop at once rather than let a leak take the machine down.

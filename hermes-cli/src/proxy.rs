@@ -40,7 +40,7 @@ pub struct Args {
     no_capture: bool,
     /// High-water mark of each socket, in envelopes (0: unlimited).
     #[arg(long, value_name = "N", default_value_t = 1000)]
-    hwm: i32,
+    hwm: u32,
 }
 
 /// Runs the proxy until a signal and returns the exit code.

@@ -111,7 +111,7 @@ fn publish(args: &Args) -> Result<(), u8> {
         )));
     }
     let wait = seconds(args.wait, "--wait").map_err(usage)?;
-    hermes_runtime::topic::validate(topic).map_err(usage)?;
+    hermes_core::topic::validate(topic).map_err(usage)?;
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|error| usage(format!("the message is not valid JSON: {error}")))?;
     let loaded = topology::load(&path)?;

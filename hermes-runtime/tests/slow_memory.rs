@@ -21,7 +21,7 @@ const ENDPOINT: &str = "HERMES_SLOW_MEMORY_ENDPOINT";
 const ACTION: &str = "HERMES_SLOW_MEMORY_ACTION";
 
 /// The queue of every socket here, in envelopes.
-const HWM: i32 = 1000;
+const HWM: u32 = 1000;
 /// Large enough that HWM × size stands out from allocator noise.
 const PAYLOAD: usize = 16 * 1024;
 /// How long the publisher floods.
@@ -191,7 +191,7 @@ fn flood_a_slow_subscriber(action: &str) -> String {
     peak = peak.max(rss_kib(pid));
     let line = subscriber.stop();
 
-    let bound_kib = u64::try_from(HWM).expect("positive") * (PAYLOAD as u64) / 1024;
+    let bound_kib = u64::from(HWM) * (PAYLOAD as u64) / 1024;
     let limit_kib = bound_kib + bound_kib / 10 + 2048;
     let grown = peak.saturating_sub(baseline);
     assert!(

@@ -100,9 +100,11 @@ pub(crate) fn topology_module(generator: &Gen<'_>) -> Result<TokenStream, Genera
             /// A module per node: its port table, typed outputs and handler trait.
             pub mod nodes {
                 #[allow(unused_imports, reason = "each node uses some of these")]
-                use #rt::{Codec, Envelope, HandlerResult, Hooks, Runtime, SlowSubscriberAction};
-                use #rt::__private::driver;
-                use #rt::topology::{MessageInfo, NodeInfo, PortInfo, PortWiring, ProxySide, Wiring};
+                use #rt::{
+                    Codec, Envelope, HandlerResult, Hooks, Runtime, SlowSubscriberAction,
+                    __private::driver,
+                    topology::{MessageInfo, NodeInfo, PortInfo, PortWiring, ProxySide, Wiring},
+                };
                 use super::messages;
 
                 #(#node_modules)*

@@ -399,10 +399,23 @@ where
     N: NodeSpec<H>,
     H: Hooks<N::Outputs> + Send + 'static,
 {
-    let mut wiring = wiring.clone();
+    spawn_into::<N, H>(runtime, &mut wiring.clone(), handler)
+}
+
+/// [`spawn`], recording in `wiring` where the node's `bind:` ports ended up (the real port of
+/// `tcp://127.0.0.1:0`), so the next node spawned on it finds them.
+///
+/// # Errors
+///
+/// As [`spawn`].
+pub fn spawn_into<N, H>(runtime: &mut Runtime, wiring: &mut Wiring, handler: H) -> Result<()>
+where
+    N: NodeSpec<H>,
+    H: Hooks<N::Outputs> + Send + 'static,
+{
     let mut ports = Ports::new(runtime.context(), N::INFO)?;
-    ports.bind(&mut wiring)?;
-    ports.connect(&mut wiring)?;
+    ports.bind(wiring)?;
+    ports.connect(wiring)?;
     let node = build::<N, H>(handler, &mut ports)?;
     runtime.spawn_node(node)
 }

@@ -32,7 +32,9 @@ pub use hermes_core::ProxySide;
 /// What generated node modules implement and call. Not a public API.
 #[doc(hidden)]
 pub mod generated {
-    pub use super::driver::{NodeLauncher, NodeOf, NodeSpec, Pending, Ports, launch, node, spawn};
+    pub use super::driver::{
+        NodeLauncher, NodeOf, NodeSpec, Pending, Ports, launch, node, spawn, spawn_into,
+    };
     pub use super::main::node_main;
     pub use crate::error::Result;
 }
