@@ -509,7 +509,11 @@ mod typed {
                 let tap = proxy.capture().map(str::to_owned);
                 parts.push(Box::new(proxy));
                 if let Some(tap) = tap {
-                    parts.push(Box::new(capture_tap(context.as_zmq(), &tap, hwm)?));
+                    parts.push(Box::new(capture_tap(
+                        hermes_runtime::__private::zmq_context(&context),
+                        &tap,
+                        hwm,
+                    )?));
                 }
                 sink
             }

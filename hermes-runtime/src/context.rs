@@ -60,8 +60,9 @@ impl Context {
         self.inner.get_io_threads().unwrap_or(1)
     }
 
-    /// The underlying `zmq` context, for sockets Hermes does not wrap.
-    pub fn as_zmq(&self) -> &zmq::Context {
+    /// The underlying `zmq` context, for our own tests and benchmark, which make raw sockets
+    /// to compare against or to send what Hermes never would (`__private::zmq_context`).
+    pub(crate) fn as_zmq(&self) -> &zmq::Context {
         &self.inner
     }
 

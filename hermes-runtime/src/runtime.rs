@@ -108,6 +108,8 @@ pub struct Runtime {
     workers: Vec<Worker>,
     proxies: Vec<Proxy>,
     events: (Sender<Event>, Channel<Event>),
+    /// Whether `wait` (or a variant) has stopped and joined everything; `Drop` does it otherwise.
+    finished: bool,
 }
 
 /// The endpoints a proxy bound, as returned by [`Runtime::spawn_proxy`].
@@ -161,6 +163,7 @@ impl Runtime {
             workers: Vec::new(),
             proxies: Vec::new(),
             events,
+            finished: false,
         })
     }
 
@@ -255,7 +258,7 @@ impl Runtime {
     /// # Errors
     ///
     /// Every node that failed, panicked or did not stop in time.
-    pub fn wait(self) -> std::result::Result<(), Vec<NodeFailure>> {
+    pub fn wait(mut self) -> std::result::Result<(), Vec<NodeFailure>> {
         self.wait_until(None)
     }
 
@@ -264,7 +267,7 @@ impl Runtime {
     /// # Errors
     ///
     /// As [`wait`](Runtime::wait).
-    pub fn wait_timeout(self, timeout: Duration) -> std::result::Result<(), Vec<NodeFailure>> {
+    pub fn wait_timeout(mut self, timeout: Duration) -> std::result::Result<(), Vec<NodeFailure>> {
         self.wait_until(Some(Instant::now() + timeout))
     }
 
@@ -284,7 +287,7 @@ impl Runtime {
     ///
     /// As [`wait`](Runtime::wait).
     pub fn run_until_signal_or(
-        self,
+        mut self,
         timeout: Option<Duration>,
     ) -> std::result::Result<(), Vec<NodeFailure>> {
         use signal_hook::consts::{SIGINT, SIGTERM};
@@ -317,9 +320,10 @@ impl Runtime {
     }
 
     fn wait_until(
-        mut self,
+        &mut self,
         deadline: Option<Instant>,
     ) -> std::result::Result<(), Vec<NodeFailure>> {
+        self.finished = true;
         let mut failures = Vec::new();
         let has_nodes = self.workers.iter().any(|worker| !worker.is_proxy);
         let mut stop_deadline: Option<Instant> = None;
@@ -403,6 +407,21 @@ impl Runtime {
             Ok(())
         } else {
             Err(failures)
+        }
+    }
+}
+
+/// A runtime dropped without [`wait`](Runtime::wait) stops every node and proxy and joins
+/// them, as `wait` would after [`stop`](Runtime::stop), logging what failed.
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if let Err(failures) = self.wait_until(Some(Instant::now())) {
+            for failure in failures {
+                tracing::warn!("{failure}");
+            }
         }
     }
 }

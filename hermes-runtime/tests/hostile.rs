@@ -39,7 +39,9 @@ fn garbage_then_valid(codec: Codec) {
         .unwrap();
     await_subscription(&mut publisher, &mut receiver, "t", &Tick::new(0));
 
-    let raw = context.as_zmq().socket(zmq::PUB).unwrap();
+    let raw = hermes_runtime::__private::zmq_context(&context)
+        .socket(zmq::PUB)
+        .unwrap();
     raw.set_sndhwm(0).unwrap();
     raw.connect(&endpoint).unwrap();
     // A real envelope, to truncate.

@@ -126,6 +126,25 @@ fn a_runtime_stops_every_thread_within_a_second() {
 }
 
 #[test]
+fn dropping_a_runtime_stops_and_joins_its_nodes() {
+    let (runtime, received) = busy_runtime();
+    eventually("traffic through the runtime", || {
+        received.load(Ordering::Relaxed) >= 100
+    });
+    let dropped = Instant::now();
+    drop(runtime);
+    assert!(
+        dropped.elapsed() < JOIN_LIMIT,
+        "took {:?}",
+        dropped.elapsed()
+    );
+    // Joined: nothing receives any more.
+    let after = received.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(received.load(Ordering::Relaxed), after, "a node still runs");
+}
+
+#[test]
 fn a_failing_node_is_reported_and_stops_the_runtime() {
     let (mut runtime, _) = busy_runtime();
     runtime

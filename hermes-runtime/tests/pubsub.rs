@@ -255,7 +255,9 @@ fn a_python_json_receiver_subscribes_with_the_leading_quote() {
         .bind(&endpoint)
         .unwrap();
     // A raw PUB socket writing exactly what hermes-zmq 1.3 writes.
-    let raw = context.as_zmq().socket(zmq::PUB).unwrap();
+    let raw = hermes_runtime::__private::zmq_context(&context)
+        .socket(zmq::PUB)
+        .unwrap();
     raw.connect(&endpoint).unwrap();
     let frames: [&[u8]; 4] = [
         br#""quotes/bitstamp""#,
