@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(description = "What happens to a subscriber that falls behind.")]
 pub enum SlowSubscriberAction {
     /// Log a warning and carry on.
     #[default]

@@ -1,8 +1,10 @@
 // `trader` does not subscribe to `orders`: its handler has no such method to implement.
 use hermes_example_hello::hello::{Order, nodes::trader};
-use hermes_runtime::{Envelope, HandlerResult};
+use hermes_runtime::{Envelope, HandlerResult, Hooks};
 
 struct Trader;
+
+impl Hooks<trader::Outputs> for Trader {}
 
 impl trader::Handler for Trader {
     fn on_quotes(
