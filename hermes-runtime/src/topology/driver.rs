@@ -129,10 +129,60 @@ pub trait NodeSpec<H>: 'static {
     }
 }
 
-/// One socket of a node, opened from its port table but not yet typed.
-enum Socket {
-    Publisher(Publisher<Untyped>),
-    Receiver(Receiver<Untyped>),
+/// A socket of a node, opened from its port table but not yet typed: what binding and
+/// connecting need of publishers and receivers alike.
+trait PortSocket {
+    fn bind(&mut self, endpoint: &str) -> Result<String>;
+    fn connect(&mut self, endpoint: &str) -> Result<()>;
+}
+
+impl PortSocket for Publisher<Untyped> {
+    fn bind(&mut self, endpoint: &str) -> Result<String> {
+        Publisher::bind(self, endpoint)
+    }
+    fn connect(&mut self, endpoint: &str) -> Result<()> {
+        Publisher::connect(self, endpoint)
+    }
+}
+
+impl PortSocket for Receiver<Untyped> {
+    fn bind(&mut self, endpoint: &str) -> Result<String> {
+        Receiver::bind(self, endpoint)
+    }
+    fn connect(&mut self, endpoint: &str) -> Result<()> {
+        Receiver::connect(self, endpoint)
+    }
+}
+
+/// The sockets of one port list, in table order.
+type Sockets<S> = VecDeque<(&'static PortInfo, S)>;
+
+/// Binds the `bind:` ports of `sockets`, recording in `wiring` where ephemeral endpoints ended up.
+fn bind_all<S: PortSocket>(sockets: &mut Sockets<S>, wiring: &mut Wiring) -> Result<()> {
+    for (port, socket) in sockets {
+        if let PortWiring::Bind(channel, _) = port.wiring {
+            let entry = wiring.channel_entry(channel)?;
+            let bound = socket.bind(&entry.bind)?;
+            entry.record_bound(&bound);
+        }
+    }
+    Ok(())
+}
+
+/// Connects the other ports of `sockets`: to their proxy, or to their peer's endpoint.
+fn connect_all<S: PortSocket>(sockets: &mut Sockets<S>, wiring: &mut Wiring) -> Result<()> {
+    for (port, socket) in sockets {
+        let endpoint = match port.wiring {
+            PortWiring::Proxy(proxy, side) => wiring.proxy_endpoint(proxy, side)?,
+            PortWiring::Connect(channel, declared) => wiring
+                .channel_entry(channel)?
+                .connect_endpoint(declared)
+                .to_owned(),
+            PortWiring::Bind(..) => continue,
+        };
+        socket.connect(&endpoint)?;
+    }
+    Ok(())
 }
 
 /// The sockets of one node, made from its port table, bound and connected; generated code
@@ -140,8 +190,8 @@ enum Socket {
 /// [`receiver`](Ports::receiver), which give them their message type.
 pub struct Ports {
     node: &'static NodeInfo,
-    publishers: VecDeque<(&'static PortInfo, Socket)>,
-    receivers: VecDeque<(&'static PortInfo, Socket)>,
+    publishers: Sockets<Publisher<Untyped>>,
+    receivers: Sockets<Receiver<Untyped>>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -169,9 +219,7 @@ impl Ports {
                 .codec(port.codec)
                 .hwm(port.hwm)
                 .build()?;
-            ports
-                .publishers
-                .push_back((port, Socket::Publisher(publisher)));
+            ports.publishers.push_back((port, publisher));
         }
         for port in node.subscribes {
             let (max_lag_ms, action) = port.slow_subscriber;
@@ -184,49 +232,21 @@ impl Ports {
                     action,
                 ))
                 .build()?;
-            ports
-                .receivers
-                .push_back((port, Socket::Receiver(receiver)));
+            ports.receivers.push_back((port, receiver));
         }
         Ok(ports)
     }
 
-    fn sockets(&mut self) -> impl Iterator<Item = &mut (&'static PortInfo, Socket)> {
-        self.publishers.iter_mut().chain(self.receivers.iter_mut())
-    }
-
     /// Binds the `bind:` ports, recording in `wiring` where ephemeral endpoints ended up.
     fn bind(&mut self, wiring: &mut Wiring) -> Result<()> {
-        for (port, socket) in self.sockets() {
-            if let PortWiring::Bind(channel, _) = port.wiring {
-                let entry = wiring.channel_entry(channel)?;
-                let bound = match socket {
-                    Socket::Publisher(publisher) => publisher.bind(&entry.bind)?,
-                    Socket::Receiver(receiver) => receiver.bind(&entry.bind)?,
-                };
-                entry.record_bound(&bound);
-            }
-        }
-        Ok(())
+        bind_all(&mut self.publishers, wiring)?;
+        bind_all(&mut self.receivers, wiring)
     }
 
     /// Connects the other ports: to their proxy, or to their peer's endpoint.
     fn connect(&mut self, wiring: &mut Wiring) -> Result<()> {
-        for (port, socket) in self.sockets() {
-            let endpoint = match port.wiring {
-                PortWiring::Proxy(proxy, side) => wiring.proxy_endpoint(proxy, side)?,
-                PortWiring::Connect(channel, declared) => wiring
-                    .channel_entry(channel)?
-                    .connect_endpoint(declared)
-                    .to_owned(),
-                PortWiring::Bind(..) => continue,
-            };
-            match socket {
-                Socket::Publisher(publisher) => publisher.connect(&endpoint)?,
-                Socket::Receiver(receiver) => receiver.connect(&endpoint)?,
-            }
-        }
-        Ok(())
+        connect_all(&mut self.publishers, wiring)?;
+        connect_all(&mut self.receivers, wiring)
     }
 
     /// The next publication's publisher, typed `M`.
@@ -236,11 +256,11 @@ impl Ports {
     /// [`Error::Codec`] when `M` is not the table's type or does not support its codec.
     pub fn publisher<M: Message>(&mut self) -> Result<Publisher<M>> {
         match self.publishers.pop_front() {
-            Some((port, Socket::Publisher(publisher))) => {
+            Some((port, publisher)) => {
                 check_type::<M>(port)?;
                 publisher.retype()
             }
-            _ => Err(self.out_of_table::<M>("publication")),
+            None => Err(self.out_of_table::<M>("publication")),
         }
     }
 
@@ -251,11 +271,11 @@ impl Ports {
     /// [`Error::Codec`] when `M` is not the table's type or does not support its codec.
     pub fn receiver<M: Message>(&mut self) -> Result<Receiver<M>> {
         match self.receivers.pop_front() {
-            Some((port, Socket::Receiver(receiver))) => {
+            Some((port, receiver)) => {
                 check_type::<M>(port)?;
                 receiver.retype()
             }
-            _ => Err(self.out_of_table::<M>("subscription")),
+            None => Err(self.out_of_table::<M>("subscription")),
         }
     }
 
@@ -333,10 +353,13 @@ impl Message for Untyped {
     }
 }
 
+/// What runs a [`Pending`] node once its ports are bound and connected.
+type SpawnPending = Box<dyn FnOnce(&mut Runtime, Ports) -> Result<()>>;
+
 /// A node whose sockets are made, waiting to be bound, connected and run.
 pub struct Pending {
     ports: Ports,
-    spawn: Box<dyn FnOnce(&mut Runtime, Ports) -> Result<()>>,
+    spawn: SpawnPending,
 }
 
 impl std::fmt::Debug for Pending {

@@ -193,10 +193,9 @@ fn wiring(topology: &TopologyInfo, matches: &ArgMatches) -> Wiring {
         }
     }
     for channel in topology.channels {
-        if let Some(endpoint) = matches.get_one::<String>(&format!("channel.{}", channel.name)) {
-            if let Some(entry) = wiring.channel_mut(channel.name) {
-                *entry = DirectEndpoint::shared(endpoint.clone());
-            }
+        let endpoint = matches.get_one::<String>(&format!("channel.{}", channel.name));
+        if let (Some(endpoint), Some(entry)) = (endpoint, wiring.channel_mut(channel.name)) {
+            *entry = DirectEndpoint::shared(endpoint.clone());
         }
     }
     wiring
