@@ -145,7 +145,7 @@ impl TopologyInfo {
     }
 
     /// Every endpoint on `tcp://127.0.0.1:0`: ephemeral loopback ports, which
-    /// [`launch`](super::launch) resolves.
+    /// a generated `launch` resolves.
     pub fn loopback_wiring(&self) -> Wiring {
         const LOOPBACK: &str = "tcp://127.0.0.1:0";
         self.wiring_with(
