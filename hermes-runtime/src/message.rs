@@ -34,13 +34,15 @@ use crate::error::CodecError;
 ///     }
 ///     fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
 ///         match codec {
-///             Codec::Json | Codec::PythonJson => hermes_runtime::codec::json::encode(self, buf),
+///             Codec::Json | Codec::PythonJson => serde_json::to_writer(buf, self)
+///                 .map_err(|err| CodecError::Encode(err.to_string())),
 ///             other => Err(CodecError::Unsupported { codec: other, message: Self::NAME }),
 ///         }
 ///     }
 ///     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
 ///         match codec {
-///             Codec::Json | Codec::PythonJson => hermes_runtime::codec::json::decode(bytes),
+///             Codec::Json | Codec::PythonJson => serde_json::from_slice(bytes)
+///                 .map_err(|err| CodecError::Decode(err.to_string())),
 ///             other => Err(CodecError::Unsupported { codec: other, message: Self::NAME }),
 ///         }
 ///     }

@@ -48,6 +48,21 @@ impl ProxyConfig {
         self.capture = Some(endpoint.into());
         self
     }
+
+    /// Sets the high-water mark of each socket, in envelopes; 0 means no limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hermes_runtime::ProxyConfig;
+    ///
+    /// let config = ProxyConfig::new("tcp://127.0.0.1:0", "tcp://127.0.0.1:0").with_hwm(10_000);
+    /// assert_eq!(config.hwm, 10_000);
+    /// ```
+    pub fn with_hwm(mut self, hwm: i32) -> ProxyConfig {
+        self.hwm = hwm;
+        self
+    }
 }
 
 /// An XSUB→XPUB forwarder running on its own thread, with an optional capture socket.

@@ -15,6 +15,7 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// Why a node did not end cleanly.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum NodeFailure {
     /// Its handler or socket failed.
     Failed {
