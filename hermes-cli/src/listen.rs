@@ -26,7 +26,7 @@ pub fn connect(
         .topics(topics)
         .hwm(RECEIVE_HWM)
         .connect(endpoint)
-        .map_err(|error| format!("cannot listen to `{endpoint}`: {error}"))
+        .map_err(|error| format!("cannot connect to `{endpoint}`: {error}"))
 }
 
 /// Turns a receiver's count of frame sets that are not envelopes into warning lines: the
