@@ -142,10 +142,8 @@ pub const fn fingerprint(canonical: &str) -> u64 {
     hash
 }
 
-/// Any JSON value: for tools that read envelopes of every type (`hermes tap`) and for
-/// untyped `python-json` data. Its fingerprint is
-/// [`ANY_FINGERPRINT`](crate::envelope::ANY_FINGERPRINT), so a receiver of `Value` accepts
-/// envelopes from every JSON publisher.
+/// Any JSON value: for untyped JSON and `python-json` data. Its fingerprint is 0, which
+/// accepts any, so a receiver of `Value` accepts envelopes from every JSON publisher.
 impl Message for serde_json::Value {
     const NAME: &'static str = "json.Value";
     const FINGERPRINT: u64 = crate::envelope::ANY_FINGERPRINT;
