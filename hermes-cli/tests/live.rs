@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use hermes_runtime::{Context, Receiver};
@@ -51,28 +52,39 @@ impl Running {
         )
     }
 
-    /// Waits for the process to exit, at most `timeout`; returns its code and stdout.
+    /// Waits for the process to exit, at most `timeout`; returns its code, stdout and stderr.
+    /// Both are read while it runs, so a chatty process never blocks on a full pipe.
     fn finish(mut self, timeout: Duration) -> (Option<i32>, String, String) {
+        let stdout = drain(self.0.stdout.take());
+        let stderr = drain(self.0.stderr.take());
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.0.try_wait().expect("wait") {
-                let mut stdout = String::new();
-                let mut stderr = String::new();
-                if let Some(mut out) = self.0.stdout.take() {
-                    let _ = out.read_to_string(&mut stdout);
-                }
-                if let Some(mut err) = self.0.stderr.take() {
-                    let _ = err.read_to_string(&mut stderr);
-                }
+                let stdout = stdout.join().expect("stdout reader");
+                let stderr = stderr.join().expect("stderr reader");
                 return (status.code(), stdout, stderr);
             }
-            assert!(
-                Instant::now() < deadline,
-                "the process did not exit within {timeout:?}"
-            );
+            if Instant::now() >= deadline {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+                let stderr = stderr.join().expect("stderr reader");
+                let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+                panic!("the process did not exit within {timeout:?}; stderr ends: {tail:?}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
 }
 
 /// A `hermes proxy` on free ports, and the endpoints it printed.
