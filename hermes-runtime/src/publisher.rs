@@ -497,6 +497,55 @@ mod tests {
 
     use crate::{Codec, Context, Error, Payload, Publisher, Receiver};
 
+    /// A python-json topic frame is a JSON string: the subscription `"greetings` must count
+    /// as a subscriber of topic `greetings`, and one to another topic must not.
+    #[test]
+    fn wait_for_subscriber_matches_subscriptions_as_libzmq_does() {
+        let context = Context::new();
+        let endpoint = "inproc://publisher-wait-for-subscriber";
+        let mut publisher = Publisher::<serde_json::Value>::builder(&context)
+            .codec(Codec::PythonJson)
+            .topic("greetings")
+            .xpub()
+            .bind(endpoint)
+            .unwrap();
+        let _elsewhere = Receiver::<serde_json::Value>::builder(&context)
+            .codec(Codec::PythonJson)
+            .topic("farewells")
+            .connect(endpoint)
+            .unwrap();
+        let short = Duration::from_millis(100);
+        assert!(matches!(
+            publisher.wait_for_subscriber(short),
+            Err(Error::Timeout)
+        ));
+        let mut receiver = Receiver::<serde_json::Value>::builder(&context)
+            .codec(Codec::PythonJson)
+            .topic("greetings")
+            .connect(endpoint)
+            .unwrap();
+        publisher
+            .wait_for_subscriber(Duration::from_secs(5))
+            .unwrap();
+        publisher.send(&serde_json::json!(1)).unwrap();
+        let envelope = receiver.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(envelope.topic, "greetings");
+    }
+
+    #[test]
+    fn wait_for_subscriber_on_a_pub_socket_is_an_error_not_a_wait() {
+        let context = Context::new();
+        let mut publisher = Publisher::<serde_json::Value>::builder(&context)
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let error = publisher
+            .wait_for_subscriber(Duration::from_secs(5))
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(error.to_string().contains("without `xpub()`"), "{error}");
+    }
+
     /// Frames past `ZERO_COPY_MIN` or in the fastbin band go to libzmq without copying; the
     /// buffer left in their place must serve the next envelopes, larger, smaller or small again.
     #[test]

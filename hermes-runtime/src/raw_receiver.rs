@@ -64,7 +64,8 @@ use crate::topic::TopicFilter;
 /// # Ok::<(), hermes_runtime::Error>(())
 /// ```
 pub struct RawReceiver {
-    socket: zmq::Socket,
+    /// `None` once the slow-subscriber policy disconnected it.
+    socket: Option<zmq::Socket>,
     parts: [zmq::Message; 4],
     overflow: zmq::Message,
     tracker: Tracker,
@@ -127,9 +128,10 @@ impl RawReceiver {
             if left.is_zero() {
                 return Err(Error::Timeout);
             }
+            let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
             // Round up so a sub-millisecond wait does not spin.
             let millis = i64::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i64::MAX);
-            self.socket
+            socket
                 .poll(zmq::POLLIN, millis)
                 .map_err(|err| map_recv_error(err, "poll"))?;
         }
@@ -166,9 +168,10 @@ impl RawReceiver {
     ///
     /// # Errors
     ///
-    /// [`Error::Endpoint`] or [`Error::Zmq`].
+    /// [`Error::Endpoint`], [`Error::Zmq`], or [`Error::Disconnected`] after a disconnect.
     pub fn bind(&mut self, endpoint: &str) -> Result<String> {
-        let resolved = endpoint::attach(&self.socket, Attach::Bind, endpoint)?;
+        let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
+        let resolved = endpoint::attach(socket, Attach::Bind, endpoint)?;
         self.endpoints.push(resolved.clone());
         Ok(resolved)
     }
@@ -177,24 +180,28 @@ impl RawReceiver {
     ///
     /// # Errors
     ///
-    /// [`Error::Endpoint`] or [`Error::Zmq`].
+    /// As [`bind`](RawReceiver::bind).
     pub fn connect(&mut self, endpoint: &str) -> Result<()> {
-        let resolved = endpoint::attach(&self.socket, Attach::Connect, endpoint)?;
+        let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
+        let resolved = endpoint::attach(socket, Attach::Connect, endpoint)?;
         self.endpoints.push(resolved);
         Ok(())
     }
 
     /// Reads one frame set; `Ok(None)` when it was counted and skipped.
     fn receive_one(&mut self, flags: i32) -> Result<Option<RawEnvelope>> {
-        if self.tracker.stats.disconnected {
-            return Err(Error::Disconnected);
-        }
-        let count = read_frame_set(&self.socket, &mut self.parts, &mut self.overflow, flags)?;
+        let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
+        let count = read_frame_set(socket, &mut self.parts, &mut self.overflow, flags)?;
         let mut slices: [&[u8]; 4] = [&[]; 4];
         for (slice, part) in slices.iter_mut().zip(&self.parts).take(count) {
             *slice = part;
         }
-        self.tracker.accept_raw(&slices, count)
+        let outcome = self.tracker.accept_raw(&slices, count);
+        if let Err(Error::Disconnected) = outcome {
+            // The slow-subscriber policy said so: close the socket and free its queue.
+            self.socket = None;
+        }
+        outcome
     }
 }
 
@@ -312,7 +319,7 @@ impl RawReceiverBuilder {
             subscriptions,
         )?;
         Ok(RawReceiver {
-            socket,
+            socket: Some(socket),
             parts: std::array::from_fn(|_| zmq::Message::new()),
             overflow: zmq::Message::new(),
             tracker: Tracker::new(topics, self.origins, self.slow_subscriber),
