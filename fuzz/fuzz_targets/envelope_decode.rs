@@ -1,9 +1,8 @@
-//! Frames off the wire: every codec's envelope decoder, then typed and untyped payload decoding.
+//! Frames off the wire: the envelope decoder of both framings, then typed and untyped payload decoding.
 //! The input is split into frames at 0xFF 0x00 pairs, so the fuzzer controls the frame count.
 #![no_main]
 
-use hermes_runtime::envelope::RawEnvelope;
-use hermes_runtime::{Codec, Payload};
+use hermes_runtime::{Payload, RawEnvelope};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,10 +13,8 @@ fuzz_target!(|data: &[u8]| {
         rest = &rest[at + 2..];
     }
     frames.push(rest);
-    for codec in Codec::ALL {
-        if let Ok(raw) = RawEnvelope::decode(codec, &frames) {
-            let _ = raw.clone().into_envelope::<serde_json::Value>();
-            let _ = raw.into_envelope::<Payload>();
-        }
+    if let Ok(raw) = RawEnvelope::from_frames(&frames) {
+        let _ = raw.decode::<serde_json::Value>();
+        let _ = raw.decode::<Payload>();
     }
 });

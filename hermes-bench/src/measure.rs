@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use hermes_runtime::envelope::now_ns;
+use hermes_runtime::now_ns;
 
 use crate::path::{Path, WARM_UP};
 

@@ -529,7 +529,8 @@ mod typed {
 
 /// Bytes on the wire per message (all frames) for Hermes and for raw, with `spec`'s payload.
 pub(crate) fn wire_bytes(spec: &RowSpec) -> (usize, usize) {
-    use hermes_runtime::envelope::{Frames, Stamp, encode};
+    // No public API encodes an envelope without a socket; the encoder is reached as hidden.
+    use hermes_runtime::__private::envelope::{Frames, Stamp, encode};
     let codec = spec.scenario.codec();
     let stamp = Stamp {
         codec,

@@ -47,12 +47,10 @@ pub struct Args {
 pub fn run(args: &Args) -> u8 {
     let interrupt = Interrupt::install();
     let context = Context::new();
-    let config = ProxyConfig {
-        frontend: args.frontend.clone(),
-        backend: args.backend.clone(),
-        capture: (!args.no_capture).then(|| args.capture.clone()),
-        hwm: args.hwm,
-    };
+    let mut config = ProxyConfig::new(&args.frontend, &args.backend).with_hwm(args.hwm);
+    if !args.no_capture {
+        config = config.with_capture(&args.capture);
+    }
     let proxy = match Proxy::spawn(&context, config) {
         Ok(proxy) => proxy,
         Err(error) => {

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hermes_build::model::Codec as ModelCodec;
-use hermes_runtime::envelope::{self, Frames, Stamp};
-use hermes_runtime::{Codec, Payload};
+use hermes_runtime::{Codec, Context, Error, Payload, Publisher};
 
 use crate::dynamic::Types;
 use crate::interrupt::Interrupt;
@@ -153,27 +152,14 @@ fn publish(args: &Args) -> Result<(), u8> {
         None => attach_for(&loaded, publication)
             .ok_or_else(|| usage(format!("the publication of `{topic}` has no endpoint")))?,
     };
-    let context = zmq::Context::new();
-    let socket = open_socket(&context, &attach).map_err(usage)?;
+    let context = Context::new();
+    let mut publisher = open_publisher(&context, &attach, topic, &args.origin, codec)?;
     let endpoint = match &attach {
         Attach::Connect(endpoint) | Attach::Bind(endpoint) => endpoint.clone(),
     };
 
     let interrupt = Interrupt::install();
-    let mut frames = Frames::new();
-    let epoch = epoch();
-    let stamp = |seq: u64| Stamp {
-        codec,
-        topic,
-        origin: &args.origin,
-        epoch,
-        seq,
-        timestamp_ns: envelope::now_ns(),
-    };
-    envelope::encode(&stamp(0), &payload, &mut frames)
-        .map_err(|error| usage(format!("cannot encode the envelope: {error}")))?;
-    let topic_frame = frames.parts()[0].clone();
-    if !wait_for_subscriber(&socket, &topic_frame, wait, &interrupt) && !wait.is_zero() {
+    if !wait.is_zero() && !wait_for_subscriber(&mut publisher, wait, &interrupt)? {
         eprintln!(
             "warning: no subscriber to `{topic}` appeared within {}s; sending anyway \
              (PUB/SUB drops envelopes nobody subscribed to)",
@@ -195,81 +181,76 @@ fn publish(args: &Args) -> Result<(), u8> {
                 std::thread::sleep(due - now);
             }
         }
-        envelope::encode(&stamp(sent), &payload, &mut frames)
-            .map_err(|error| usage(format!("cannot encode the envelope: {error}")))?;
-        if let Err(error) = socket.send_multipart(frames.parts(), 0) {
-            eprintln!("error: cannot send: {error}");
-            return Err(FINDINGS);
+        match publisher.send(&payload) {
+            Ok(()) => {}
+            Err(Error::Codec(error)) => {
+                return Err(usage(format!("cannot encode the envelope: {error}")));
+            }
+            Err(error) => {
+                eprintln!("error: cannot send: {error}");
+                return Err(FINDINGS);
+            }
         }
-        drain_subscriptions(&socket);
         sent += 1;
     }
     eprintln!("published {sent} `{message}` envelope(s) on `{topic}` ({codec}) to {endpoint}");
-    // The socket's linger lets queued envelopes leave before the context closes.
-    drop(socket);
+    // The publisher's linger lets queued envelopes leave before the context closes.
+    drop(publisher);
     drop(context);
     Ok(())
 }
 
-/// An XPUB socket, not a PUB: it reports subscriptions, so a one-shot publish can wait for a
-/// subscriber instead of sleeping a guessed time.
-fn open_socket(context: &zmq::Context, attach: &Attach) -> Result<zmq::Socket, String> {
-    let socket = context
-        .socket(zmq::XPUB)
-        .map_err(|error| format!("cannot create a socket: {error}"))?;
-    socket
-        .set_linger(2000)
-        .and_then(|()| socket.set_sndhwm(100_000))
-        .map_err(|error| format!("cannot configure the socket: {error}"))?;
+/// A publisher of already-encoded payloads on `topic`, on an XPUB socket: it sees
+/// subscriptions, so a one-shot publish can wait for a subscriber instead of sleeping a guessed
+/// time.
+fn open_publisher(
+    context: &Context,
+    attach: &Attach,
+    topic: &str,
+    origin: &str,
+    codec: Codec,
+) -> Result<Publisher<Payload>, u8> {
+    let builder = Publisher::<Payload>::builder(context)
+        .topic(topic)
+        .origin(origin)
+        .codec(codec)
+        .hwm(100_000)
+        .linger(Duration::from_secs(2))
+        .xpub();
     match attach {
-        Attach::Connect(endpoint) => socket
+        Attach::Connect(endpoint) => builder
             .connect(endpoint)
-            .map_err(|error| format!("cannot connect to `{endpoint}`: {error}"))?,
-        Attach::Bind(endpoint) => socket.bind(endpoint).map_err(|error| {
-            format!(
+            .map_err(|error| usage(format!("cannot connect to `{endpoint}`: {error}"))),
+        Attach::Bind(endpoint) => builder.bind(endpoint).map_err(|error| {
+            usage(format!(
                 "cannot bind `{endpoint}`: {error} (is the publishing node running? \
                  then use `--endpoint` to reach its subscribers another way)"
-            )
-        })?,
+            ))
+        }),
     }
-    Ok(socket)
 }
 
-/// Waits until a subscription that `topic_frame` matches arrives; false on timeout.
+/// Waits until a subscription to the publisher's topic arrives: true when one did, false on
+/// timeout or Ctrl-C.
 fn wait_for_subscriber(
-    socket: &zmq::Socket,
-    topic_frame: &[u8],
+    publisher: &mut Publisher<Payload>,
     wait: Duration,
     interrupt: &Interrupt,
-) -> bool {
+) -> Result<bool, u8> {
     let deadline = Instant::now() + wait;
+    // Short waits, so Ctrl-C is noticed.
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || interrupt.is_set() {
-            return false;
+            return Ok(false);
         }
-        let millis = i64::try_from(left.as_millis().clamp(1, 100)).unwrap_or(100);
-        if !matches!(socket.poll(zmq::POLLIN, millis), Ok(n) if n > 0) {
-            continue;
-        }
-        while let Ok(message) = socket.recv_bytes(zmq::DONTWAIT) {
-            if let Some((&1, prefix)) = message.split_first()
-                && topic_frame.starts_with(prefix)
-            {
-                return true;
+        match publisher.wait_for_subscriber(left.min(Duration::from_millis(100))) {
+            Ok(()) => return Ok(true),
+            Err(Error::Timeout) => {}
+            Err(error) => {
+                eprintln!("error: cannot wait for a subscriber: {error}");
+                return Err(FINDINGS);
             }
         }
     }
-}
-
-/// Reads pending subscription messages so they do not pile up.
-fn drain_subscriptions(socket: &zmq::Socket) {
-    while socket.recv_bytes(zmq::DONTWAIT).is_ok() {}
-}
-
-/// A publisher epoch: nonzero, and different from run to run.
-fn epoch() -> u32 {
-    let mixed = envelope::now_ns() ^ (u64::from(std::process::id()) << 32);
-    let folded = (mixed ^ (mixed >> 32)) as u32;
-    folded.max(1)
 }

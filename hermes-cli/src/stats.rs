@@ -4,11 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+use hermes_runtime::{Context, Error, RawEnvelope};
 use serde_json::{Value, json};
 
 use crate::interrupt::Interrupt;
-use crate::listen::{Listener, Next, Received};
-use crate::tap::{Decoder, seconds, split_arguments};
+use crate::listen::{self, NotEnvelopes};
+use crate::tap::{Decoder, lag_ns, seconds, split_arguments};
 use crate::topology;
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 
@@ -75,6 +76,30 @@ struct Sequence {
     next: u64,
 }
 
+/// What the counters need of one envelope.
+#[derive(Debug)]
+struct Sample<'a> {
+    topic: &'a str,
+    origin: &'a str,
+    epoch: u32,
+    seq: u64,
+    lag_ns: u64,
+    wire_size: usize,
+}
+
+impl<'a> Sample<'a> {
+    fn of(received: &'a RawEnvelope) -> Sample<'a> {
+        Sample {
+            topic: &received.topic,
+            origin: &received.origin,
+            epoch: received.epoch,
+            seq: received.seq,
+            lag_ns: lag_ns(received),
+            wire_size: received.wire_size,
+        }
+    }
+}
+
 /// Everything counted so far.
 #[derive(Debug, Default)]
 struct Counters {
@@ -84,16 +109,16 @@ struct Counters {
 }
 
 impl Counters {
-    fn record(&mut self, received: &Received, message: Option<String>) {
-        let lag = received.lag_ns();
-        let stats = self.topics.entry(received.topic.clone()).or_default();
+    fn record(&mut self, received: &Sample<'_>, message: Option<String>) {
+        let lag = received.lag_ns;
+        let stats = self.topics.entry(received.topic.to_owned()).or_default();
         if stats.message.is_none() {
             stats.message = message;
         }
         stats.received += 1;
-        stats.bytes += received.wire_bytes as u64;
+        stats.bytes += received.wire_size as u64;
         stats.window_received += 1;
-        stats.window_bytes += received.wire_bytes as u64;
+        stats.window_bytes += received.wire_size as u64;
         stats.max_lag_ns = stats.max_lag_ns.max(lag);
         if stats.lags_ns.len() < MAX_LAG_SAMPLES {
             stats.lags_ns.push(lag);
@@ -107,7 +132,7 @@ impl Counters {
         if received.epoch == 0 {
             return; // python-json: no sequence numbers
         }
-        let key = (received.origin.clone(), received.topic.clone());
+        let key = (received.origin.to_owned(), received.topic.to_owned());
         match self.sequences.get_mut(&key) {
             Some(sequence) if sequence.epoch != received.epoch => {
                 stats.restarts += 1;
@@ -178,8 +203,9 @@ pub fn run(args: &Args) -> u8 {
                 return USAGE_OR_IO;
             }
         };
-    let mut listener = match Listener::connect(&endpoint, &topics) {
-        Ok(listener) => listener,
+    let context = Context::new();
+    let mut receiver = match listen::connect(&context, &endpoint, &topics) {
+        Ok(receiver) => receiver,
         Err(error) => {
             eprintln!("error: {error}");
             return USAGE_OR_IO;
@@ -195,9 +221,13 @@ pub fn run(args: &Args) -> u8 {
     let start = Instant::now();
     let end = duration.map(|duration| start + duration);
     let mut counters = Counters::default();
+    let mut not_envelopes = NotEnvelopes::new();
     let mut window_start = start;
     loop {
         let now = Instant::now();
+        if let Some(warning) = not_envelopes.due(&receiver, now) {
+            eprintln!("{warning}");
+        }
         if interrupt.is_set() || end.is_some_and(|end| now >= end) {
             break;
         }
@@ -222,19 +252,22 @@ pub fn run(args: &Args) -> u8 {
             end.saturating_duration_since(now)
                 .min(Duration::from_millis(100))
         });
-        match listener.next(wait) {
-            Ok(Next::Envelope(received)) => {
+        match receiver.recv_timeout(wait) {
+            Ok(received) => {
                 let message = decoder.message_of(&received);
-                counters.record(&received, message);
+                counters.record(&Sample::of(&received), message);
             }
-            Ok(Next::Timeout) => {}
-            Ok(Next::Malformed(_)) => counters.malformed += 1,
+            Err(Error::Timeout) => {}
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: cannot receive from `{endpoint}`: {error}");
                 return FINDINGS;
             }
         }
     }
+    if let Some(warning) = not_envelopes.rest(&receiver) {
+        eprintln!("{warning}");
+    }
+    counters.malformed = receiver.stats().decode_errors;
     let elapsed = start.elapsed();
     if args.json {
         println!("{}", report(&counters, elapsed, &endpoint));
@@ -388,17 +421,14 @@ fn render_table_totals(counters: &Counters, elapsed: Duration) -> String {
 mod tests {
     use super::*;
 
-    fn envelope(origin: &str, epoch: u32, seq: u64) -> Received {
-        Received {
-            codec: hermes_runtime::Codec::Json,
-            topic: "ticks".into(),
-            origin: origin.into(),
-            fingerprint: Some(0),
+    fn envelope(origin: &str, epoch: u32, seq: u64) -> Sample<'_> {
+        Sample {
+            topic: "ticks",
+            origin,
             epoch,
             seq,
-            timestamp_ns: hermes_runtime::envelope::now_ns(),
-            payload: b"{}".to_vec(),
-            wire_bytes: 30,
+            lag_ns: 1_000_000,
+            wire_size: 30,
         }
     }
 

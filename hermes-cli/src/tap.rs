@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hermes_build::Loaded;
-use hermes_runtime::Codec;
+use hermes_runtime::{Codec, Context, Error, RawEnvelope};
 use serde_json::{Value, json};
 
 use crate::dynamic::Types;
 use crate::interrupt::Interrupt;
-use crate::listen::{Listener, Next, Received};
+use crate::listen::{self, NotEnvelopes};
 use crate::topology::{self, Publication};
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 
@@ -101,8 +101,9 @@ pub fn run(args: &Args) -> u8 {
                 return USAGE_OR_IO;
             }
         };
-    let mut listener = match Listener::connect(&endpoint, &topics) {
-        Ok(listener) => listener,
+    let context = Context::new();
+    let mut receiver = match listen::connect(&context, &endpoint, &topics) {
+        Ok(receiver) => receiver,
         Err(error) => {
             eprintln!("error: {error}");
             return USAGE_OR_IO;
@@ -112,30 +113,31 @@ pub fn run(args: &Args) -> u8 {
     let decoder = Decoder::new(&loaded);
     let interrupt = Interrupt::install();
     let deadline = timeout.map(|timeout| Instant::now() + timeout);
+    let mut not_envelopes = NotEnvelopes::new();
     let mut printed = 0u64;
     let stdout = std::io::stdout();
-    while args.count.is_none_or(|count| printed < count) {
-        if interrupt.is_set() {
-            return SUCCESS;
+    let code = loop {
+        let now = Instant::now();
+        if let Some(warning) = not_envelopes.due(&receiver, now) {
+            eprintln!("{warning}");
         }
-        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+        if args.count.is_some_and(|count| printed >= count) || interrupt.is_set() {
+            break SUCCESS;
+        }
+        if deadline.is_some_and(|deadline| now >= deadline) {
             eprintln!("timed out after {printed} envelopes");
-            return if args.count.is_some() {
+            break if args.count.is_some() {
                 FINDINGS
             } else {
                 SUCCESS
             };
         }
-        let received = match listener.next(Duration::from_millis(100)) {
-            Ok(Next::Envelope(received)) => received,
-            Ok(Next::Timeout) => continue,
-            Ok(Next::Malformed(reason)) => {
-                eprintln!("warning: skipped a frame set that is not an envelope: {reason}");
-                continue;
-            }
+        let received = match receiver.recv_timeout(Duration::from_millis(100)) {
+            Ok(received) => received,
+            Err(Error::Timeout) => continue,
             Err(error) => {
-                eprintln!("error: {error}");
-                return FINDINGS;
+                eprintln!("error: cannot receive from `{endpoint}`: {error}");
+                break FINDINGS;
             }
         };
         let decoded = decoder.decode(&received);
@@ -146,11 +148,14 @@ pub fn run(args: &Args) -> u8 {
         let mut out = stdout.lock();
         if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
             // The reader went away (`hermes tap | head`): not an error.
-            return SUCCESS;
+            break SUCCESS;
         }
         printed += 1;
+    };
+    if let Some(warning) = not_envelopes.rest(&receiver) {
+        eprintln!("{warning}");
     }
-    SUCCESS
+    code
 }
 
 /// An envelope's payload, decoded as far as the topology allows.
@@ -179,19 +184,17 @@ impl<'a> Decoder<'a> {
 
     /// The declared message of an envelope: by its fingerprint when it has one, else (for
     /// `python-json` and untyped JSON publishers) by the publication its topic falls under.
-    pub fn message_of(&self, received: &Received) -> Option<String> {
-        match received.fingerprint {
-            Some(fingerprint) if fingerprint != hermes_runtime::envelope::ANY_FINGERPRINT => {
-                self.types.by_fingerprint(fingerprint).map(str::to_string)
-            }
-            _ => topology::publication_for(&self.publications, &received.topic)
+    pub fn message_of(&self, received: &RawEnvelope) -> Option<String> {
+        match received.type_fingerprint() {
+            Some(fingerprint) => self.types.by_fingerprint(fingerprint).map(str::to_string),
+            None => topology::publication_for(&self.publications, &received.topic)
                 .map(|publication| publication.port.message.value.clone())
                 .filter(|name| self.types.contains(name)),
         }
     }
 
     /// Decodes an envelope's payload.
-    pub fn decode(&self, received: &Received) -> Decoded {
+    pub fn decode(&self, received: &RawEnvelope) -> Decoded {
         let message = self.message_of(received);
         let payload = match (&message, received.codec) {
             (Some(name), codec) => self.types.decode(name, codec, &received.payload),
@@ -232,13 +235,18 @@ fn hex(bytes: &[u8], limit: usize) -> String {
     text
 }
 
-fn pretty(received: &Received, decoded: &Decoded) -> String {
+/// How long ago `received` was sent, in nanoseconds.
+pub fn lag_ns(received: &RawEnvelope) -> u64 {
+    u64::try_from(received.lag().as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn pretty(received: &RawEnvelope, decoded: &Decoded) -> String {
     let head = format!(
         "{} {}#{} lag={}",
         received.topic,
         received.origin,
         received.seq,
-        lag_text(received.lag_ns())
+        lag_text(lag_ns(received))
     );
     let name = decoded.message.as_deref().unwrap_or("?");
     match &decoded.payload {
@@ -252,11 +260,11 @@ fn pretty(received: &Received, decoded: &Decoded) -> String {
     }
 }
 
-fn json_line(received: &Received, decoded: &Decoded) -> Value {
-    let lag_ms = received.lag_ns() as f64 / 1e6;
+fn json_line(received: &RawEnvelope, decoded: &Decoded) -> Value {
+    let lag_ms = lag_ns(received) as f64 / 1e6;
     let mut line = json!({
-        "topic": received.topic,
-        "origin": received.origin,
+        "topic": received.topic.as_str(),
+        "origin": received.origin.as_str(),
         "seq": received.seq,
         "epoch": received.epoch,
         "timestamp_ns": received.timestamp_ns,

@@ -7,10 +7,10 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use hermes_runtime::envelope::{self, Frames, Stamp};
-use hermes_runtime::{Codec, Context, Payload, Receiver};
+use hermes_runtime::{Context, Receiver};
 use serde_json::Value;
 
 const TOPOLOGY: &str = "tests/fixtures/live/topology.yaml";
@@ -52,28 +52,39 @@ impl Running {
         )
     }
 
-    /// Waits for the process to exit, at most `timeout`; returns its code and stdout.
+    /// Waits for the process to exit, at most `timeout`; returns its code, stdout and stderr.
+    /// Both are read while it runs, so a chatty process never blocks on a full pipe.
     fn finish(mut self, timeout: Duration) -> (Option<i32>, String, String) {
+        let stdout = drain(self.0.stdout.take());
+        let stderr = drain(self.0.stderr.take());
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.0.try_wait().expect("wait") {
-                let mut stdout = String::new();
-                let mut stderr = String::new();
-                if let Some(mut out) = self.0.stdout.take() {
-                    let _ = out.read_to_string(&mut stdout);
-                }
-                if let Some(mut err) = self.0.stderr.take() {
-                    let _ = err.read_to_string(&mut stderr);
-                }
+                let stdout = stdout.join().expect("stdout reader");
+                let stderr = stderr.join().expect("stderr reader");
                 return (status.code(), stdout, stderr);
             }
-            assert!(
-                Instant::now() < deadline,
-                "the process did not exit within {timeout:?}"
-            );
+            if Instant::now() >= deadline {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+                let stderr = stderr.join().expect("stderr reader");
+                let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+                panic!("the process did not exit within {timeout:?}; stderr ends: {tail:?}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
 }
 
 /// A `hermes proxy` on free ports, and the endpoints it printed.
@@ -86,15 +97,23 @@ struct TestProxy {
 }
 
 fn start_proxy() -> TestProxy {
-    let mut process = Running::spawn(hermes().args([
-        "proxy",
-        "--frontend",
-        "tcp://127.0.0.1:0",
-        "--backend",
-        "tcp://127.0.0.1:0",
-        "--capture",
-        "tcp://127.0.0.1:0",
-    ]));
+    start_proxy_with(&[])
+}
+
+fn start_proxy_with(options: &[&str]) -> TestProxy {
+    let mut process = Running::spawn(
+        hermes()
+            .args([
+                "proxy",
+                "--frontend",
+                "tcp://127.0.0.1:0",
+                "--backend",
+                "tcp://127.0.0.1:0",
+                "--capture",
+                "tcp://127.0.0.1:0",
+            ])
+            .args(options),
+    );
     let mut stdout = BufReader::new(process.0.stdout.take().expect("piped stdout"));
     let mut endpoint = |side: &str| {
         let mut line = String::new();
@@ -278,13 +297,34 @@ fn proxy_capture_socket_sees_what_flows_to_subscribers() {
     assert!(receiver.recv_timeout(Duration::from_secs(10)).is_ok());
 }
 
+/// The two frames of a native `json` envelope from origin `raw`, epoch 42, written from the
+/// layout in docs/wire-format.md rather than by the runtime's encoder, so a test can choose
+/// every sequence number.
+fn native_json_envelope(topic: &str, fingerprint: u64, seq: u64, payload: &[u8]) -> [Vec<u8>; 2] {
+    const ORIGIN: &[u8] = b"raw";
+    let timestamp_ns = hermes_runtime::now_ns();
+    let mut body = vec![1 << 4 | 2, ORIGIN.len() as u8];
+    body.extend_from_slice(&fingerprint.to_le_bytes());
+    body.extend_from_slice(&42u32.to_le_bytes());
+    body.extend_from_slice(&timestamp_ns.to_le_bytes());
+    let mut rest = seq;
+    while rest >= 0x80 {
+        body.push(rest as u8 | 0x80);
+        rest >>= 7;
+    }
+    body.push(rest as u8);
+    body.extend_from_slice(ORIGIN);
+    body.extend_from_slice(payload);
+    [topic.as_bytes().to_vec(), body]
+}
+
 /// A publisher of native envelopes under the test's control, on a bound XPUB socket, so it
 /// knows when `hermes stats` has subscribed and can choose every sequence number.
 struct RawPublisher {
     socket: zmq::Socket,
     endpoint: String,
-    frames: Frames,
-    payload: Payload,
+    fingerprint: u64,
+    payload: Vec<u8>,
     _context: zmq::Context,
 }
 
@@ -308,8 +348,8 @@ impl RawPublisher {
         RawPublisher {
             socket,
             endpoint,
-            frames: Frames::new(),
-            payload: Payload::new(Codec::Json, fingerprint, level.into_bytes()),
+            fingerprint,
+            payload: level.into_bytes(),
             _context: context,
         }
     }
@@ -321,18 +361,8 @@ impl RawPublisher {
     }
 
     fn send(&mut self, seq: u64) {
-        let stamp = Stamp {
-            codec: Codec::Json,
-            topic: "levels",
-            origin: "raw",
-            epoch: 42,
-            seq,
-            timestamp_ns: envelope::now_ns(),
-        };
-        envelope::encode(&stamp, &self.payload, &mut self.frames).expect("encodes");
-        self.socket
-            .send_multipart(self.frames.parts(), 0)
-            .expect("sends");
+        let frames = native_json_envelope("levels", self.fingerprint, seq, &self.payload);
+        self.socket.send_multipart(frames, 0).expect("sends");
     }
 }
 
@@ -441,4 +471,95 @@ fn stats_counts_exactly_the_envelopes_a_full_queue_dropped() {
         "nothing was dropped, so nothing was proved: {levels}"
     );
     assert_eq!(received + lost, sent, "{levels}");
+}
+
+#[test]
+fn tap_summarises_garbage_frame_sets_and_keeps_printing_envelopes() {
+    const GARBAGE: usize = 20_000;
+    let proxy = start_proxy_with(&["--hwm", "0"]);
+    let tap = Running::spawn(hermes().args([
+        "tap",
+        TOPOLOGY,
+        "--endpoint",
+        &proxy.backend,
+        "--count",
+        "3",
+        "--format",
+        "json",
+        "--timeout",
+        "60",
+    ]));
+    // One socket sends the garbage and then the envelopes, so they arrive in that order.
+    let context = zmq::Context::new();
+    let socket = context.socket(zmq::XPUB).expect("socket");
+    socket.set_sndhwm(0).expect("unlimited queue");
+    socket.set_rcvtimeo(30_000).expect("timeout");
+    socket.connect(&proxy.frontend).expect("connects");
+    let subscription = socket
+        .recv_bytes(0)
+        .expect("the tap's subscription reaches the publisher through the proxy within 30 s");
+    assert_eq!(subscription.first(), Some(&1));
+    let fingerprint = hermes_runtime::fingerprint("live.Level{price:f64;size:f64}");
+    let valid = native_json_envelope("levels", fingerprint, 0, br#"{"price":1.0,"size":2.0}"#);
+    for n in 0..GARBAGE {
+        let frames: Vec<Vec<u8>> = match n % 4 {
+            0 => vec![b"levels".to_vec(), b"x".to_vec(), b"y".to_vec()],
+            1 => vec![format!("garbage {n}").into_bytes()],
+            // A header of another wire-format version.
+            2 => vec![valid[0].clone(), [&[0x92], &valid[1][1..]].concat()],
+            _ => vec![valid[0].clone(), valid[1][..10].to_vec()],
+        };
+        socket.send_multipart(frames, 0).expect("sends garbage");
+    }
+    for seq in 0..3 {
+        let payload = format!(r#"{{"price":{seq}.5,"size":1.0}}"#);
+        let frames = native_json_envelope("levels", fingerprint, seq, payload.as_bytes());
+        socket.send_multipart(frames, 0).expect("sends an envelope");
+    }
+    let (code, stdout, stderr) = tap.finish(Duration::from_secs(60));
+    assert_eq!(code, Some(0), "tap failed: {stderr}");
+    let prices: Vec<f64> = stdout
+        .lines()
+        .map(|line| {
+            let line: Value = serde_json::from_str(line).expect("one JSON object per line");
+            line["payload"]["price"].as_f64().expect("a decoded Level")
+        })
+        .collect();
+    assert_eq!(prices, [0.5, 1.5, 2.5], "{stdout}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("warning:"))
+        .collect();
+    assert!(
+        !warnings.is_empty() && warnings.len() <= 3,
+        "expected a summary at most once a second, found {} warning lines:\n{}",
+        warnings.len(),
+        warnings
+            .iter()
+            .take(10)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let counted: usize = warnings
+        .iter()
+        .map(|line| {
+            let count = line
+                .strip_prefix("warning: ")
+                .and_then(|rest| rest.split_once(' '))
+                .map(|(count, _)| count)
+                .unwrap_or_default();
+            assert!(
+                line.contains("not Hermes envelope") && line.contains("(last: "),
+                "{line}"
+            );
+            count
+                .parse::<usize>()
+                .unwrap_or_else(|_| panic!("no count in `{line}`"))
+        })
+        .sum();
+    assert_eq!(
+        counted, GARBAGE,
+        "every garbage frame set is counted once: {warnings:?}"
+    );
 }

@@ -16,48 +16,20 @@
 use std::time::{Duration, Instant};
 
 use hermes_runtime::{
-    Codec, CodecError, Context, Message, Node, Proxy, ProxyConfig, Publisher, Receiver, Runtime,
+    Context, HermesMessage, Node, Proxy, ProxyConfig, Publisher, Receiver, Runtime,
 };
 
 const PAYLOAD: usize = 64;
 const TOPIC: &str = "bench/ticks";
 
 /// 64 bytes of protobuf: a 4-byte field and a 58-byte blob.
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, HermesMessage)]
+#[hermes(name = "bench.Blob")]
 struct Blob {
     #[prost(fixed32, tag = "1")]
     n: u32,
     #[prost(bytes = "vec", tag = "2")]
     data: Vec<u8>,
-}
-
-impl Message for Blob {
-    const NAME: &'static str = "bench.Blob";
-    const FINGERPRINT: u64 = hermes_runtime::fingerprint("bench.Blob{n:u32;data:Vec<u8>}");
-
-    fn supports(codec: Codec) -> bool {
-        codec == Codec::Protobuf
-    }
-
-    fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-        match codec {
-            Codec::Protobuf => hermes_runtime::codec::protobuf::encode(self, buf),
-            other => Err(CodecError::Unsupported {
-                codec: other,
-                message: Self::NAME,
-            }),
-        }
-    }
-
-    fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
-        match codec {
-            Codec::Protobuf => hermes_runtime::codec::protobuf::decode(bytes),
-            other => Err(CodecError::Unsupported {
-                codec: other,
-                message: Self::NAME,
-            }),
-        }
-    }
 }
 
 struct Options {

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use hermes_runtime::{Codec, CodecError, Message, Node, ProxyConfig, Publisher, Receiver, Runtime};
+use hermes_runtime::{HermesMessage, Node, ProxyConfig, Publisher, Receiver, Runtime};
 
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, HermesMessage)]
+#[hermes(name = "soak.Reading")]
 struct Reading {
     #[prost(uint64, tag = "1")]
     n: u64,
@@ -23,36 +24,6 @@ struct Reading {
     value: f64,
     #[prost(string, tag = "3")]
     sensor: String,
-}
-
-impl Message for Reading {
-    const NAME: &'static str = "soak.Reading";
-    const FINGERPRINT: u64 =
-        hermes_runtime::fingerprint("soak.Reading{n:u64;value:f64;sensor:String}");
-
-    fn supports(codec: Codec) -> bool {
-        codec == Codec::Protobuf
-    }
-
-    fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-        match codec {
-            Codec::Protobuf => hermes_runtime::codec::protobuf::encode(self, buf),
-            other => Err(CodecError::Unsupported {
-                codec: other,
-                message: Self::NAME,
-            }),
-        }
-    }
-
-    fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
-        match codec {
-            Codec::Protobuf => hermes_runtime::codec::protobuf::decode(bytes),
-            other => Err(CodecError::Unsupported {
-                codec: other,
-                message: Self::NAME,
-            }),
-        }
-    }
 }
 
 fn resident_kib() -> u64 {

@@ -11,44 +11,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use hermes_runtime::{Codec, CodecError, Message, Node, ProxyConfig, Publisher, Receiver, Runtime};
+use hermes_runtime::{HermesMessage, Node, ProxyConfig, Publisher, Receiver, Runtime};
 
 /// The message: a counter and the price of something.
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, prost::Message, HermesMessage)]
+#[hermes(name = "example.Tick")]
 struct Tick {
     #[prost(uint64, tag = "1")]
     n: u64,
     #[prost(double, tag = "2")]
     price: f64,
-}
-
-impl Message for Tick {
-    const NAME: &'static str = "example.Tick";
-    const FINGERPRINT: u64 = hermes_runtime::fingerprint("example.Tick{n:u64;price:f64}");
-
-    fn supports(codec: Codec) -> bool {
-        codec == Codec::Protobuf
-    }
-
-    fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-        match codec {
-            Codec::Protobuf => hermes_runtime::codec::protobuf::encode(self, buf),
-            other => Err(CodecError::Unsupported {
-                codec: other,
-                message: Self::NAME,
-            }),
-        }
-    }
-
-    fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
-        match codec {
-            Codec::Protobuf => hermes_runtime::codec::protobuf::decode(bytes),
-            other => Err(CodecError::Unsupported {
-                codec: other,
-                message: Self::NAME,
-            }),
-        }
-    }
 }
 
 fn main() -> std::process::ExitCode {

@@ -23,17 +23,17 @@ use crate::message::Message;
 use crate::shared_str::SharedStr;
 
 /// The native wire-format version this build writes and reads.
-pub const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 1;
 
 /// Length of the header's fixed part, before the sequence number and the origin.
-pub const HEADER_LEN: usize = 22;
+pub(crate) const HEADER_LEN: usize = 22;
 
 /// The longest origin a header carries, in bytes.
-pub const MAX_ORIGIN: usize = 255;
+pub(crate) const MAX_ORIGIN: usize = 255;
 
 /// The fingerprint of a receiving type that accepts any publisher's type (such as
 /// `serde_json::Value` under a JSON codec).
-pub use hermes_core::ANY_FINGERPRINT;
+pub(crate) use hermes_core::ANY_FINGERPRINT;
 
 /// A message with its routing and accounting data.
 ///
@@ -103,7 +103,15 @@ impl<M> Envelope<M> {
     }
 }
 
-/// Nanoseconds since the Unix epoch, now.
+/// Nanoseconds since the Unix epoch, now: the clock envelope timestamps and lags are read on.
+///
+/// # Examples
+///
+/// ```
+/// let before = hermes_runtime::now_ns();
+/// let envelope = hermes_runtime::Envelope::new("ticks", "me", ());
+/// assert!(envelope.timestamp_ns >= before);
+/// ```
 #[inline]
 pub fn now_ns() -> u64 {
     // Whole seconds and nanoseconds rather than `as_nanos`: every envelope reads the clock on
@@ -137,7 +145,7 @@ pub fn now_ns() -> u64 {
 /// libzmq allows) reaches only 0.93 of its 64-byte throughput in our benchmark, so the header
 /// is packed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header {
+pub(crate) struct Header {
     /// The payload's codec.
     pub codec: Codec,
     /// The sender's type fingerprint.
@@ -154,7 +162,7 @@ impl Header {
     /// Appends the header and `origin` to `buf`.
     ///
     /// Origins longer than 255 bytes are cut at a character boundary below that.
-    pub fn write(&self, origin: &str, buf: &mut Vec<u8>) {
+    pub(crate) fn write(&self, origin: &str, buf: &mut Vec<u8>) {
         let origin = truncate_utf8(origin, MAX_ORIGIN);
         // Assembled on the stack and appended at once: one capacity check instead of one per
         // byte pushed.
@@ -187,7 +195,7 @@ impl Header {
     /// [`FrameError`] when the frame is short, of another version, names an unknown codec,
     /// has an overlong sequence number or carries an origin that is not UTF-8.
     #[inline]
-    pub fn read(frame: &[u8]) -> Result<(Header, &str, &[u8]), FrameError> {
+    pub(crate) fn read(frame: &[u8]) -> Result<(Header, &str, &[u8]), FrameError> {
         let (header, origin, payload) = Header::read_unchecked(frame)?;
         let origin = std::str::from_utf8(origin).map_err(|err| text_error("origin", err))?;
         Ok((header, origin, payload))
@@ -298,32 +306,6 @@ pub struct Stamp<'a> {
 /// # Errors
 ///
 /// [`CodecError`] when the message does not support the codec or the codec refuses it.
-///
-/// # Examples
-///
-/// ```
-/// use hermes_runtime::envelope::{self, Frames, RawEnvelope, Stamp};
-/// use hermes_runtime::Codec;
-///
-/// let stamp = Stamp {
-///     codec: Codec::PythonJson,
-///     topic: "quotes/bitstamp",
-///     origin: "bitstamp",
-///     epoch: 0,
-///     seq: 0,
-///     timestamp_ns: 1_700_000_000_123_456_000,
-/// };
-/// let mut frames = Frames::new();
-/// envelope::encode(&stamp, &serde_json::json!([1, 2]), &mut frames)?;
-/// assert_eq!(frames.parts()[0], br#""quotes/bitstamp""#);
-/// assert_eq!(frames.parts()[3], b"1700000000.123456");
-///
-/// let parts: Vec<&[u8]> = frames.parts().iter().map(Vec::as_slice).collect();
-/// let raw = RawEnvelope::decode(Codec::PythonJson, &parts)?;
-/// assert_eq!(raw.topic, "quotes/bitstamp");
-/// assert_eq!(raw.timestamp_ns, 1_700_000_000_123_456_000);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 pub fn encode<M: Message>(
     stamp: &Stamp<'_>,
     message: &M,
@@ -361,7 +343,7 @@ pub fn encode<M: Message>(
 
 /// An envelope off the wire whose payload is not decoded yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawEnvelope<'a> {
+pub(crate) struct WireEnvelope<'a> {
     /// The codec it was sent with.
     pub codec: Codec,
     /// The topic.
@@ -380,7 +362,7 @@ pub struct RawEnvelope<'a> {
     pub payload: &'a [u8],
 }
 
-impl<'a> RawEnvelope<'a> {
+impl<'a> WireEnvelope<'a> {
     /// Splits a frame set received by a socket whose codec is `codec`.
     ///
     /// A native receiver (`protobuf` or `json`) accepts native envelopes of either codec; the
@@ -390,7 +372,7 @@ impl<'a> RawEnvelope<'a> {
     ///
     /// [`FrameError`] for a wrong frame count or any malformed frame.
     #[inline]
-    pub fn decode(codec: Codec, parts: &[&'a [u8]]) -> Result<RawEnvelope<'a>, FrameError> {
+    pub(crate) fn decode(codec: Codec, parts: &[&'a [u8]]) -> Result<WireEnvelope<'a>, FrameError> {
         match codec {
             Codec::Protobuf | Codec::Json => Self::decode_native(parts),
             Codec::PythonJson => Self::decode_python(parts),
@@ -398,7 +380,7 @@ impl<'a> RawEnvelope<'a> {
     }
 
     #[inline]
-    fn decode_native(parts: &[&'a [u8]]) -> Result<RawEnvelope<'a>, FrameError> {
+    fn decode_native(parts: &[&'a [u8]]) -> Result<WireEnvelope<'a>, FrameError> {
         let &[topic, body] = parts else {
             return Err(FrameError::FrameCount {
                 expected: 2,
@@ -407,7 +389,7 @@ impl<'a> RawEnvelope<'a> {
         };
         let topic = std::str::from_utf8(topic).map_err(|err| text_error("topic", err))?;
         let (header, origin, payload) = Header::read(body)?;
-        Ok(RawEnvelope {
+        Ok(WireEnvelope {
             codec: header.codec,
             topic: Cow::Borrowed(topic),
             origin: Cow::Borrowed(origin),
@@ -419,14 +401,14 @@ impl<'a> RawEnvelope<'a> {
         })
     }
 
-    fn decode_python(parts: &[&'a [u8]]) -> Result<RawEnvelope<'a>, FrameError> {
+    fn decode_python(parts: &[&'a [u8]]) -> Result<WireEnvelope<'a>, FrameError> {
         let &[topic, origin, data, ts] = parts else {
             return Err(FrameError::FrameCount {
                 expected: 4,
                 found: parts.len(),
             });
         };
-        Ok(RawEnvelope {
+        Ok(WireEnvelope {
             codec: Codec::PythonJson,
             topic: read_json_string("topic", topic)?,
             origin: read_json_string("origin", origin)?,
@@ -444,7 +426,8 @@ impl<'a> RawEnvelope<'a> {
     ///
     /// [`FrameError::Fingerprint`] when the sender's type is not `M`;
     /// [`FrameError::Payload`] when the payload does not decode.
-    pub fn into_envelope<M: Message>(self) -> Result<Envelope<M>, FrameError> {
+    #[cfg(test)]
+    pub(crate) fn into_envelope<M: Message>(self) -> Result<Envelope<M>, FrameError> {
         let message = self.decode_message::<M>()?;
         Ok(Envelope {
             topic: self.topic.into(),
@@ -460,8 +443,8 @@ impl<'a> RawEnvelope<'a> {
     ///
     /// # Errors
     ///
-    /// As [`into_envelope`](RawEnvelope::into_envelope).
-    pub fn decode_message<M: Message>(&self) -> Result<M, FrameError> {
+    /// As [`into_envelope`](WireEnvelope::into_envelope).
+    pub(crate) fn decode_message<M: Message>(&self) -> Result<M, FrameError> {
         if let Some(found) = self.fingerprint
             && M::FINGERPRINT != ANY_FINGERPRINT
             && found != M::FINGERPRINT
@@ -480,20 +463,146 @@ impl<'a> RawEnvelope<'a> {
     }
 }
 
-/// The bytes a SUB socket subscribes to for topic prefix `prefix` under `codec`.
+/// An envelope of any type with its payload still encoded, for tools that learn types at run
+/// time: what [`RawReceiver`](crate::RawReceiver) delivers and [`from_frames`](RawEnvelope::from_frames)
+/// reads.
 ///
-/// Native frames start with the raw topic; `python-json` topic frames start with a `"`, so the
-/// prefix is the JSON string without its closing quote.
+/// Both framings are one type: native envelopes (codecs `protobuf` and `json`, two frames) and
+/// `python-json` ones (four JSON text frames, with no fingerprint, epoch or sequence number).
+/// The wire format is described in `docs/wire-format.md`.
 ///
 /// # Examples
 ///
 /// ```
-/// use hermes_runtime::{Codec, envelope::subscription};
+/// use hermes_runtime::{Codec, RawEnvelope};
 ///
-/// assert_eq!(subscription(Codec::Protobuf, "quotes"), b"quotes");
-/// assert_eq!(subscription(Codec::PythonJson, "quotes"), b"\"quotes");
+/// // The four frames of a hermes-zmq 1.3 (python-json) envelope.
+/// let frames: [&[u8]; 4] = [b"\"quotes/bitstamp\"", b"\"bitstamp\"", b"[1,2]", b"1700000000.5"];
+/// let raw = RawEnvelope::from_frames(&frames)?;
+/// assert_eq!(raw.topic, "quotes/bitstamp");
+/// assert_eq!(raw.codec, Codec::PythonJson);
+/// assert_eq!(raw.timestamp_ns, 1_700_000_000_500_000_000);
+/// assert_eq!(raw.payload, b"[1,2]");
+/// assert_eq!(raw.wire_size, 44);
+/// assert_eq!(raw.type_fingerprint(), None);
+/// let envelope = raw.decode::<serde_json::Value>()?;
+/// assert_eq!(envelope.message, serde_json::json!([1, 2]));
+///
+/// // Anything else is a typed error, never a panic.
+/// assert!(RawEnvelope::from_frames(&[b"quotes"]).is_err());
+/// # Ok::<(), hermes_runtime::FrameError>(())
 /// ```
-pub fn subscription(codec: Codec, prefix: &str) -> Vec<u8> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RawEnvelope {
+    /// The `/`-separated topic it was published on.
+    pub topic: SharedStr,
+    /// The publisher's name.
+    pub origin: SharedStr,
+    /// The payload's codec, from the header (native) or the framing (`python-json`).
+    pub codec: Codec,
+    /// The fingerprint in the header: `None` for `python-json`, `Some(0)` from a publisher whose
+    /// type takes any payload (such as `Publisher<serde_json::Value>`); see
+    /// [`type_fingerprint`](RawEnvelope::type_fingerprint).
+    pub fingerprint: Option<u64>,
+    /// The publisher's epoch; 0 for `python-json`.
+    pub epoch: u32,
+    /// The publisher's sequence number for this topic; 0 for `python-json`.
+    pub seq: u64,
+    /// When it was sent, in nanoseconds since the Unix epoch.
+    pub timestamp_ns: u64,
+    /// The encoded payload.
+    pub payload: Vec<u8>,
+    /// Bytes on the wire, every frame counted.
+    pub wire_size: usize,
+}
+
+impl RawEnvelope {
+    /// Reads the frames of one multipart message: four frames are a `python-json` envelope, any
+    /// other count a native one.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError`] for a wrong frame count or any malformed frame.
+    pub fn from_frames(frames: &[&[u8]]) -> Result<RawEnvelope, FrameError> {
+        let framing = if frames.len() == 4 {
+            Codec::PythonJson
+        } else {
+            Codec::Protobuf
+        };
+        let wire_size = frames.iter().map(|frame| frame.len()).sum();
+        WireEnvelope::decode(framing, frames).map(|wire| wire.to_raw(wire_size))
+    }
+
+    /// The fingerprint of the type the sender named, if it named one: `None` for `python-json`
+    /// envelopes and for publishers whose type takes any payload.
+    pub fn type_fingerprint(&self) -> Option<u64> {
+        self.fingerprint
+            .filter(|&fingerprint| fingerprint != ANY_FINGERPRINT)
+    }
+
+    /// Decodes the payload as `M`, checking the fingerprint first, as a
+    /// [`Receiver<M>`](crate::Receiver) does.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::Fingerprint`] when the sender's type is not `M`;
+    /// [`FrameError::Payload`] when the payload does not decode as `M`.
+    pub fn decode<M: Message>(&self) -> Result<Envelope<M>, FrameError> {
+        let wire = WireEnvelope {
+            codec: self.codec,
+            topic: Cow::Borrowed(&self.topic),
+            origin: Cow::Borrowed(&self.origin),
+            fingerprint: self.fingerprint,
+            epoch: self.epoch,
+            seq: self.seq,
+            timestamp_ns: self.timestamp_ns,
+            payload: &self.payload,
+        };
+        let message = wire.decode_message::<M>()?;
+        Ok(Envelope {
+            topic: self.topic.clone(),
+            origin: self.origin.clone(),
+            seq: self.seq,
+            epoch: self.epoch,
+            timestamp_ns: self.timestamp_ns,
+            message,
+        })
+    }
+
+    /// When it was sent.
+    pub fn timestamp(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.timestamp_ns)
+    }
+
+    /// How long ago it was sent (zero when the sender's clock is ahead).
+    pub fn lag(&self) -> Duration {
+        Duration::from_nanos(now_ns().saturating_sub(self.timestamp_ns))
+    }
+}
+
+impl WireEnvelope<'_> {
+    /// An owned copy, for tools.
+    pub(crate) fn to_raw(&self, wire_size: usize) -> RawEnvelope {
+        RawEnvelope {
+            topic: SharedStr::from(self.topic.as_ref()),
+            origin: SharedStr::from(self.origin.as_ref()),
+            codec: self.codec,
+            fingerprint: self.fingerprint,
+            epoch: self.epoch,
+            seq: self.seq,
+            timestamp_ns: self.timestamp_ns,
+            payload: self.payload.to_vec(),
+            wire_size,
+        }
+    }
+}
+
+/// The bytes a SUB socket subscribes to for topic prefix `prefix` under `codec`.
+///
+/// Native frames start with the raw topic; `python-json` topic frames start with a `"`, so the
+/// prefix is the JSON string without its closing quote.
+pub(crate) fn subscription(codec: Codec, prefix: &str) -> Vec<u8> {
     match codec {
         Codec::Protobuf | Codec::Json => prefix.as_bytes().to_vec(),
         Codec::PythonJson => {

@@ -6,6 +6,7 @@ use crate::codec::Codec;
 
 /// A payload could not be encoded or decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CodecError {
     /// The message type does not support this codec.
     #[error("message `{message}` does not support the `{codec}` codec")]
@@ -27,6 +28,7 @@ pub enum CodecError {
 ///
 /// Every byte sequence decodes to an envelope or to one of these; decoding never panics.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// The multipart message has the wrong number of frames.
     #[error("expected {expected} frames, found {found}")]
@@ -86,6 +88,7 @@ pub enum FrameError {
 /// The expected outcomes of receiving — [`Error::Empty`], [`Error::Timeout`] and
 /// [`Error::Disconnected`] — are variants, so callers match on them instead of on strings.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// `try_recv` found nothing waiting.
     #[error("no message waiting")]

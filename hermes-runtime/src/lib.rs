@@ -6,6 +6,8 @@
 //!   [`HermesMessage`](derive@HermesMessage).
 //! - [`Publisher`] and [`Receiver`]: typed PUB and SUB sockets with sequence numbers,
 //!   loss accounting and slow-subscriber policies.
+//! - [`RawReceiver`]: for tools, a SUB socket that delivers envelopes of every type and both
+//!   framings as [`RawEnvelope`]s, payloads still encoded.
 //! - [`Proxy`]: an XSUB/XPUB forwarder with an optional capture socket, so a cluster has one address.
 //! - [`Node`] and [`Runtime`]: many nodes and proxies as threads of one process, stopped cleanly
 //!   on SIGINT/SIGTERM.
@@ -17,11 +19,11 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
-pub mod codec;
+mod codec;
 mod context;
 mod derive_support;
 mod endpoint;
-pub mod envelope;
+mod envelope;
 mod error;
 mod include;
 mod message;
@@ -29,23 +31,25 @@ mod node;
 mod payload;
 mod proxy;
 mod publisher;
+mod raw_receiver;
 mod receiver;
 mod runtime;
 mod shared_str;
 mod shutdown;
-pub mod stats;
+mod stats;
 mod topic;
 pub mod topology;
 
-pub use codec::Codec;
+pub use codec::{Codec, UnknownCodec};
 pub use context::Context;
-pub use envelope::Envelope;
+pub use envelope::{Envelope, RawEnvelope, now_ns};
 pub use error::{CodecError, Error, FrameError, Result};
 pub use message::{Message, fingerprint};
 pub use node::{HandlerResult, Node};
 pub use payload::Payload;
 pub use proxy::{Proxy, ProxyConfig};
 pub use publisher::{Publisher, PublisherBuilder};
+pub use raw_receiver::{RawReceiver, RawReceiverBuilder};
 pub use receiver::{Receiver, ReceiverBuilder};
 pub use runtime::{NodeFailure, ProxyEndpoints, Runtime};
 pub use shared_str::SharedStr;
@@ -161,6 +165,10 @@ pub mod __private {
     pub use crate::codec::{Codec, json, protobuf};
     pub use crate::derive_support::*;
     pub use crate::error::CodecError;
+    /// The envelope encoder, for hermes-bench's wire-size comparison.
+    pub mod envelope {
+        pub use crate::envelope::{Frames, Stamp, encode};
+    }
     pub use crate::include::enum_json;
     pub use crate::message::{Message, fingerprint};
     pub use crate::topology::generated as driver;

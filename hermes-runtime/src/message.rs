@@ -34,13 +34,15 @@ use crate::error::CodecError;
 ///     }
 ///     fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
 ///         match codec {
-///             Codec::Json | Codec::PythonJson => hermes_runtime::codec::json::encode(self, buf),
+///             Codec::Json | Codec::PythonJson => serde_json::to_writer(buf, self)
+///                 .map_err(|err| CodecError::Encode(err.to_string())),
 ///             other => Err(CodecError::Unsupported { codec: other, message: Self::NAME }),
 ///         }
 ///     }
 ///     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
 ///         match codec {
-///             Codec::Json | Codec::PythonJson => hermes_runtime::codec::json::decode(bytes),
+///             Codec::Json | Codec::PythonJson => serde_json::from_slice(bytes)
+///                 .map_err(|err| CodecError::Decode(err.to_string())),
 ///             other => Err(CodecError::Unsupported { codec: other, message: Self::NAME }),
 ///         }
 ///     }
@@ -114,10 +116,8 @@ pub trait Message: Sized + Send + 'static {
 
 pub use hermes_core::fingerprint;
 
-/// Any JSON value: for tools that read envelopes of every type (`hermes tap`) and for
-/// untyped `python-json` data. Its fingerprint is
-/// [`ANY_FINGERPRINT`](crate::envelope::ANY_FINGERPRINT), so a receiver of `Value` accepts
-/// envelopes from every JSON publisher.
+/// Any JSON value: for untyped JSON and `python-json` data. Its fingerprint is 0, which
+/// accepts any, so a receiver of `Value` accepts envelopes from every JSON publisher.
 impl Message for serde_json::Value {
     const NAME: &'static str = "json.Value";
     const FINGERPRINT: u64 = crate::envelope::ANY_FINGERPRINT;

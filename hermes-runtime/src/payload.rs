@@ -7,10 +7,12 @@ use crate::message::Message;
 
 /// An envelope's payload as bytes, with the codec and type fingerprint it travelled with.
 ///
-/// A `Receiver<Payload>` accepts envelopes of every type and still filters topics and origins,
-/// counts sequence gaps and applies the slow-subscriber policy; tools such as `hermes tap` then
-/// decode the bytes with types known only at run time. A `Publisher<Payload>` sends bytes
-/// encoded elsewhere under the fingerprint they carry, so typed receivers accept them.
+/// A `Receiver<Payload>` accepts envelopes of every type in its codec's framing and still
+/// filters topics and origins, counts sequence gaps and applies the slow-subscriber policy;
+/// the application then decodes the bytes with types known only at run time. Tools that read
+/// both framings off one socket, as `hermes tap` does, use a [`RawReceiver`](crate::RawReceiver).
+/// A `Publisher<Payload>` sends bytes encoded elsewhere under the fingerprint they carry, so
+/// typed receivers accept them; `hermes pub` sends this way.
 ///
 /// # Examples
 ///

@@ -9,6 +9,7 @@ use crate::shutdown::Shutdown;
 
 /// Where a [`Proxy`] binds its sockets.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProxyConfig {
     /// The XSUB socket publishers connect to.
     pub frontend: String,
@@ -46,6 +47,21 @@ impl ProxyConfig {
     /// Adds a capture socket at `endpoint`.
     pub fn with_capture(mut self, endpoint: impl Into<String>) -> ProxyConfig {
         self.capture = Some(endpoint.into());
+        self
+    }
+
+    /// Sets the high-water mark of each socket, in envelopes; 0 means no limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hermes_runtime::ProxyConfig;
+    ///
+    /// let config = ProxyConfig::new("tcp://127.0.0.1:0", "tcp://127.0.0.1:0").with_hwm(10_000);
+    /// assert_eq!(config.hwm, 10_000);
+    /// ```
+    pub fn with_hwm(mut self, hwm: u32) -> ProxyConfig {
+        self.hwm = hwm;
         self
     }
 }

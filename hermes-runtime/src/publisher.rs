@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::codec::Codec;
 use crate::context::{Context, zmq_hwm};
@@ -85,6 +85,9 @@ pub struct Publisher<M> {
     frames: Frames,
     endpoints: Vec<String>,
     sent: u64,
+    /// The subscriptions an XPUB socket has reported (see [`PublisherBuilder::xpub`]); `None`
+    /// for a PUB socket, which reports none.
+    subscriptions: Option<Vec<Vec<u8>>>,
     _message: PhantomData<fn(M)>,
 }
 
@@ -98,6 +101,7 @@ impl<M: Message> Publisher<M> {
             origin: None,
             hwm: 1000,
             linger: Duration::from_millis(500),
+            xpub: false,
             _message: PhantomData,
         }
     }
@@ -175,7 +179,105 @@ impl<M: Message> Publisher<M> {
             })?;
         }
         self.sent += 1;
+        if self.subscriptions.is_some() {
+            // Keeps libzmq's queue of subscription messages from growing.
+            self.read_subscriptions()?;
+        }
         Ok(())
+    }
+
+    /// Waits until a subscriber that receives the default topic is connected, at most
+    /// `timeout`: PUB/SUB drops what is sent before a subscription arrives, so a publisher that
+    /// sends once waits for one first instead of sleeping a guessed time.
+    ///
+    /// Subscriptions count as ZeroMQ matches them, by byte prefix: one to `quotes` is a
+    /// subscriber of `quotes_raw` too. Only a publisher built with
+    /// [`xpub`](PublisherBuilder::xpub) sees subscriptions.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when none came in time; [`Error::Zmq`] with `ENOTSUP` on a publisher
+    /// built without `xpub`; [`Error::Disconnected`] when the context is terminating.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hermes_runtime::{Context, Error, Publisher, Receiver};
+    /// use serde_json::{Value, json};
+    ///
+    /// let context = Context::new();
+    /// let mut publisher = Publisher::<Value>::builder(&context)
+    ///     .topic("greetings")
+    ///     .xpub()
+    ///     .bind("tcp://127.0.0.1:0")?;
+    /// let endpoint = publisher.endpoints()[0].clone();
+    /// let timeout = Duration::from_millis(50);
+    /// assert!(matches!(publisher.wait_for_subscriber(timeout), Err(Error::Timeout)));
+    ///
+    /// let mut receiver = Receiver::<Value>::builder(&context).topic("greetings").connect(&endpoint)?;
+    /// publisher.wait_for_subscriber(Duration::from_secs(5))?;
+    /// publisher.send(&json!("hello"))?; // not lost: the subscription is in place
+    /// assert_eq!(receiver.recv_timeout(Duration::from_secs(5))?.message, "hello");
+    /// # Ok::<(), hermes_runtime::Error>(())
+    /// ```
+    pub fn wait_for_subscriber(&mut self, timeout: Duration) -> Result<()> {
+        if self.subscriptions.is_none() {
+            return Err(Error::Zmq {
+                context: "wait for a subscriber: the publisher was built without `xpub()`".into(),
+                source: zmq::Error::ENOTSUP,
+            });
+        }
+        let mut topic_frame = envelope::subscription(self.codec, &self.topic);
+        if self.codec == Codec::PythonJson {
+            topic_frame.push(b'"');
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.read_subscriptions()?;
+            let subscribed = self
+                .subscriptions
+                .iter()
+                .flatten()
+                .any(|prefix| topic_frame.starts_with(prefix));
+            if subscribed {
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout);
+            }
+            let millis = i64::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i64::MAX);
+            self.socket
+                .poll(zmq::POLLIN, millis)
+                .map_err(|err| match err {
+                    zmq::Error::ETERM => Error::Disconnected,
+                    other => Error::zmq("wait for a subscriber")(other),
+                })?;
+        }
+    }
+
+    /// Reads the subscription messages an XPUB socket has queued into `subscriptions`.
+    fn read_subscriptions(&mut self) -> Result<()> {
+        let Some(subscriptions) = self.subscriptions.as_mut() else {
+            return Ok(());
+        };
+        loop {
+            let message = match self.socket.recv_bytes(zmq::DONTWAIT) {
+                Ok(message) => message,
+                Err(zmq::Error::EAGAIN) => return Ok(()),
+                Err(zmq::Error::ETERM) => return Err(Error::Disconnected),
+                Err(other) => return Err(Error::zmq("read subscriptions")(other)),
+            };
+            // libzmq reports a subscription as 1 and an unsubscription as 0, then the prefix.
+            match message.split_first() {
+                Some((1, prefix)) if !subscriptions.iter().any(|known| known == prefix) => {
+                    subscriptions.push(prefix.to_vec());
+                }
+                Some((0, prefix)) => subscriptions.retain(|known| known != prefix),
+                _ => {}
+            }
+        }
     }
 
     /// Also binds `endpoint`, returning it as resolved (the real port of `tcp://host:0`).
@@ -252,6 +354,7 @@ impl<M> Publisher<M> {
             frames: self.frames,
             endpoints: self.endpoints,
             sent: self.sent,
+            subscriptions: self.subscriptions,
             _message: PhantomData,
         })
     }
@@ -279,6 +382,7 @@ pub struct PublisherBuilder<M> {
     origin: Option<String>,
     hwm: u32,
     linger: Duration,
+    xpub: bool,
     _message: PhantomData<fn(M)>,
 }
 
@@ -320,6 +424,14 @@ impl<M: Message> PublisherBuilder<M> {
         self
     }
 
+    /// Uses an XPUB socket, which sees subscriptions arrive, instead of a PUB socket: needed by
+    /// [`Publisher::wait_for_subscriber`]. Each send then also reads, without waiting, the
+    /// subscription messages libzmq has queued, so they do not pile up.
+    pub fn xpub(mut self) -> Self {
+        self.xpub = true;
+        self
+    }
+
     /// Makes the publisher and binds `endpoint`.
     ///
     /// # Errors
@@ -356,7 +468,8 @@ impl<M: Message> PublisherBuilder<M> {
             }));
         }
         topic::validate(&self.topic)?;
-        let socket = self.context.socket(zmq::PUB)?;
+        let kind = if self.xpub { zmq::XPUB } else { zmq::PUB };
+        let socket = self.context.socket(kind)?;
         socket
             .set_sndhwm(zmq_hwm(self.hwm))
             .map_err(Error::zmq("set send high-water mark"))?;
@@ -375,6 +488,7 @@ impl<M: Message> PublisherBuilder<M> {
             frames: Frames::new(),
             endpoints: Vec::new(),
             sent: 0,
+            subscriptions: self.xpub.then(Vec::new),
             _message: PhantomData,
         })
     }
@@ -409,6 +523,55 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use crate::{Codec, Context, Error, Payload, Publisher, Receiver};
+
+    /// A python-json topic frame is a JSON string: the subscription `"greetings` must count
+    /// as a subscriber of topic `greetings`, and one to another topic must not.
+    #[test]
+    fn wait_for_subscriber_matches_subscriptions_as_libzmq_does() {
+        let context = Context::new();
+        let endpoint = "inproc://publisher-wait-for-subscriber";
+        let mut publisher = Publisher::<serde_json::Value>::builder(&context)
+            .codec(Codec::PythonJson)
+            .topic("greetings")
+            .xpub()
+            .bind(endpoint)
+            .unwrap();
+        let _elsewhere = Receiver::<serde_json::Value>::builder(&context)
+            .codec(Codec::PythonJson)
+            .topic("farewells")
+            .connect(endpoint)
+            .unwrap();
+        let short = Duration::from_millis(100);
+        assert!(matches!(
+            publisher.wait_for_subscriber(short),
+            Err(Error::Timeout)
+        ));
+        let mut receiver = Receiver::<serde_json::Value>::builder(&context)
+            .codec(Codec::PythonJson)
+            .topic("greetings")
+            .connect(endpoint)
+            .unwrap();
+        publisher
+            .wait_for_subscriber(Duration::from_secs(5))
+            .unwrap();
+        publisher.send(&serde_json::json!(1)).unwrap();
+        let envelope = receiver.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(envelope.topic, "greetings");
+    }
+
+    #[test]
+    fn wait_for_subscriber_on_a_pub_socket_is_an_error_not_a_wait() {
+        let context = Context::new();
+        let mut publisher = Publisher::<serde_json::Value>::builder(&context)
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let error = publisher
+            .wait_for_subscriber(Duration::from_secs(5))
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(error.to_string().contains("without `xpub()`"), "{error}");
+    }
 
     /// Frames past `ZERO_COPY_MIN` or in the fastbin band go to libzmq without copying; the
     /// buffer left in their place must serve the next envelopes, larger, smaller or small again.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::codec::Codec;
 use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
-use crate::envelope::{self, Envelope, Header, RawEnvelope};
+use crate::envelope::{self, Envelope, Header, RawEnvelope, WireEnvelope};
 use crate::error::{CodecError, Error, FrameError, Result};
 use crate::message::Message;
 use crate::shared_str::SharedStr;
@@ -22,6 +22,9 @@ use crate::topic::TopicFilter;
 /// Most publisher/topic pairs a receiver keeps sequence state for; past it, new pairs go
 /// untracked, so a hostile peer cannot grow memory without bound.
 const MAX_TRACKED_SEQUENCES: usize = 65_536;
+
+/// How a [`RawReceiver`](crate::RawReceiver) is named in log lines.
+const RAW_RECEIVER: &str = "raw envelopes";
 
 /// A typed SUB socket: delivers envelopes of `M` on the topics it subscribed to.
 ///
@@ -163,6 +166,12 @@ impl<M: Message> Receiver<M> {
         self.tracker.stats
     }
 
+    /// Why the last frame set counted in [`decode_errors`](ReceiverStats::decode_errors) was
+    /// refused; `None` before the first.
+    pub fn last_decode_error(&self) -> Option<&FrameError> {
+        self.tracker.last_decode_error.as_ref()
+    }
+
     /// The endpoints bound or connected, as resolved.
     pub fn endpoints(&self) -> &[String] {
         &self.endpoints
@@ -254,7 +263,7 @@ impl<M> std::fmt::Debug for Receiver<M> {
 }
 
 /// Reads the frames of one multipart message; returns how many there were.
-fn read_frame_set(
+pub(crate) fn read_frame_set(
     socket: &zmq::Socket,
     parts: &mut [zmq::Message; 4],
     overflow: &mut zmq::Message,
@@ -277,7 +286,7 @@ fn read_frame_set(
     Ok(count)
 }
 
-fn map_recv_error(err: zmq::Error, context: &'static str) -> Error {
+pub(crate) fn map_recv_error(err: zmq::Error, context: &'static str) -> Error {
     match err {
         zmq::Error::EAGAIN => Error::Empty,
         zmq::Error::ETERM => Error::Disconnected,
@@ -314,7 +323,7 @@ struct LastPair {
 
 /// Filters, sequence tracking, slow-subscriber policy and counters: everything between the
 /// frames and the application, kept apart from the socket so the frames can be borrowed.
-struct Tracker {
+pub(crate) struct Tracker {
     topics: Vec<TopicFilter>,
     origins: Vec<String>,
     slow_subscriber: SlowSubscriber,
@@ -327,14 +336,20 @@ struct Tracker {
     /// [`MAX_TRACKED_SEQUENCES`]), indexed by [`TopicState::slot`].
     sequences: Vec<Option<Sequence>>,
     last: Option<LastPair>,
-    stats: ReceiverStats,
+    pub(crate) stats: ReceiverStats,
+    /// Why the last frame set counted in `stats.decode_errors` was refused.
+    pub(crate) last_decode_error: Option<FrameError>,
     /// When the last slow-subscriber warning was logged, ns since the Unix epoch (the clock
     /// the lag is measured on, already read for each envelope).
     last_lag_warning_ns: Option<u64>,
 }
 
 impl Tracker {
-    fn new(topics: Vec<TopicFilter>, origins: Vec<String>, policy: SlowSubscriber) -> Tracker {
+    pub(crate) fn new(
+        topics: Vec<TopicFilter>,
+        origins: Vec<String>,
+        policy: SlowSubscriber,
+    ) -> Tracker {
         Tracker {
             topics,
             origins,
@@ -344,8 +359,77 @@ impl Tracker {
             sequences: Vec::new(),
             last: None,
             stats: ReceiverStats::default(),
+            last_decode_error: None,
             last_lag_warning_ns: None,
         }
+    }
+
+    /// The topic filters, for the receiver's `Debug`.
+    pub(crate) fn topics(&self) -> &[TopicFilter] {
+        &self.topics
+    }
+
+    /// As [`accept`](Tracker::accept), for a receiver of every type and both framings (four
+    /// frames are `python-json`, any other count native): the envelope with its payload left
+    /// encoded, or `None` when it was counted and skipped.
+    pub(crate) fn accept_raw(
+        &mut self,
+        slices: &[&[u8]; 4],
+        count: usize,
+    ) -> Result<Option<RawEnvelope>> {
+        let raw = if count > slices.len() {
+            Err(FrameError::FrameCount {
+                expected: 2,
+                found: count,
+            })
+        } else {
+            let framing = if count == 4 {
+                Codec::PythonJson
+            } else {
+                Codec::Protobuf
+            };
+            WireEnvelope::decode(framing, &slices[..count])
+        };
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(err) => {
+                self.reject(err, RAW_RECEIVER);
+                return Ok(None);
+            }
+        };
+        if !self.passes_filters(&raw) {
+            self.stats.filtered += 1;
+            return Ok(None);
+        }
+        let (origin, topic) = self.track(&raw);
+        if !self.apply_lag_policy(&raw, RAW_RECEIVER)? {
+            return Ok(None);
+        }
+        self.stats.received += 1;
+        Ok(Some(RawEnvelope {
+            topic,
+            origin,
+            codec: raw.codec,
+            fingerprint: raw.fingerprint,
+            epoch: raw.epoch,
+            seq: raw.seq,
+            timestamp_ns: raw.timestamp_ns,
+            payload: raw.payload.to_vec(),
+            wire_size: slices[..count].iter().map(|slice| slice.len()).sum(),
+        }))
+    }
+
+    /// Counts a frame set that is not an envelope, keeps why, and logs it now and then.
+    fn reject(&mut self, err: FrameError, receiver: &str) {
+        self.stats.decode_errors += 1;
+        log_rejected(receiver, "decode error", self.stats.decode_errors, &err);
+        self.last_decode_error = Some(err);
+    }
+
+    /// Whether the envelope's topic and origin are ones asked for.
+    fn passes_filters(&self, raw: &WireEnvelope<'_>) -> bool {
+        self.topics.iter().any(|filter| filter.matches(&raw.topic))
+            && (self.origins.is_empty() || self.origins.iter().any(|o| *o == raw.origin))
     }
 
     fn accept<M: Message>(
@@ -360,7 +444,7 @@ impl Tracker {
             && count == 2
             && let Some((header, payload, origin, topic, slot)) = self.repeat(slices[0], slices[1])
         {
-            let raw = RawEnvelope {
+            let raw = WireEnvelope {
                 codec: header.codec,
                 topic: Cow::Borrowed(&topic),
                 origin: Cow::Borrowed(&origin),
@@ -387,19 +471,16 @@ impl Tracker {
                 found: count,
             })
         } else {
-            RawEnvelope::decode(codec, &slices[..count])
+            WireEnvelope::decode(codec, &slices[..count])
         };
         let raw = match raw {
             Ok(raw) => raw,
             Err(err) => {
-                self.stats.decode_errors += 1;
-                log_rejected::<M>("decode error", self.stats.decode_errors, &err);
+                self.reject(err, M::NAME);
                 return Ok(None);
             }
         };
-        if !self.topics.iter().any(|filter| filter.matches(&raw.topic))
-            || !(self.origins.is_empty() || self.origins.iter().any(|o| *o == raw.origin))
-        {
+        if !self.passes_filters(&raw) {
             self.stats.filtered += 1;
             return Ok(None);
         }
@@ -441,29 +522,9 @@ impl Tracker {
 
     /// Lag and the slow-subscriber policy, then the codec and the payload: the message, or
     /// `None` when the envelope was counted and skipped.
-    fn deliver<M: Message>(&mut self, raw: &RawEnvelope<'_>) -> Result<Option<M>> {
-        let now_ns = envelope::now_ns();
-        let lag_ns = now_ns.saturating_sub(raw.timestamp_ns);
-        self.stats.max_lag_ns = self.stats.max_lag_ns.max(lag_ns);
-        if lag_ns > self.max_lag_ns {
-            self.stats.lagging += 1;
-            match self.slow_subscriber.action {
-                SlowSubscriberAction::Warn => self.warn_lag(now_ns, lag_ns, raw),
-                SlowSubscriberAction::Drop => {
-                    self.stats.stale_dropped += 1;
-                    return Ok(None);
-                }
-                SlowSubscriberAction::Disconnect => {
-                    self.stats.disconnected = true;
-                    tracing::warn!(
-                        topic = %raw.topic,
-                        lag_ms = lag_ns / 1_000_000,
-                        "receiver of `{}` cannot keep up; disconnecting as its policy says",
-                        M::NAME
-                    );
-                    return Err(Error::Disconnected);
-                }
-            }
+    fn deliver<M: Message>(&mut self, raw: &WireEnvelope<'_>) -> Result<Option<M>> {
+        if !self.apply_lag_policy(raw, M::NAME)? {
+            return Ok(None);
         }
         if !M::supports(raw.codec) {
             let err = FrameError::Payload(CodecError::Unsupported {
@@ -471,7 +532,7 @@ impl Tracker {
                 message: M::NAME,
             });
             self.stats.type_mismatches += 1;
-            log_rejected::<M>("codec mismatch", self.stats.type_mismatches, &err);
+            log_rejected(M::NAME, "codec mismatch", self.stats.type_mismatches, &err);
             return Ok(None);
         }
         match raw.decode_message::<M>() {
@@ -481,20 +542,52 @@ impl Tracker {
             }
             Err(err @ FrameError::Fingerprint { .. }) => {
                 self.stats.type_mismatches += 1;
-                log_rejected::<M>("type mismatch", self.stats.type_mismatches, &err);
+                log_rejected(M::NAME, "type mismatch", self.stats.type_mismatches, &err);
                 Ok(None)
             }
             Err(err) => {
-                self.stats.decode_errors += 1;
-                log_rejected::<M>("decode error", self.stats.decode_errors, &err);
+                self.reject(err, M::NAME);
                 Ok(None)
             }
         }
     }
 
+    /// Measures the envelope's lag and applies the slow-subscriber policy: whether to deliver
+    /// it (`false` when the `drop` action discarded it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Disconnected`] when the `disconnect` action closes the receiver.
+    #[inline]
+    fn apply_lag_policy(&mut self, raw: &WireEnvelope<'_>, receiver: &str) -> Result<bool> {
+        let now_ns = envelope::now_ns();
+        let lag_ns = now_ns.saturating_sub(raw.timestamp_ns);
+        self.stats.max_lag_ns = self.stats.max_lag_ns.max(lag_ns);
+        if lag_ns > self.max_lag_ns {
+            self.stats.lagging += 1;
+            match self.slow_subscriber.action {
+                SlowSubscriberAction::Warn => self.warn_lag(now_ns, lag_ns, raw),
+                SlowSubscriberAction::Drop => {
+                    self.stats.stale_dropped += 1;
+                    return Ok(false);
+                }
+                SlowSubscriberAction::Disconnect => {
+                    self.stats.disconnected = true;
+                    tracing::warn!(
+                        topic = %raw.topic,
+                        lag_ms = lag_ns / 1_000_000,
+                        "receiver of `{receiver}` cannot keep up; disconnecting as its policy says",
+                    );
+                    return Err(Error::Disconnected);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// Counts gaps, restarts and reordering in the envelope's sequence, and returns the
     /// interned origin and topic names.
-    fn track(&mut self, raw: &RawEnvelope<'_>) -> (SharedStr, SharedStr) {
+    fn track(&mut self, raw: &WireEnvelope<'_>) -> (SharedStr, SharedStr) {
         let slot = match &self.last {
             Some(last) if *last.topic == *raw.topic && *last.origin == *raw.origin => {
                 Some((last.origin.clone(), last.topic.clone(), last.slot))
@@ -520,7 +613,7 @@ impl Tracker {
     }
 
     /// Counts a gap, restart or reordering in the sequence of pair `slot`.
-    fn count_sequence(&mut self, slot: usize, raw: &RawEnvelope<'_>) {
+    fn count_sequence(&mut self, slot: usize, raw: &WireEnvelope<'_>) {
         // python-json envelopes (epoch 0) carry no sequence numbers.
         if raw.epoch != 0
             && let Some(state) = self.sequences.get_mut(slot)
@@ -549,7 +642,7 @@ impl Tracker {
     /// the sequence slot, or, past [`MAX_TRACKED_SEQUENCES`], the names of an untracked pair.
     fn lookup(
         &mut self,
-        raw: &RawEnvelope<'_>,
+        raw: &WireEnvelope<'_>,
     ) -> std::result::Result<(SharedStr, SharedStr, usize), (SharedStr, SharedStr)> {
         let untracked = || {
             Err((
@@ -592,7 +685,7 @@ impl Tracker {
 
     /// Logs a lagging envelope, at most once a second (a step of the wall clock either way
     /// counts as a second passed).
-    fn warn_lag(&mut self, now_ns: u64, lag_ns: u64, raw: &RawEnvelope<'_>) {
+    fn warn_lag(&mut self, now_ns: u64, lag_ns: u64, raw: &WireEnvelope<'_>) {
         const SECOND_NS: u64 = 1_000_000_000;
         if self
             .last_lag_warning_ns
@@ -611,9 +704,9 @@ impl Tracker {
 }
 
 /// Logs a rejected frame set at counts 1, 2, 4, 8, … so hostile traffic cannot flood the log.
-fn log_rejected<M: Message>(what: &str, count: u64, err: &FrameError) {
+fn log_rejected(receiver: &str, what: &str, count: u64, err: &FrameError) {
     if count.is_power_of_two() {
-        tracing::warn!(receiver = M::NAME, count, "{what}: {err}");
+        tracing::warn!(receiver, count, "{what}: {err}");
     }
 }
 
@@ -720,21 +813,15 @@ impl<M: Message> ReceiverBuilder<M> {
             .into_iter()
             .map(|topic| TopicFilter::new(topic).map_err(Error::from))
             .collect::<Result<Vec<_>>>()?;
-        let socket = self.context.socket(zmq::SUB)?;
-        socket
-            .set_rcvhwm(zmq_hwm(self.hwm))
-            .map_err(Error::zmq("set receive high-water mark"))?;
-        socket.set_linger(0).map_err(Error::zmq("set linger"))?;
-        if let Some(bytes) = self.max_message_size {
-            socket
-                .set_maxmsgsize(bytes)
-                .map_err(Error::zmq("set maximum message size"))?;
-        }
-        for filter in &topics {
-            socket
-                .set_subscribe(&envelope::subscription(self.codec, filter.prefix()))
-                .map_err(Error::zmq("subscribe"))?;
-        }
+        let subscriptions = topics
+            .iter()
+            .map(|filter| envelope::subscription(self.codec, filter.prefix()));
+        let socket = sub_socket(
+            &self.context,
+            self.hwm,
+            self.max_message_size,
+            subscriptions,
+        )?;
         Ok(Receiver {
             socket: Some(socket),
             codec: self.codec,
@@ -745,4 +832,29 @@ impl<M: Message> ReceiverBuilder<M> {
             _message: PhantomData,
         })
     }
+}
+
+/// A SUB socket with a receiver's options, subscribed to each of `subscriptions`.
+pub(crate) fn sub_socket(
+    context: &Context,
+    hwm: u32,
+    max_message_size: Option<i64>,
+    subscriptions: impl IntoIterator<Item = Vec<u8>>,
+) -> Result<zmq::Socket> {
+    let socket = context.socket(zmq::SUB)?;
+    socket
+        .set_rcvhwm(zmq_hwm(hwm))
+        .map_err(Error::zmq("set receive high-water mark"))?;
+    socket.set_linger(0).map_err(Error::zmq("set linger"))?;
+    if let Some(bytes) = max_message_size {
+        socket
+            .set_maxmsgsize(bytes)
+            .map_err(Error::zmq("set maximum message size"))?;
+    }
+    for subscription in subscriptions {
+        socket
+            .set_subscribe(&subscription)
+            .map_err(Error::zmq("subscribe"))?;
+    }
+    Ok(socket)
 }

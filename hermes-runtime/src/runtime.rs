@@ -15,6 +15,7 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// Why a node did not end cleanly.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum NodeFailure {
     /// Its handler or socket failed.
     Failed {
@@ -114,6 +115,7 @@ pub struct Runtime {
 
 /// The endpoints a proxy bound, as returned by [`Runtime::spawn_proxy`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProxyEndpoints {
     /// The frontend (XSUB) endpoint, for publishers.
     pub frontend: String,

@@ -20,6 +20,7 @@ pub use hermes_core::SlowSubscriberAction;
 /// assert_eq!(policy.action, SlowSubscriberAction::Drop);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct SlowSubscriber {
     /// The largest lag that is not "slow".
     pub max_lag: Duration,
@@ -45,6 +46,7 @@ impl Default for SlowSubscriber {
 /// `received`, `filtered`, `decode_errors`, `type_mismatches`, `stale_dropped`, or is the one that
 /// triggered a disconnect.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReceiverStats {
     /// Envelopes delivered to the application.
     pub received: u64,

@@ -23,6 +23,39 @@ impl Lcg {
     }
 }
 
+/// The frames a real publisher sends for each of `messages` on topic `t` from origin `o`,
+/// caught by a raw SUB socket: valid envelopes to cut up, without a second encoder.
+fn frames_of(context: &Context, codec: Codec, messages: &[Tick]) -> Vec<Vec<Vec<u8>>> {
+    let endpoint = format!("inproc://{}", unique("frames"));
+    let catcher = hermes_runtime::__private::zmq_context(context)
+        .socket(zmq::SUB)
+        .unwrap();
+    catcher.set_subscribe(b"").unwrap();
+    catcher.bind(&endpoint).unwrap();
+    let mut publisher = Publisher::<Tick>::builder(context)
+        .topic("t")
+        .origin("o")
+        .codec(codec)
+        .connect(&endpoint)
+        .unwrap();
+    let deadline = std::time::Instant::now() + DEADLINE;
+    messages
+        .iter()
+        .map(|message| {
+            loop {
+                publisher.send(message).unwrap();
+                if catcher.poll(zmq::POLLIN, 20).unwrap() > 0 {
+                    break catcher.recv_multipart(0).unwrap();
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the catcher never got an envelope"
+                );
+            }
+        })
+        .collect()
+}
+
 fn garbage_then_valid(codec: Codec) {
     let context = Context::new();
     let endpoint = format!("inproc://{}", unique("hostile"));
@@ -44,17 +77,6 @@ fn garbage_then_valid(codec: Codec) {
         .unwrap();
     raw.set_sndhwm(0).unwrap();
     raw.connect(&endpoint).unwrap();
-    // A real envelope, to truncate.
-    let mut valid = hermes_runtime::envelope::Frames::new();
-    let stamp = hermes_runtime::envelope::Stamp {
-        codec,
-        topic: "t",
-        origin: "o",
-        epoch: 1,
-        seq: 0,
-        timestamp_ns: hermes_runtime::envelope::now_ns(),
-    };
-    hermes_runtime::envelope::encode(&stamp, &Tick::new(5), &mut valid).unwrap();
     let mut payload = Vec::new();
     Tick::new(5).encode(codec, &mut payload).unwrap();
     let payload_len = payload.len();
@@ -63,10 +85,16 @@ fn garbage_then_valid(codec: Codec) {
         n: u64::MAX,
         note: "the end of the garbage".to_owned(),
     };
+    // A real envelope, to truncate, and the marker's.
+    let [valid, marker_frames]: [Vec<Vec<u8>>; 2] =
+        frames_of(&context, codec, &[Tick::new(5), marker.clone()])
+            .try_into()
+            .unwrap();
     // The raw socket's subscription must arrive too before its garbage counts.
     let deadline = std::time::Instant::now() + DEADLINE;
     loop {
-        raw.send_multipart(valid.parts(), 0).unwrap();
+        raw.send_multipart(valid.iter().map(Vec::as_slice), 0)
+            .unwrap();
         if receiver
             .recv_timeout(std::time::Duration::from_millis(20))
             .is_ok()
@@ -100,7 +128,7 @@ fn garbage_then_valid(codec: Codec) {
             }
             // A valid envelope, truncated in one frame, or with a frame missing or added.
             1 => {
-                let mut frames: Vec<Vec<u8>> = valid.parts().to_vec();
+                let mut frames: Vec<Vec<u8>> = valid.clone();
                 match random.next() % 3 {
                     0 => {
                         let at = (random.next() as usize) % frames.len();
@@ -118,7 +146,7 @@ fn garbage_then_valid(codec: Codec) {
             // Valid frames around a random payload, so it reaches the codec (prost or
             // serde_json); now and then one decodes, and is delivered.
             _ => {
-                let mut frames: Vec<Vec<u8>> = valid.parts().to_vec();
+                let mut frames: Vec<Vec<u8>> = valid.clone();
                 let payload = random.bytes(64);
                 if codec == Codec::PythonJson {
                     frames[2] = payload;
@@ -137,9 +165,8 @@ fn garbage_then_valid(codec: Codec) {
     }
     // A marker after all the garbage (one socket, so in order): everything before it has been
     // decoded or refused by the time it arrives.
-    let mut frames = hermes_runtime::envelope::Frames::new();
-    hermes_runtime::envelope::encode(&stamp, &marker, &mut frames).unwrap();
-    raw.send_multipart(frames.parts(), 0).unwrap();
+    raw.send_multipart(marker_frames.iter().map(Vec::as_slice), 0)
+        .unwrap();
     let mut delivered = 0;
     let deadline = std::time::Instant::now() + DEADLINE;
     loop {

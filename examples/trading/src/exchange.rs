@@ -289,7 +289,7 @@ macro_rules! feed_node {
             }
 
             fn on_tick(&mut self, outputs: &mut $node::Outputs) -> HandlerResult {
-                let (quote, trade) = self.0.step(hermes_runtime::envelope::now_ns());
+                let (quote, trade) = self.0.step(hermes_runtime::now_ns());
                 outputs.$quotes(&quote)?;
                 if let Some(trade) = trade {
                     outputs.$trades(&trade)?;

@@ -153,7 +153,7 @@ impl strategy::Handler for Strategy {
             },
         );
 
-        let now = hermes_runtime::envelope::now_ns();
+        let now = hermes_runtime::now_ns();
         let Some((buy_on, sell_on, edge_bps)) = self.best_crossing(now) else {
             return Ok(());
         };

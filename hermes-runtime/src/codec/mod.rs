@@ -4,12 +4,12 @@
 //!
 //! | codec | payload | envelope framing |
 //! | --- | --- | --- |
-//! | [`Codec::Protobuf`] | protobuf (prost) | native three-frame envelope |
-//! | [`Codec::Json`] | JSON text (serde_json) | native three-frame envelope |
+//! | [`Codec::Protobuf`] | protobuf (prost) | native two-frame envelope |
+//! | [`Codec::Json`] | JSON text (serde_json) | native two-frame envelope |
 //! | [`Codec::PythonJson`] | JSON text (serde_json) | the four JSON frames of hermes-zmq 1.3 |
 //!
-//! The functions in [`protobuf`] and [`json`] are what `#[derive(HermesMessage)]` and
-//! generated code call; applications rarely need them directly.
+//! The functions in `protobuf` and `json` are what `#[derive(HermesMessage)]` and generated
+//! code call, through `__private`; they are not a public API.
 
 pub mod json;
 pub mod protobuf;

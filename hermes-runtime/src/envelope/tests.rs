@@ -45,7 +45,7 @@ fn python_json_decodes_frames_as_python_writes_them() {
         br#"["Quote", 1700000000.5, "BTC", 101.5]"#,
         b"1700000000.123456",
     ];
-    let raw = RawEnvelope::decode(Codec::PythonJson, &frames).unwrap();
+    let raw = WireEnvelope::decode(Codec::PythonJson, &frames).unwrap();
     assert_eq!(raw.topic, "quotes/bitstamp");
     assert_eq!(raw.origin, "bitstamp");
     assert_eq!(raw.fingerprint, None);
@@ -64,7 +64,7 @@ fn python_json_escapes_like_python() {
     let mut frames = Frames::new();
     encode(&stamp, &json!(null), &mut frames).unwrap();
     assert_eq!(frames.parts()[0], br#""caf\u00e9/\"q\"/\ud83d\ude00""#);
-    let raw = RawEnvelope::decode(Codec::PythonJson, &parts(&frames)).unwrap();
+    let raw = WireEnvelope::decode(Codec::PythonJson, &parts(&frames)).unwrap();
     assert_eq!(raw.topic, stamp.topic);
 }
 
@@ -109,7 +109,7 @@ fn native_header_round_trips() {
     );
     assert_eq!(&body[HEADER_LEN + 1..HEADER_LEN + 9], b"bitstamp");
     assert_eq!(&body[HEADER_LEN + 9..], br#"{"price":1.5}"#);
-    let raw = RawEnvelope::decode(Codec::Protobuf, &parts(&frames)).unwrap();
+    let raw = WireEnvelope::decode(Codec::Protobuf, &parts(&frames)).unwrap();
     assert_eq!(raw.codec, Codec::Json, "the header's codec wins");
     assert_eq!((raw.epoch, raw.seq), (7, 42));
     assert_eq!(raw.timestamp_ns, 1_700_000_000_123_456_000);
@@ -152,8 +152,8 @@ fn malformed_native_frames_are_typed_errors() {
         timestamp_ns: 0,
     }
     .write("origin", &mut good);
-    fn decode<'a>(parts: &[&'a [u8]]) -> Result<RawEnvelope<'a>, FrameError> {
-        RawEnvelope::decode(Codec::Json, parts)
+    fn decode<'a>(parts: &[&'a [u8]]) -> Result<WireEnvelope<'a>, FrameError> {
+        WireEnvelope::decode(Codec::Json, parts)
     }
     assert!(matches!(
         decode(&[b"t"]),
@@ -222,7 +222,7 @@ fn fingerprint_mismatch_is_refused() {
     }
     let mut frames = Frames::new();
     encode(&stamp(Codec::Json), &json!(1), &mut frames).unwrap();
-    let raw = RawEnvelope::decode(Codec::Json, &parts(&frames)).unwrap();
+    let raw = WireEnvelope::decode(Codec::Json, &parts(&frames)).unwrap();
     assert!(matches!(
         raw.clone().into_envelope::<Typed>(),
         Err(FrameError::Fingerprint {
@@ -242,7 +242,7 @@ proptest! {
         codec in prop::sample::select(Codec::ALL.to_vec()),
     ) {
         let parts: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-        if let Ok(raw) = RawEnvelope::decode(codec, &parts) {
+        if let Ok(raw) = WireEnvelope::decode(codec, &parts) {
             let _ = raw.into_envelope::<Value>();
         }
     }
@@ -256,7 +256,7 @@ proptest! {
         let cut = cut.min(owned[frame].len());
         owned[frame].truncate(cut);
         let parts: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-        if let Ok(raw) = RawEnvelope::decode(codec, &parts) {
+        if let Ok(raw) = WireEnvelope::decode(codec, &parts) {
             let _ = raw.into_envelope::<Value>();
         }
     }
@@ -273,7 +273,7 @@ proptest! {
             let stamp = Stamp { codec, topic: &topic, origin: &origin, epoch, seq, timestamp_ns: micros * 1000 };
             let mut frames = Frames::new();
             encode(&stamp, &json!({"k": seq}), &mut frames).unwrap();
-            let raw = RawEnvelope::decode(codec, &parts(&frames)).unwrap();
+            let raw = WireEnvelope::decode(codec, &parts(&frames)).unwrap();
             let envelope = raw.into_envelope::<Value>().unwrap();
             prop_assert_eq!(&envelope.topic, &topic);
             prop_assert_eq!(&envelope.origin, &origin);
@@ -351,7 +351,7 @@ fn quote_body(payload: &[u8]) -> Vec<u8> {
 /// would: `Some` envelope, or `None` for a payload prost refused. Any other outcome fails the
 /// property (a panic or an abort on a huge allocation fails the test by itself).
 fn decode_quote(parts: &[&[u8]]) -> Result<Option<Envelope<Quote>>, TestCaseError> {
-    let raw = RawEnvelope::decode(Codec::Protobuf, parts)
+    let raw = WireEnvelope::decode(Codec::Protobuf, parts)
         .map_err(|err| TestCaseError::fail(format!("the frames are valid: {err}")))?;
     let payload = raw.decode_message::<crate::Payload>();
     prop_assert!(payload.is_ok(), "a `Payload` takes any bytes: {payload:?}");
@@ -434,7 +434,7 @@ proptest! {
         owned[frame].truncate(cut.index(len + 1));
         let parts: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
         // Cut in the header: a frame error. Cut in the payload: Ok or a decode error.
-        match RawEnvelope::decode(Codec::Protobuf, &parts) {
+        match WireEnvelope::decode(Codec::Protobuf, &parts) {
             Ok(_) => {
                 decode_quote(&parts)?;
             }
@@ -462,7 +462,7 @@ proptest! {
         let payload_frame = if codec == Codec::PythonJson { 2 } else { 1 };
         owned[payload_frame].extend_from_slice(&trailing);
         let parts: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-        let raw = RawEnvelope::decode(codec, &parts).expect("the frames around the payload are valid");
+        let raw = WireEnvelope::decode(codec, &parts).expect("the frames around the payload are valid");
         prop_assert_eq!(raw.topic.len(), topic.len());
         let decoded = if codec == Codec::Protobuf {
             raw.into_envelope::<Quote>().map(drop)
@@ -500,7 +500,7 @@ proptest! {
             .collect();
         let parts: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
         prop_assert_eq!(
-            RawEnvelope::decode(codec, &parts),
+            WireEnvelope::decode(codec, &parts),
             Err(FrameError::FrameCount { expected, found: count })
         );
     }

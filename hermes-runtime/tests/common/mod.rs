@@ -1,4 +1,4 @@
-//! Test support: hand-written message types and bounded waits. No mocks: real sockets only.
+//! Test support: message types and bounded waits. No mocks: real sockets only.
 #![allow(dead_code, reason = "each test binary uses part of the support module")]
 
 use std::io::{BufRead, BufReader};
@@ -8,15 +8,16 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hermes_runtime::{
-    Codec, CodecError, Context, Envelope, Error, Message, Publisher, Receiver, SlowSubscriber,
+    Context, Envelope, Error, HermesMessage, Message, Publisher, Receiver, SlowSubscriber,
     SlowSubscriberAction,
 };
 
 /// The bound on every wait in these tests.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
-/// A small message implemented by hand, with every codec.
-#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+/// A small message with every codec.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize, HermesMessage)]
+#[hermes(name = "test.Tick")]
 pub struct Tick {
     #[prost(uint64, tag = "1")]
     pub n: u64,
@@ -34,43 +35,12 @@ impl Tick {
 }
 
 /// Another shape, so its fingerprint differs from `Tick`'s.
-#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize, HermesMessage)]
+#[hermes(name = "test.Other")]
 pub struct Other {
     #[prost(double, tag = "1")]
     pub value: f64,
 }
-
-macro_rules! every_codec {
-    ($ty:ty, $name:literal, $canonical:literal) => {
-        impl Message for $ty {
-            const NAME: &'static str = $name;
-            const FINGERPRINT: u64 = hermes_runtime::fingerprint($canonical);
-
-            fn supports(_: Codec) -> bool {
-                true
-            }
-
-            fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-                match codec {
-                    Codec::Protobuf => hermes_runtime::codec::protobuf::encode(self, buf),
-                    Codec::Json | Codec::PythonJson => {
-                        hermes_runtime::codec::json::encode(self, buf)
-                    }
-                }
-            }
-
-            fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
-                match codec {
-                    Codec::Protobuf => hermes_runtime::codec::protobuf::decode(bytes),
-                    Codec::Json | Codec::PythonJson => hermes_runtime::codec::json::decode(bytes),
-                }
-            }
-        }
-    };
-}
-
-every_codec!(Tick, "test.Tick", "test.Tick{n:u64;note:String}");
-every_codec!(Other, "test.Other", "test.Other{value:f64}");
 
 /// A name no other test in this process uses.
 pub fn unique(prefix: &str) -> String {
