@@ -42,13 +42,19 @@ fn main() -> ExitCode {
     hermes_bench::execute(&cli.args)
 }
 
+/// The same reading of documented command lines as the `hermes` command's tests.
+#[cfg(test)]
+#[path = "../../hermes-cli/src/command_lines.rs"]
+mod command_lines;
+
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use clap::{CommandFactory, Parser as _};
 
     use super::Cli;
+    use super::command_lines::{documentation_lines, shell_words};
 
     #[test]
     fn command_line_is_consistent() {
@@ -81,94 +87,43 @@ mod tests {
     /// benchmark as a subcommand of `hermes`.
     #[test]
     fn every_command_in_the_docs_parses() {
-        let mut checked = 0;
-        for doc in documentation() {
-            let text = std::fs::read_to_string(&doc).expect("readable documentation");
-            let mut in_code = false;
-            for (number, line) in text.lines().enumerate() {
-                let line = line.trim();
-                let place = format!("{}:{}", doc.display(), number + 1);
-                assert!(
-                    !line.contains("hermes bench") && !line.contains("-p hermes-cli -- bench"),
-                    "{place}: `{line}` runs the benchmark through `hermes`; \
-                     help: it is `cargo run --release -p hermes-bench -- ...` now"
-                );
-                if line.starts_with("```") {
-                    in_code = !in_code;
-                    continue;
-                }
-                if !in_code {
-                    continue;
-                }
-                let Some(command) = line
-                    .split_once("-p hermes-bench --")
-                    .map(|(_, rest)| rest)
-                    .or_else(|| line.strip_prefix("hermes-bench"))
-                    .filter(|rest| rest.is_empty() || rest.starts_with(' '))
-                else {
-                    continue;
-                };
-                if let Err(error) = parse(shell_words(command)) {
-                    panic!("{place}: `{line}` does not parse:\n{error}");
-                }
-                checked += 1;
-            }
-        }
-        assert!(checked >= 3, "only {checked} commands found");
-    }
-
-    /// The Markdown files of the workspace root, `docs/` and every crate.
-    fn documentation() -> Vec<PathBuf> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut docs = vec![root.join("README.md")];
-        for dir in [
+        let dirs = [
             "docs",
             "hermes-bench",
             "hermes-cli",
             "hermes-build",
             "hermes-macros",
             "hermes-runtime",
-        ] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+        ];
+        let mut checked = 0;
+        for (place, line, in_code) in documentation_lines(&root, &dirs) {
+            assert!(
+                !line.contains("hermes bench") && !line.contains("-p hermes-cli -- bench"),
+                "{place}: `{line}` runs the benchmark through `hermes`; \
+                 help: it is `cargo run --release -p hermes-bench -- ...` now"
+            );
+            if !in_code {
+                continue;
+            }
+            let Some(command) = line
+                .split_once("-p hermes-bench --")
+                .map(|(_, rest)| rest)
+                .or_else(|| line.strip_prefix("hermes-bench"))
+                .filter(|rest| rest.is_empty() || rest.starts_with(' '))
+            else {
                 continue;
             };
-            for entry in entries {
-                let path = entry.expect("directory entry").path();
-                if path.extension().is_some_and(|ext| ext == "md") {
-                    docs.push(path);
-                }
+            if let Err(error) = parse(shell_words(command)) {
+                panic!("{place}: `{line}` does not parse:\n{error}");
             }
+            checked += 1;
         }
-        docs.sort();
-        docs
+        assert!(checked >= 3, "only {checked} commands found");
     }
 
     /// `hermes-bench` with `args`, as clap parses it.
     fn parse(args: Vec<String>) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("hermes-bench".to_owned()).chain(args))
-    }
-
-    /// `line` split into words as a POSIX shell would, for single- and double-quoted words, up
-    /// to a pipe, a redirection or a comment.
-    fn shell_words(line: &str) -> Vec<String> {
-        let mut words = Vec::new();
-        let mut word: Option<String> = None;
-        let mut quote = None;
-        for c in line.chars() {
-            match (quote, c) {
-                (Some(q), c) if c == q => quote = None,
-                (Some(_), c) => word.get_or_insert_with(String::new).push(c),
-                (None, '\'' | '"') => {
-                    quote = Some(c);
-                    word.get_or_insert_with(String::new);
-                }
-                (None, '|' | '>' | '<') => break,
-                (None, '#') if word.is_none() => break,
-                (None, c) if c.is_whitespace() => words.extend(word.take()),
-                (None, c) => word.get_or_insert_with(String::new).push(c),
-            }
-        }
-        words.extend(word);
-        words
     }
 }

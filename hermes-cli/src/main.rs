@@ -4,6 +4,8 @@
 //! schemas) or failure, 2 usage or I/O error.
 
 mod check;
+#[cfg(test)]
+mod command_lines;
 mod dynamic;
 mod generate;
 mod graph;
@@ -97,6 +99,7 @@ mod tests {
     use clap::{CommandFactory, Parser as _};
 
     use super::Cli;
+    use super::command_lines::{documentation_lines, shell_words};
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -132,58 +135,37 @@ mod tests {
             .get_subcommands()
             .map(|command| command.get_name().to_owned())
             .collect();
-        let mut docs = vec![root.join("README.md")];
-        for dir in [
+        let dirs = [
             "docs",
             "hermes-cli",
             "hermes-build",
             "hermes-runtime",
             "examples/trading",
-        ] {
-            for entry in std::fs::read_dir(root.join(dir)).expect("documentation directory") {
-                let path = entry.expect("directory entry").path();
-                if path.extension().is_some_and(|ext| ext == "md") {
-                    docs.push(path);
-                }
-            }
-        }
+        ];
         let mut checked = 0;
-        for doc in docs {
-            let text = std::fs::read_to_string(&doc).expect("readable documentation");
-            let mut in_code = false;
-            for (number, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.starts_with("```") {
-                    in_code = !in_code;
-                    continue;
-                }
-                if !in_code {
-                    continue;
-                }
-                // After `-p hermes-cli --` comes a subcommand (or a `<command>` placeholder), so
-                // an unknown one (the removed `bench`) is an error; after `hermes ` only a known
-                // subcommand says the line is a command.
-                let (command, explicit) = match line.split_once("-p hermes-cli -- ") {
-                    Some((_, rest)) => (rest, true),
-                    None => match line.strip_prefix("hermes ") {
-                        Some(rest) => (rest, false),
-                        None => continue,
-                    },
-                };
-                let words = shell_words(command);
-                let known = words.first().is_some_and(|word| subcommands.contains(word));
-                if words.is_empty() || !(explicit || known) {
-                    continue;
-                }
-                if let Err(error) = parse(words) {
-                    panic!(
-                        "{}:{}: `{line}` does not parse:\n{error}",
-                        doc.display(),
-                        number + 1
-                    );
-                }
-                checked += 1;
+        for (place, line, in_code) in documentation_lines(&root, &dirs) {
+            if !in_code {
+                continue;
             }
+            // After `-p hermes-cli --` comes a subcommand (or a `<command>` placeholder), so
+            // an unknown one (the removed `bench`) is an error; after `hermes ` only a known
+            // subcommand says the line is a command.
+            let (command, explicit) = match line.split_once("-p hermes-cli -- ") {
+                Some((_, rest)) => (rest, true),
+                None => match line.strip_prefix("hermes ") {
+                    Some(rest) => (rest, false),
+                    None => continue,
+                },
+            };
+            let words = shell_words(command);
+            let known = words.first().is_some_and(|word| subcommands.contains(word));
+            if words.is_empty() || !(explicit || known) {
+                continue;
+            }
+            if let Err(error) = parse(words) {
+                panic!("{place}: `{line}` does not parse:\n{error}");
+            }
+            checked += 1;
         }
         assert!(checked >= 30, "only {checked} commands found");
     }
@@ -191,29 +173,5 @@ mod tests {
     /// `hermes` with `args`, as clap parses it.
     fn parse(args: Vec<String>) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("hermes".to_owned()).chain(args))
-    }
-
-    /// `line` split into words as a POSIX shell would, for single- and double-quoted words, up
-    /// to a pipe, a redirection or a comment.
-    fn shell_words(line: &str) -> Vec<String> {
-        let mut words = Vec::new();
-        let mut word: Option<String> = None;
-        let mut quote = None;
-        for c in line.chars() {
-            match (quote, c) {
-                (Some(q), c) if c == q => quote = None,
-                (Some(_), c) => word.get_or_insert_with(String::new).push(c),
-                (None, '\'' | '"') => {
-                    quote = Some(c);
-                    word.get_or_insert_with(String::new);
-                }
-                (None, '|' | '>' | '<') => break,
-                (None, '#') if word.is_none() => break,
-                (None, c) if c.is_whitespace() => words.extend(word.take()),
-                (None, c) => word.get_or_insert_with(String::new).push(c),
-            }
-        }
-        words.extend(word);
-        words
     }
 }

@@ -48,32 +48,12 @@ pub(crate) fn attach(socket: &zmq::Socket, how: Attach, endpoint: &str) -> Resul
 mod tests {
     use super::validate;
 
+    // The grammar itself is hermes-core's, tested there; here, what the runtime makes of it.
     #[test]
-    fn accepts_the_three_transports() {
-        for endpoint in [
-            "tcp://127.0.0.1:6000",
-            "tcp://*:0",
-            "tcp://h:*",
-            "ipc:///tmp/x",
-            "inproc://a",
-        ] {
-            assert!(validate(endpoint).is_ok(), "{endpoint}");
-        }
-    }
-
-    #[test]
-    fn rejects_nonsense_with_a_reason() {
-        for endpoint in [
-            "",
-            "tcp://",
-            "tcp://host",
-            "tcp://:1",
-            "tcp://h:99999",
-            "udp://h:1",
-            "quotes",
-        ] {
-            let err = validate(endpoint).expect_err(endpoint).to_string();
-            assert!(err.starts_with("invalid endpoint"), "{err}");
-        }
+    fn ephemeral_ports_become_libzmq_wildcards_and_errors_name_the_endpoint() {
+        assert_eq!(validate("tcp://127.0.0.1:0").unwrap(), "tcp://127.0.0.1:*");
+        assert_eq!(validate("ipc:///tmp/x").unwrap(), "ipc:///tmp/x");
+        let error = validate("udp://h:1").unwrap_err().to_string();
+        assert!(error.starts_with("invalid endpoint `udp://h:1`"), "{error}");
     }
 }

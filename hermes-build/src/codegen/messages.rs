@@ -1,4 +1,5 @@
-//! Messages and enums: Rust types with prost, serde, schemars and `HermesMessage` derives.
+//! Messages and enums: Rust types with prost, serde, schemars and `HermesMessage` derives,
+//! from the protobuf model ([`hermes_core::proto`]), which makes every protobuf decision.
 //!
 //! | YAML | Rust field | protobuf |
 //! | --- | --- | --- |
@@ -19,7 +20,9 @@ use quote::quote;
 
 use super::{Gen, TypeRef, ident};
 use crate::Loaded;
-use crate::model::{EnumDef, FieldDef, FieldType, MessageDef, ScalarType};
+use hermes_core::proto::{Cardinality, Field, Kind as ProtoKind, Scalar};
+
+use crate::model::{EnumDef, FieldDef, MessageDef};
 
 /// What a type name refers to, for field mapping.
 #[derive(Clone, Debug)]
@@ -41,70 +44,68 @@ pub(crate) struct FieldPlan {
     pub enum_json: Option<(&'static str, String, String)>,
 }
 
-fn scalar(scalar: ScalarType) -> (&'static str, &'static str) {
+/// The Rust type of a scalar; its protobuf type is the model's.
+fn rust_scalar(scalar: Scalar) -> &'static str {
     match scalar {
-        ScalarType::Bool => ("bool", "bool"),
-        ScalarType::I32 => ("i32", "int32"),
-        ScalarType::I64 => ("i64", "int64"),
-        ScalarType::U32 => ("u32", "uint32"),
-        ScalarType::U64 | ScalarType::Timestamp => ("u64", "uint64"),
-        ScalarType::F32 => ("f32", "float"),
-        ScalarType::F64 => ("f64", "double"),
-        ScalarType::String => ("::std::string::String", "string"),
-        ScalarType::Bytes => ("::std::vec::Vec<u8>", "bytes = \"vec\""),
+        Scalar::Bool => "bool",
+        Scalar::I32 => "i32",
+        Scalar::I64 => "i64",
+        Scalar::U32 => "u32",
+        Scalar::U64 | Scalar::Timestamp => "u64",
+        Scalar::F32 => "f32",
+        Scalar::F64 => "f64",
+        Scalar::String => STRING,
+        Scalar::Bytes => "::std::vec::Vec<u8>",
     }
 }
 
 const STRING: &str = "::std::string::String";
 
-/// The Rust type and prost attribute of a field; `types` maps every declared name to its kind.
-pub(crate) fn plan_field(
-    field: &FieldDef,
-    number: u32,
-    types: &BTreeMap<String, TypeRef>,
-) -> Option<FieldPlan> {
-    let ty = field.field_type().ok()?;
+/// The Rust type and prost attribute of a field of the protobuf model; `types` gives every
+/// declared type's Rust name.
+pub(crate) fn plan_field(field: &Field, types: &BTreeMap<String, TypeRef>) -> Option<FieldPlan> {
     let ident = ident::snake(&field.name);
-    let tag = format!("tag = \"{number}\"");
+    let tag = format!("tag = \"{}\"", field.number);
     // (rust element type, prost element kind, enum name)
-    let element = |ty: &FieldType| -> Option<(String, String, Option<String>)> {
-        match ty {
-            FieldType::Scalar(s) => {
-                let (rust, prost) = scalar(*s);
-                Some((rust.to_string(), prost.to_string(), None))
-            }
-            FieldType::Named(name) => {
-                let target = types.get(name)?;
-                let rust = target.ident.to_string();
-                match target.kind {
-                    Kind::Enum => Some((
-                        "i32".to_string(),
-                        format!("enumeration = \"{rust}\""),
-                        Some(rust),
-                    )),
-                    Kind::Message => Some((rust, "message".to_string(), None)),
-                }
-            }
-            FieldType::List(_) | FieldType::Map(_) => None,
+    let (rust, prost, enumeration) = match &field.kind {
+        ProtoKind::Scalar(Scalar::Bytes) => (
+            rust_scalar(Scalar::Bytes).to_owned(),
+            "bytes = \"vec\"".to_owned(),
+            None,
+        ),
+        ProtoKind::Scalar(scalar) => (
+            rust_scalar(*scalar).to_owned(),
+            scalar.proto_name().to_owned(),
+            None,
+        ),
+        ProtoKind::Enum(target) => {
+            let rust = types.get(&target.name)?.ident.to_string();
+            (
+                "i32".to_owned(),
+                format!("enumeration = \"{rust}\""),
+                Some(rust),
+            )
         }
+        ProtoKind::Message(target) => (
+            types.get(&target.name)?.ident.to_string(),
+            "message".to_owned(),
+            None,
+        ),
     };
-    let plan = match &ty {
-        FieldType::List(inner) => {
-            let (rust, prost, enumeration) = element(inner)?;
-            FieldPlan {
-                ident,
-                rust_type: format!("::std::vec::Vec<{rust}>"),
-                prost: format!("{prost}, repeated, {tag}"),
-                enum_json: enumeration
-                    .map(|name| ("list", name.clone(), format!("::std::vec::Vec<{name}>"))),
-            }
-        }
-        FieldType::Map(inner) => {
-            let (rust, prost, enumeration) = element(inner)?;
-            let value_kind = match (&enumeration, prost.as_str()) {
+    let is_message = matches!(field.kind, ProtoKind::Message(_));
+    let plan = match field.cardinality {
+        Cardinality::Repeated => FieldPlan {
+            ident,
+            rust_type: format!("::std::vec::Vec<{rust}>"),
+            prost: format!("{prost}, repeated, {tag}"),
+            enum_json: enumeration
+                .map(|name| ("list", name.clone(), format!("::std::vec::Vec<{name}>"))),
+        },
+        Cardinality::Map => {
+            let value_kind = match (&enumeration, &field.kind) {
                 (Some(name), _) => format!("enumeration({name})"),
-                (None, "bytes = \"vec\"") => "bytes".to_string(),
-                (None, other) => other.to_string(),
+                (None, ProtoKind::Scalar(Scalar::Bytes)) => "bytes".to_owned(),
+                (None, _) => prost,
             };
             FieldPlan {
                 ident,
@@ -116,48 +117,51 @@ pub(crate) fn plan_field(
                 }),
             }
         }
-        FieldType::Scalar(_) | FieldType::Named(_) => {
-            let (rust, prost, enumeration) = element(&ty)?;
-            let is_message = prost == "message";
-            if is_message {
-                FieldPlan {
-                    ident,
-                    rust_type: format!("::core::option::Option<{rust}>"),
-                    prost: format!("message, optional, {tag}"),
-                    enum_json: None,
-                }
-            } else if field.optional {
-                FieldPlan {
-                    ident,
-                    rust_type: format!("::core::option::Option<{rust}>"),
-                    prost: format!("{prost}, optional, {tag}"),
-                    enum_json: enumeration.map(|name| {
-                        let schema = format!("::core::option::Option<{name}>");
-                        ("optional", name, schema)
-                    }),
-                }
-            } else {
-                FieldPlan {
-                    ident,
-                    rust_type: rust,
-                    prost: format!("{prost}, {tag}"),
-                    enum_json: enumeration.map(|name| ("one", name.clone(), name)),
-                }
-            }
-        }
+        // Protobuf message fields may always be absent.
+        Cardinality::Single | Cardinality::Optional if is_message => FieldPlan {
+            ident,
+            rust_type: format!("::core::option::Option<{rust}>"),
+            prost: format!("message, optional, {tag}"),
+            enum_json: None,
+        },
+        Cardinality::Optional => FieldPlan {
+            ident,
+            rust_type: format!("::core::option::Option<{rust}>"),
+            prost: format!("{prost}, optional, {tag}"),
+            enum_json: enumeration.map(|name| {
+                let schema = format!("::core::option::Option<{name}>");
+                ("optional", name, schema)
+            }),
+        },
+        Cardinality::Single => FieldPlan {
+            ident,
+            rust_type: rust,
+            prost: format!("{prost}, {tag}"),
+            enum_json: enumeration.map(|name| ("one", name.clone(), name)),
+        },
     };
     Some(plan)
 }
 
+/// The protobuf model of every field of `message` that has one, with its YAML definition.
+fn model_fields<'a>(loaded: &Loaded, message: &'a MessageDef) -> Vec<(&'a FieldDef, Field)> {
+    let declared = crate::proto::declared_types(loaded);
+    message
+        .numbered_fields()
+        .filter_map(|(number, field)| Some((field, crate::proto::field(&declared, number, field)?)))
+        .collect()
+}
+
 /// The canonical form `#[derive(HermesMessage)]` fingerprints for a generated message.
 pub(crate) fn canonical(
+    loaded: &Loaded,
     full_name: &str,
     message: &MessageDef,
     types: &BTreeMap<String, TypeRef>,
 ) -> String {
-    let fields: Vec<String> = message
-        .numbered_fields()
-        .filter_map(|(number, field)| plan_field(field, number, types))
+    let fields: Vec<String> = model_fields(loaded, message)
+        .iter()
+        .filter_map(|(_, field)| plan_field(field, types))
         .map(|plan| {
             let name = plan.ident.to_string();
             let name = name.trim_start_matches("r#");
@@ -204,9 +208,9 @@ pub(crate) fn message(
     let ident = ident::type_name(name);
     let fallback = format!("The `{full_name}` message.");
     let doc = docs(Some(message.doc.as_deref().unwrap_or(&fallback)));
-    let fields = message
-        .numbered_fields()
-        .filter_map(|(number, field)| Some((number, field, plan_field(field, number, types)?)))
+    let fields = model_fields(generator.loaded, message)
+        .into_iter()
+        .filter_map(|(field, model)| Some((model.number, field, plan_field(&model, types)?)))
         .map(|(number, field, plan)| {
             let FieldPlan {
                 ident,

@@ -233,7 +233,7 @@ pub fn canonical_form(loaded: &Loaded, name: &str) -> Option<String> {
     let types = messages::type_table(loaded);
     let (_, message) = loaded.message(name)?;
     let full_name = &types.get(name)?.full_name;
-    Some(messages::canonical(full_name, message, &types))
+    Some(messages::canonical(loaded, full_name, message, &types))
 }
 
 impl Gen<'_> {
