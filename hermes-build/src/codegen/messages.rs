@@ -24,13 +24,6 @@ use hermes_core::proto::{Cardinality, Field, Kind as ProtoKind, Scalar};
 
 use crate::model::{EnumDef, FieldDef, MessageDef};
 
-/// What a type name refers to, for field mapping.
-#[derive(Clone, Debug)]
-pub(crate) enum Kind {
-    Enum,
-    Message,
-}
-
 /// One field as generated.
 pub(crate) struct FieldPlan {
     /// The Rust field name.
@@ -343,7 +336,6 @@ pub(crate) fn type_table(loaded: &Loaded) -> BTreeMap<String, TypeRef> {
             types.insert(
                 name.value.clone(),
                 TypeRef {
-                    kind: Kind::Enum,
                     ident: ident::type_name(name),
                     full_name: format!("{package}.{name}"),
                 },
@@ -353,7 +345,6 @@ pub(crate) fn type_table(loaded: &Loaded) -> BTreeMap<String, TypeRef> {
             types.insert(
                 name.value.clone(),
                 TypeRef {
-                    kind: Kind::Message,
                     ident: ident::type_name(name),
                     full_name: format!("{package}.{name}"),
                 },

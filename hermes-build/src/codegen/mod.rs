@@ -36,7 +36,6 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::Loaded;
-use messages::Kind;
 
 /// What [`generate`] produces, beyond the topology itself.
 ///
@@ -116,7 +115,6 @@ pub enum GenerateError {
 /// A declared enum or message, as generated code names it.
 #[derive(Clone, Debug)]
 pub(crate) struct TypeRef {
-    pub kind: Kind,
     pub ident: proc_macro2::Ident,
     pub full_name: String,
 }
