@@ -119,6 +119,7 @@ const CHECKS: &[Check] = &[
     check_duplicate_names,
     check_field_types,
     check_field_ids,
+    check_reserved,
     check_port_messages,
     check_port_transports,
     check_topics,
@@ -406,6 +407,111 @@ fn check_field_ids(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     );
                 } else {
                     used.insert(number, &field.name);
+                }
+            }
+        }
+    }
+}
+
+/// `hermes::invalid_reserved`: no field or variant uses a number or name its message or enum
+/// reserves, and reserved numbers are ones a field or variant could have.
+fn check_reserved(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let help = "a reserved number or name belongs to a deleted field or variant; \
+                pick an unused one, or remove it from `reserved:`";
+    for source in cx.messages {
+        for (message_name, message) in source.schema.messages.iter() {
+            let reserved = &message.reserved;
+            for number in &reserved.numbers {
+                if number.value == 0 || number.value > MAX_FIELD_NUMBER {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "reserved number {number} of `{message_name}` is not a field number"
+                            ),
+                        )
+                        .with_label(source.file, number.span, "")
+                        .with_help("field numbers are 1 to 536870911"),
+                    );
+                }
+            }
+            for (number, field) in message.numbered_fields() {
+                let span = field.id.as_ref().map_or(field.name.span, |id| id.span);
+                if let Some(reserved) = reserved.numbers.iter().find(|n| n.value == number) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "field `{message_name}.{}` has number {number}, which `{message_name}` reserves",
+                                field.name
+                            ),
+                        )
+                        .with_label(source.file, span, format!("number {number}"))
+                        .with_label(source.file, reserved.span, "reserved here")
+                        .with_help(help),
+                    );
+                }
+                if let Some(reserved) = reserved.names.iter().find(|n| n.value == *field.name) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "field `{message_name}.{}` has a name `{message_name}` reserves",
+                                field.name
+                            ),
+                        )
+                        .with_label(source.file, field.name.span, "")
+                        .with_label(source.file, reserved.span, "reserved here")
+                        .with_help(help),
+                    );
+                }
+            }
+        }
+        for (enum_name, definition) in source.schema.enums.iter() {
+            let reserved = &definition.reserved;
+            for number in &reserved.numbers {
+                if i32::try_from(number.value).is_err() {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "reserved number {number} of `{enum_name}` is not an enum value number"
+                            ),
+                        )
+                        .with_label(source.file, number.span, "")
+                        .with_help("enum value numbers are 0 to 2147483647"),
+                    );
+                }
+            }
+            for (index, variant) in definition.variants.iter().enumerate() {
+                let number = u32::try_from(index).unwrap_or(u32::MAX);
+                if let Some(reserved) = reserved.numbers.iter().find(|n| n.value == number) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "variant `{enum_name}.{variant}` has number {number}, which `{enum_name}` reserves"
+                            ),
+                        )
+                        .with_label(source.file, variant.span, format!("number {number}"))
+                        .with_label(source.file, reserved.span, "reserved here")
+                        .with_help(
+                            "a variant's number is its position: reserve only the numbers after the last variant",
+                        ),
+                    );
+                }
+                if let Some(reserved) = reserved.names.iter().find(|n| n.value == **variant) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "variant `{enum_name}.{variant}` has a name `{enum_name}` reserves"
+                            ),
+                        )
+                        .with_label(source.file, variant.span, "")
+                        .with_label(source.file, reserved.span, "reserved here")
+                        .with_help(help),
+                    );
                 }
             }
         }
