@@ -1,7 +1,8 @@
 //! The protobuf model of a topology's messages: one [`File`] per package, with every mapping
 //! decision made once — YAML scalar to protobuf type, enum value names, map entries, proto3
 //! `optional`. hermes-build renders it as `.proto` text and Rust types; the `hermes` command
-//! turns it into runtime descriptors (`File::to_descriptor`, feature `descriptor`).
+//! turns it into runtime descriptors (`File::to_descriptor`, feature `descriptor`); [`compat`]
+//! says whether two versions of it are compatible, by buf's `WIRE` and `WIRE_JSON` rules.
 //!
 //! | YAML | protobuf |
 //! | --- | --- |
@@ -381,5 +382,6 @@ fn comment(out: &mut String, indent: &str, doc: Option<&str>) {
     }
 }
 
+pub mod compat;
 #[cfg(feature = "descriptor")]
 mod descriptor;
