@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use heck::{ToSnakeCase, ToUpperCamelCase};
+use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -12,7 +12,7 @@ use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::graph::{
     BindingOwner, Channel, PortId, ProxySide, TopologyGraph, Transport, parse_endpoint, port_of,
 };
-use crate::model::{Direction, FieldType, Port, ScalarType, Span, Spanned, Topology};
+use crate::model::{Direction, FieldType, Port, ReservedDef, ScalarType, Span, Spanned, Topology};
 use crate::suggest::{did_you_mean, identifier_problem, identifier_suggestion};
 use hermes_core::Endpoint;
 
@@ -421,6 +421,7 @@ fn check_reserved(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for source in cx.messages {
         for (message_name, message) in source.schema.messages.iter() {
             let reserved = &message.reserved;
+            duplicate_reserved(source.file, message_name, reserved, out);
             for number in &reserved.numbers {
                 if number.value == 0 || number.value > MAX_FIELD_NUMBER {
                     out.push(
@@ -469,6 +470,7 @@ fn check_reserved(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
         for (enum_name, definition) in source.schema.enums.iter() {
             let reserved = &definition.reserved;
+            duplicate_reserved(source.file, enum_name, reserved, out);
             for number in &reserved.numbers {
                 if i32::try_from(number.value).is_err() {
                     out.push(
@@ -500,7 +502,14 @@ fn check_reserved(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         ),
                     );
                 }
-                if let Some(reserved) = reserved.names.iter().find(|n| n.value == **variant) {
+                // Variants are compared by their protobuf value names, which `Hold` and `hold`
+                // share.
+                let value_name = variant.to_shouty_snake_case();
+                if let Some(reserved) = reserved
+                    .names
+                    .iter()
+                    .find(|n| n.to_shouty_snake_case() == value_name)
+                {
                     out.push(
                         Diagnostic::new(
                             Code::InvalidReserved,
@@ -514,6 +523,43 @@ fn check_reserved(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     );
                 }
             }
+        }
+    }
+}
+
+/// Part of `hermes::invalid_reserved`: protobuf rejects a number or name reserved twice.
+fn duplicate_reserved(
+    file: FileId,
+    owner: &Spanned<String>,
+    reserved: &ReservedDef,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut numbers: HashMap<u32, &Spanned<u32>> = HashMap::new();
+    for number in &reserved.numbers {
+        if let Some(first) = numbers.insert(number.value, number) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidReserved,
+                    format!("`{owner}` reserves number {number} twice"),
+                )
+                .with_label(file, number.span, "")
+                .with_label(file, first.span, "first reserved here")
+                .with_help("list each reserved number once"),
+            );
+        }
+    }
+    let mut names: HashMap<&str, &Spanned<String>> = HashMap::new();
+    for name in &reserved.names {
+        if let Some(first) = names.insert(name.as_str(), name) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidReserved,
+                    format!("`{owner}` reserves name `{name}` twice"),
+                )
+                .with_label(file, name.span, "")
+                .with_label(file, first.span, "first reserved here")
+                .with_help("list each reserved name once"),
+            );
         }
     }
 }
