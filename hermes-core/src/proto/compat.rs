@@ -336,19 +336,23 @@ impl Findings {
         }
     }
 
+    /// Enum values compare by their protobuf names (`SIDE_HOLD`), which `hold` and `Hold`
+    /// share, as buf sees them.
     fn enums(&mut self, old: &Enum, new: &Enum) {
         let parent = old.name.as_str();
-        self.reserved(
-            Rule::ReservedEnumNoDelete,
-            "enum",
-            parent,
-            &old.reserved,
-            &new.reserved,
-        );
+        let value_names = |definition: &Enum| Reserved {
+            numbers: definition.reserved.numbers.clone(),
+            names: (definition.reserved.names.iter())
+                .map(|name| definition.value_name(name))
+                .collect(),
+        };
+        let (old_reserved, new_reserved) = (value_names(old), value_names(new));
+        let rule = Rule::ReservedEnumNoDelete;
+        self.reserved(rule, "enum", parent, &old_reserved, &new_reserved);
         for (index, old_variant) in old.variants.iter().enumerate() {
             let number = u32::try_from(index).unwrap_or(u32::MAX);
             match new.variants.get(index) {
-                Some(new_variant) if new_variant != old_variant => {
+                Some(new_variant) if new.value_name(new_variant) != old.value_name(old_variant) => {
                     let message = format!(
                         "enum value {number} of '{parent}' renamed from '{old_variant}' to \
                          '{new_variant}'"
@@ -373,7 +377,8 @@ impl Findings {
                         let rule = Rule::EnumValueNoDeleteUnlessNumberReserved;
                         self.push(rule, parent, Some(number), names, message);
                     }
-                    if self.rules == RuleSet::WireJson && !new.reserved.has_name(old_variant) {
+                    let value_name = old.value_name(old_variant);
+                    if self.rules == RuleSet::WireJson && !new_reserved.has_name(&value_name) {
                         let message = format!(
                             "enum value {number} '{old_variant}' of '{parent}' was deleted \
                              without reserving its name"
@@ -815,6 +820,9 @@ mod tests {
             messages: vec![],
         };
         let (old, new) = (side(&["buy", "sell"]), side(&["buy", "offer"]));
+        // `Sell` is `SIDE_SELL` too: not a rename.
+        let recased = side(&["buy", "Sell"]);
+        assert_eq!(rules(&old, &recased, RuleSet::WireJson), []);
         assert_eq!(
             rules(&old, &new, RuleSet::Wire),
             [("enum_value_same_name", false)]
