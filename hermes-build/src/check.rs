@@ -527,7 +527,8 @@ fn check_reserved(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Part of `hermes::invalid_reserved`: protobuf rejects a number or name reserved twice.
+/// Part of `hermes::invalid_reserved`: protobuf rejects a number or name reserved twice, and
+/// a reserved name that is not an identifier.
 fn duplicate_reserved(
     file: FileId,
     owner: &Spanned<String>,
@@ -550,6 +551,18 @@ fn duplicate_reserved(
     }
     let mut names: HashMap<&str, &Spanned<String>> = HashMap::new();
     for name in &reserved.names {
+        let is_identifier = name.chars().next().is_some_and(|c| !c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !is_identifier {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidReserved,
+                    format!("reserved name `{name}` of `{owner}` is not an identifier"),
+                )
+                .with_label(file, name.span, "")
+                .with_help("reserved names are field or variant names: letters, digits and `_`"),
+            );
+        }
         if let Some(first) = names.insert(name.as_str(), name) {
             out.push(
                 Diagnostic::new(
