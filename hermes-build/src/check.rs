@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use heck::{ToSnakeCase, ToUpperCamelCase};
+use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -12,7 +12,7 @@ use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::graph::{
     BindingOwner, Channel, PortId, ProxySide, TopologyGraph, Transport, parse_endpoint, port_of,
 };
-use crate::model::{Direction, FieldType, Port, ScalarType, Span, Spanned, Topology};
+use crate::model::{Direction, FieldType, Port, ReservedDef, ScalarType, Span, Spanned, Topology};
 use crate::suggest::{did_you_mean, identifier_problem, identifier_suggestion};
 use hermes_core::Endpoint;
 
@@ -119,6 +119,7 @@ const CHECKS: &[Check] = &[
     check_duplicate_names,
     check_field_types,
     check_field_ids,
+    check_reserved,
     check_port_messages,
     check_port_transports,
     check_topics,
@@ -408,6 +409,170 @@ fn check_field_ids(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     used.insert(number, &field.name);
                 }
             }
+        }
+    }
+}
+
+/// `hermes::invalid_reserved`: no field or variant uses a number or name its message or enum
+/// reserves, and reserved numbers are ones a field or variant could have.
+fn check_reserved(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let help = "a reserved number or name belongs to a deleted field or variant; \
+                pick an unused one, or remove it from `reserved:`";
+    for source in cx.messages {
+        for (message_name, message) in source.schema.messages.iter() {
+            let reserved = &message.reserved;
+            duplicate_reserved(source.file, message_name, reserved, out);
+            for number in &reserved.numbers {
+                if number.value == 0 || number.value > MAX_FIELD_NUMBER {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "reserved number {number} of `{message_name}` is not a field number"
+                            ),
+                        )
+                        .with_label(source.file, number.span, "")
+                        .with_help("field numbers are 1 to 536870911"),
+                    );
+                }
+            }
+            for (number, field) in message.numbered_fields() {
+                let span = field.id.as_ref().map_or(field.name.span, |id| id.span);
+                if let Some(reserved) = reserved.numbers.iter().find(|n| n.value == number) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "field `{message_name}.{}` has number {number}, which `{message_name}` reserves",
+                                field.name
+                            ),
+                        )
+                        .with_label(source.file, span, format!("number {number}"))
+                        .with_label(source.file, reserved.span, "reserved here")
+                        .with_help(help),
+                    );
+                }
+                if let Some(reserved) = reserved.names.iter().find(|n| n.value == *field.name) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "field `{message_name}.{}` has a name `{message_name}` reserves",
+                                field.name
+                            ),
+                        )
+                        .with_label(source.file, field.name.span, "")
+                        .with_label(source.file, reserved.span, "reserved here")
+                        .with_help(help),
+                    );
+                }
+            }
+        }
+        for (enum_name, definition) in source.schema.enums.iter() {
+            let reserved = &definition.reserved;
+            duplicate_reserved(source.file, enum_name, reserved, out);
+            for number in &reserved.numbers {
+                if i32::try_from(number.value).is_err() {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "reserved number {number} of `{enum_name}` is not an enum value number"
+                            ),
+                        )
+                        .with_label(source.file, number.span, "")
+                        .with_help("enum value numbers are 0 to 2147483647"),
+                    );
+                }
+            }
+            for (index, variant) in definition.variants.iter().enumerate() {
+                let number = u32::try_from(index).unwrap_or(u32::MAX);
+                if let Some(reserved) = reserved.numbers.iter().find(|n| n.value == number) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "variant `{enum_name}.{variant}` has number {number}, which `{enum_name}` reserves"
+                            ),
+                        )
+                        .with_label(source.file, variant.span, format!("number {number}"))
+                        .with_label(source.file, reserved.span, "reserved here")
+                        .with_help(
+                            "a variant's number is its position: reserve only the numbers after the last variant",
+                        ),
+                    );
+                }
+                // Variants are compared by their protobuf value names, which `Hold` and `hold`
+                // share.
+                let value_name = variant.to_shouty_snake_case();
+                if let Some(reserved) = reserved
+                    .names
+                    .iter()
+                    .find(|n| n.to_shouty_snake_case() == value_name)
+                {
+                    out.push(
+                        Diagnostic::new(
+                            Code::InvalidReserved,
+                            format!(
+                                "variant `{enum_name}.{variant}` has a name `{enum_name}` reserves"
+                            ),
+                        )
+                        .with_label(source.file, variant.span, "")
+                        .with_label(source.file, reserved.span, "reserved here")
+                        .with_help(help),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Part of `hermes::invalid_reserved`: protobuf rejects a number or name reserved twice, and
+/// a reserved name that is not an identifier.
+fn duplicate_reserved(
+    file: FileId,
+    owner: &Spanned<String>,
+    reserved: &ReservedDef,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut numbers: HashMap<u32, &Spanned<u32>> = HashMap::new();
+    for number in &reserved.numbers {
+        if let Some(first) = numbers.insert(number.value, number) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidReserved,
+                    format!("`{owner}` reserves number {number} twice"),
+                )
+                .with_label(file, number.span, "")
+                .with_label(file, first.span, "first reserved here")
+                .with_help("list each reserved number once"),
+            );
+        }
+    }
+    let mut names: HashMap<&str, &Spanned<String>> = HashMap::new();
+    for name in &reserved.names {
+        let is_identifier = name.chars().next().is_some_and(|c| !c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !is_identifier {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidReserved,
+                    format!("reserved name `{name}` of `{owner}` is not an identifier"),
+                )
+                .with_label(file, name.span, "")
+                .with_help("reserved names are field or variant names: letters, digits and `_`"),
+            );
+        }
+        if let Some(first) = names.insert(name.as_str(), name) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidReserved,
+                    format!("`{owner}` reserves name `{name}` twice"),
+                )
+                .with_label(file, name.span, "")
+                .with_label(file, first.span, "first reserved here")
+                .with_help("list each reserved name once"),
+            );
         }
     }
 }

@@ -87,6 +87,7 @@ codes! {
     UnknownType => "unknown_type", Error, "A field's type names an enum or message no messages file declares.";
     InvalidType => "invalid_type", Error, "A field's type expression is malformed or not representable.";
     InvalidFieldId => "invalid_field_id", Error, "A field number is out of range, reserved, or used twice in one message.";
+    InvalidReserved => "invalid_reserved", Error, "A field or enum variant uses a number or name its message or enum reserves, or a reserved number is out of range.";
     UnknownProxy => "unknown_proxy", Error, "A port goes `via:` a proxy that is not declared.";
     DuplicateName => "duplicate_name", Error, "Two things that share a namespace have the same name (or names that generate the same Rust identifier).";
     InvalidIdentifier => "invalid_identifier", Error, "A name cannot become a Rust identifier.";

@@ -98,6 +98,7 @@ pub fn files(loaded: &Loaded) -> Vec<File> {
                     .iter()
                     .map(|v| v.value.clone())
                     .collect(),
+                reserved: definition.reserved.to_proto(),
             });
         }
         for (name, definition) in source.schema.messages.iter() {
@@ -108,6 +109,7 @@ pub fn files(loaded: &Loaded) -> Vec<File> {
                     .numbered_fields()
                     .filter_map(|(number, definition)| field(&types, number, definition))
                     .collect(),
+                reserved: definition.reserved.to_proto(),
             });
         }
     }

@@ -112,3 +112,34 @@ fn a_cycle_is_a_warning_unless_denied() {
         .collect();
     assert_eq!(codes, ["hermes::cycle"], "{}", loaded.report.render_human());
 }
+
+#[test]
+fn an_enum_mapping_rejects_unknown_keys_and_lists_the_valid_ones() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("messages.yaml"),
+        "package: demo\nenums:\n  Side: { variants: [buy, sell], colour: red }\n",
+    )
+    .expect("messages");
+    std::fs::write(
+        dir.path().join("topology.yaml"),
+        "name: demo\nmessages: [messages.yaml]\n",
+    )
+    .expect("topology");
+    let report = report_of(&dir.path().join("topology.yaml"));
+    let diagnostic = report
+        .diagnostics()
+        .iter()
+        .find(|diagnostic| diagnostic.code.as_str() == "hermes::unknown_key")
+        .unwrap_or_else(|| panic!("no unknown_key in:\n{}", report.render_human()));
+    assert!(
+        diagnostic.message.contains("colour"),
+        "{}",
+        diagnostic.message
+    );
+    let help = diagnostic.help.as_deref().unwrap_or_default();
+    assert!(
+        help.contains("`variants`") && help.contains("`reserved`"),
+        "{help}"
+    );
+}

@@ -1,7 +1,8 @@
 //! The protobuf model of a topology's messages: one [`File`] per package, with every mapping
 //! decision made once — YAML scalar to protobuf type, enum value names, map entries, proto3
 //! `optional`. hermes-build renders it as `.proto` text and Rust types; the `hermes` command
-//! turns it into runtime descriptors ([`File::to_descriptor`], feature `descriptor`).
+//! turns it into runtime descriptors (`File::to_descriptor`, feature `descriptor`); [`compat`]
+//! says whether two versions of it are compatible, by buf's `WIRE` and `WIRE_JSON` rules.
 //!
 //! | YAML | protobuf |
 //! | --- | --- |
@@ -158,6 +159,39 @@ pub struct Field {
     pub kind: Kind,
 }
 
+/// Numbers and names a message or enum keeps out of use, so that a deleted field or variant
+/// is never reused with another meaning.
+///
+/// ```
+/// let reserved = hermes_core::proto::Reserved { numbers: vec![3], names: vec!["size".into()] };
+/// assert!(reserved.has_number(3) && reserved.has_name("size"));
+/// assert!(hermes_core::proto::Reserved::default().is_empty());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reserved {
+    /// Reserved numbers, as written.
+    pub numbers: Vec<u32>,
+    /// Reserved names, as the YAML writes them (for an enum, variant names such as `hold`).
+    pub names: Vec<String>,
+}
+
+impl Reserved {
+    /// Whether nothing is reserved.
+    pub fn is_empty(&self) -> bool {
+        self.numbers.is_empty() && self.names.is_empty()
+    }
+
+    /// Whether `number` is reserved.
+    pub fn has_number(&self, number: u32) -> bool {
+        self.numbers.contains(&number)
+    }
+
+    /// Whether `name` is reserved.
+    pub fn has_name(&self, name: &str) -> bool {
+        self.names.iter().any(|reserved| reserved == name)
+    }
+}
+
 /// A message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
@@ -167,6 +201,8 @@ pub struct Message {
     pub doc: Option<String>,
     /// Its fields, in YAML order.
     pub fields: Vec<Field>,
+    /// Field numbers and names no field may use.
+    pub reserved: Reserved,
 }
 
 /// An enum: its variants are numbered from 0 in YAML order.
@@ -176,6 +212,8 @@ pub struct Enum {
     pub name: String,
     /// The variants as the YAML names them; variant `i` is number `i`.
     pub variants: Vec<String>,
+    /// Variant numbers and names no variant may use.
+    pub reserved: Reserved,
 }
 
 impl Enum {
@@ -183,7 +221,8 @@ impl Enum {
     /// style guide asks, because proto3 enum values share their package's namespace.
     ///
     /// ```
-    /// let side = hermes_core::proto::Enum { name: "Side".into(), variants: vec![] };
+    /// use hermes_core::proto::{Enum, Reserved};
+    /// let side = Enum { name: "Side".into(), variants: vec![], reserved: Reserved::default() };
     /// assert_eq!(side.value_name("buy"), "SIDE_BUY");
     /// ```
     pub fn value_name(&self, variant: &str) -> String {
@@ -247,7 +286,7 @@ impl File {
     /// The `.proto` (proto3) text, headed by `header` (a `// ...` comment line or several).
     ///
     /// ```
-    /// use hermes_core::proto::{Cardinality, Field, File, Kind, Message, Scalar};
+    /// use hermes_core::proto::{Cardinality, Field, File, Kind, Message, Reserved, Scalar};
     ///
     /// let file = File {
     ///     package: "demo".into(),
@@ -262,9 +301,12 @@ impl File {
     ///             cardinality: Cardinality::Repeated,
     ///             kind: Kind::Scalar(Scalar::U64),
     ///         }],
+    ///         reserved: Reserved { numbers: vec![2, 3], names: vec!["old".into()] },
     ///     }],
     /// };
-    /// assert!(file.to_proto("// generated").contains("message Tick {\n  repeated uint64 n = 1;\n}"));
+    /// assert!(file.to_proto("// generated").contains(
+    ///     "message Tick {\n  reserved 2, 3;\n  reserved \"old\";\n  repeated uint64 n = 1;\n}"
+    /// ));
     /// ```
     pub fn to_proto(&self, header: &str) -> String {
         let mut text = format!(
@@ -280,6 +322,13 @@ impl File {
         }
         for definition in &self.enums {
             let _ = writeln!(text, "\nenum {} {{", definition.name);
+            let names: Vec<String> = definition
+                .reserved
+                .names
+                .iter()
+                .map(|name| definition.value_name(name))
+                .collect();
+            reserved(&mut text, &definition.reserved.numbers, &names);
             for (number, variant) in definition.variants.iter().enumerate() {
                 let _ = writeln!(text, "  {} = {number};", definition.value_name(variant));
             }
@@ -289,6 +338,11 @@ impl File {
             text.push('\n');
             comment(&mut text, "", message.doc.as_deref());
             let _ = writeln!(text, "message {} {{", message.name);
+            reserved(
+                &mut text,
+                &message.reserved.numbers,
+                &message.reserved.names,
+            );
             for field in &message.fields {
                 comment(&mut text, "  ", field.doc.as_deref());
                 let note = if field.kind == Kind::Scalar(Scalar::Timestamp) {
@@ -310,11 +364,24 @@ impl File {
     }
 }
 
+/// `reserved 3, 5;` and `reserved "old";` lines, as proto3 writes them.
+fn reserved(out: &mut String, numbers: &[u32], names: &[String]) {
+    if !numbers.is_empty() {
+        let numbers: Vec<String> = numbers.iter().map(u32::to_string).collect();
+        let _ = writeln!(out, "  reserved {};", numbers.join(", "));
+    }
+    if !names.is_empty() {
+        let names: Vec<String> = names.iter().map(|name| format!("\"{name}\"")).collect();
+        let _ = writeln!(out, "  reserved {};", names.join(", "));
+    }
+}
+
 fn comment(out: &mut String, indent: &str, doc: Option<&str>) {
     for line in doc.unwrap_or_default().trim_end().lines() {
         let _ = writeln!(out, "{indent}// {line}");
     }
 }
 
+pub mod compat;
 #[cfg(feature = "descriptor")]
 mod descriptor;

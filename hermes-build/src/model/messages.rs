@@ -1,5 +1,10 @@
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{FieldType, NamedMap, Spanned, TypeError};
 
@@ -16,8 +21,8 @@ pub struct MessagesFile {
     /// The package the generated types live in: a Rust module name, and the protobuf package.
     /// Dotted names such as `trading.v1` are allowed.
     pub package: Spanned<String>,
-    /// Enums by name. Each is a list of variant names; a variant's number is its 0-based
-    /// position, so append variants and never reorder them.
+    /// Enums by name. Each is a list of variant names, or `{ variants: [...], reserved: {...} }`;
+    /// a variant's number is its 0-based position, so append variants and never reorder them.
     #[serde(default)]
     pub enums: NamedMap<EnumDef>,
     /// Messages by name, in the order they are generated.
@@ -25,12 +30,145 @@ pub struct MessagesFile {
     pub messages: NamedMap<MessageDef>,
 }
 
-/// An enum: its variant names in order, for example `[bid, ask]`.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(transparent)]
+/// Numbers and names a message or enum keeps out of use, so that a deleted field or variant
+/// is never reused with another meaning: `reserved: { numbers: [3], names: [size] }`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReservedDef {
+    /// Field or variant numbers no field or variant may use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numbers: Vec<Spanned<u32>>,
+    /// Field or variant names no field or variant may use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<Spanned<String>>,
+}
+
+impl ReservedDef {
+    /// Whether nothing is reserved.
+    ///
+    /// ```
+    /// assert!(hermes_build::model::ReservedDef::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.numbers.is_empty() && self.names.is_empty()
+    }
+
+    /// The protobuf model's view: the values without their spans.
+    pub fn to_proto(&self) -> hermes_core::proto::Reserved {
+        hermes_core::proto::Reserved {
+            numbers: self.numbers.iter().map(|number| number.value).collect(),
+            names: self.names.iter().map(|name| name.value.clone()).collect(),
+        }
+    }
+}
+
+/// An enum: its variant names in order, for example `[bid, ask]`, or, to reserve the numbers
+/// and names of deleted variants, `{ variants: [bid, ask], reserved: { numbers: [2] } }`.
+#[derive(Clone, Debug)]
 pub struct EnumDef {
     /// The variants in order; the first is the default value.
     pub variants: Vec<Spanned<String>>,
+    /// Variant numbers and names no variant may use.
+    pub reserved: ReservedDef,
+}
+
+const ENUM_KEYS: &[&str] = &["variants", "reserved"];
+
+// By hand rather than `#[serde(untagged)]`: untagged buffers its input, which loses the spans
+// of the variant names.
+impl<'de> Deserialize<'de> for EnumDef
+where
+    Spanned<String>: Deserialize<'de>,
+    Spanned<u32>: Deserialize<'de>,
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnumVisitor;
+
+        impl<'de> Visitor<'de> for EnumVisitor
+        where
+            Spanned<String>: Deserialize<'de>,
+            Spanned<u32>: Deserialize<'de>,
+        {
+            type Value = EnumDef;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of variant names, or a mapping with `variants` and `reserved`")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EnumDef, A::Error> {
+                let mut variants = Vec::new();
+                while let Some(variant) = seq.next_element()? {
+                    variants.push(variant);
+                }
+                Ok(EnumDef {
+                    variants,
+                    reserved: ReservedDef::default(),
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EnumDef, A::Error> {
+                let mut variants = None;
+                let mut reserved = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "variants" if variants.is_some() => {
+                            return Err(de::Error::duplicate_field("variants"));
+                        }
+                        "variants" => variants = Some(map.next_value()?),
+                        "reserved" if reserved.is_some() => {
+                            return Err(de::Error::duplicate_field("reserved"));
+                        }
+                        "reserved" => reserved = Some(map.next_value()?),
+                        other => return Err(de::Error::unknown_field(other, ENUM_KEYS)),
+                    }
+                }
+                Ok(EnumDef {
+                    variants: variants.ok_or_else(|| de::Error::missing_field("variants"))?,
+                    reserved: reserved.unwrap_or_default(),
+                })
+            }
+        }
+
+        deserializer.deserialize_any(EnumVisitor)
+    }
+}
+
+impl Serialize for EnumDef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.reserved.is_empty() {
+            return self.variants.serialize(serializer);
+        }
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("variants", &self.variants)?;
+        map.serialize_entry("reserved", &self.reserved)?;
+        map.end()
+    }
+}
+
+impl JsonSchema for EnumDef {
+    fn schema_name() -> Cow<'static, str> {
+        "EnumDef".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let variants = generator.subschema_for::<Vec<Spanned<String>>>();
+        let reserved = generator.subschema_for::<ReservedDef>();
+        json_schema!({
+            "description": "An enum: its variant names in order, for example `[bid, ask]`, or, to reserve the numbers and names of deleted variants, `{ variants: [bid, ask], reserved: { numbers: [2] } }`.",
+            "anyOf": [
+                variants,
+                {
+                    "type": "object",
+                    "properties": {
+                        "variants": variants,
+                        "reserved": reserved,
+                    },
+                    "required": ["variants"],
+                    "additionalProperties": false,
+                },
+            ],
+        })
+    }
 }
 
 /// A message: a documented list of fields.
@@ -44,6 +182,9 @@ pub struct MessageDef {
     /// `id:`: append new fields, never reorder or remove them.
     #[serde(default)]
     pub fields: Vec<FieldDef>,
+    /// Field numbers and names no field may use: those of deleted fields.
+    #[serde(default, skip_serializing_if = "ReservedDef::is_empty")]
+    pub reserved: ReservedDef,
 }
 
 /// One field of a message.

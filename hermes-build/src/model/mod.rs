@@ -11,7 +11,7 @@ mod spanned;
 mod topology;
 mod types;
 
-pub use messages::{EnumDef, FieldDef, MessageDef, MessagesFile};
+pub use messages::{EnumDef, FieldDef, MessageDef, MessagesFile, ReservedDef};
 pub use named_map::NamedMap;
 pub use spanned::{Span, Spanned};
 pub use topology::{

@@ -1,5 +1,7 @@
 //! The model as prost-types descriptors, for tools that reflect on payloads at run time.
 
+use prost_types::descriptor_proto::ReservedRange;
+use prost_types::enum_descriptor_proto::EnumReservedRange;
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{
     DescriptorProto, EnumDescriptorProto, EnumValueDescriptorProto, FieldDescriptorProto,
@@ -36,6 +38,22 @@ impl File {
                             options: None,
                         })
                         .collect(),
+                    reserved_range: definition
+                        .reserved
+                        .numbers
+                        .iter()
+                        .filter_map(|&number| i32::try_from(number).ok())
+                        .map(|number| EnumReservedRange {
+                            start: Some(number),
+                            end: Some(number),
+                        })
+                        .collect(),
+                    reserved_name: definition
+                        .reserved
+                        .names
+                        .iter()
+                        .map(|name| definition.value_name(name))
+                        .collect(),
                     ..EnumDescriptorProto::default()
                 })
                 .collect(),
@@ -45,6 +63,18 @@ impl File {
                 .map(|message| {
                     let mut descriptor = DescriptorProto {
                         name: Some(message.name.clone()),
+                        // Message reserved ranges are end-exclusive, enum ones inclusive.
+                        reserved_range: message
+                            .reserved
+                            .numbers
+                            .iter()
+                            .filter_map(|&number| i32::try_from(number).ok())
+                            .map(|number| ReservedRange {
+                                start: Some(number),
+                                end: number.checked_add(1),
+                            })
+                            .collect(),
+                        reserved_name: message.reserved.names.clone(),
                         ..DescriptorProto::default()
                     };
                     for field in &message.fields {
