@@ -24,6 +24,7 @@
 //! And one `<package>.proto` file per message package, so other languages can read Hermes
 //! protobuf payloads.
 
+mod format;
 mod ident;
 mod messages;
 mod proto;
@@ -189,15 +190,15 @@ pub fn generate(
          // Include it with `hermes_runtime::include_topology!(\"{module}\");`.\n\n",
         loaded.topology.name.as_str()
     );
-    let tokens = wiring::topology_module(&generator)?;
     let body = if settings.format {
-        let file: syn::File = syn::parse2(tokens).map_err(|error| GenerateError::Unparsable {
+        let (module, nodes) = wiring::topology_module(&generator, false)?;
+        format::pretty(module, nodes).map_err(|reason| GenerateError::Unparsable {
             file: rust_file.clone(),
-            reason: error.to_string(),
-        })?;
-        prettyplease::unparse(&file)
+            reason,
+        })?
     } else {
-        let mut text = tokens.to_string();
+        let (module, _) = wiring::topology_module(&generator, true)?;
+        let mut text = module.to_string();
         text.push('\n');
         text
     };

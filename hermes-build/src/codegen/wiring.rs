@@ -48,8 +48,14 @@ struct DirectChannel {
     bind: String,
 }
 
-/// The body of `<topology>.rs` (everything after the header): `pub mod <topology> { .. }`.
-pub(crate) fn topology_module(generator: &Gen<'_>) -> Result<TokenStream, GenerateError> {
+/// The body of `<topology>.rs` (everything after the header), `pub mod <topology> { .. }`, and
+/// its node modules: inside it when `inline_nodes`, else returned apart, with
+/// [`NODE_MODULES`](super::format::NODE_MODULES) standing where they go, for
+/// [`super::format`] to print them on every core.
+pub(crate) fn topology_module(
+    generator: &Gen<'_>,
+    inline_nodes: bool,
+) -> Result<(TokenStream, Vec<TokenStream>), GenerateError> {
     let rt = &generator.rt;
     let topology = &generator.loaded.topology;
     let module = ident::snake(&topology.name);
@@ -83,11 +89,21 @@ pub(crate) fn topology_module(generator: &Gen<'_>) -> Result<TokenStream, Genera
     let messages = messages_module(generator)?;
     let topics = topics_module(generator);
     let value = topology_value(generator, &channels, &nodes);
-    let node_modules = nodes
+    let mut node_modules: Vec<TokenStream> = nodes
         .iter()
-        .map(|(name, module, plans)| node_module(rt, name, module, plans));
+        .map(|(name, module, plans)| node_module(rt, name, module, plans))
+        .collect();
+    let in_nodes = if inline_nodes {
+        quote!(#(#node_modules)*)
+    } else {
+        let marker = format_ident!("{}", super::format::NODE_MODULES);
+        quote!(const #marker: () = ();)
+    };
+    if inline_nodes {
+        node_modules.clear();
+    }
     let whole = whole_topology(rt, &nodes);
-    Ok(quote! {
+    let module = quote! {
         #[doc = #module_doc]
         #[allow(missing_docs, clippy::all, clippy::pedantic, clippy::nursery, reason = "generated code")]
         pub mod #module {
@@ -107,11 +123,12 @@ pub(crate) fn topology_module(generator: &Gen<'_>) -> Result<TokenStream, Genera
                 };
                 use super::messages;
 
-                #(#node_modules)*
+                #in_nodes
             }
             #whole
         }
-    })
+    };
+    Ok((module, node_modules))
 }
 
 /// The `messages` module.
