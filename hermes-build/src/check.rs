@@ -993,7 +993,7 @@ fn check_wrong_proxy_sides(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 /// Whether a port is wired to a proxy side it should not use (reported separately).
-fn wired_wrongly(info: &crate::graph::PortInfo) -> bool {
+fn wired_wrongly(info: &crate::graph::ResolvedPort) -> bool {
     matches!(
         (&info.transport, info.id.direction, info.proxy_side),
         (Some(Transport::Bind(_)), _, Some(_))

@@ -48,7 +48,7 @@ pub enum Transport {
 
 /// What the graph knows about one port.
 #[derive(Clone, Debug)]
-pub struct PortInfo {
+pub struct ResolvedPort {
     /// Which port.
     pub id: PortId,
     /// How it connects; `None` when its `via:`/`bind:`/`connect:` is missing, repeated,
@@ -134,7 +134,7 @@ pub struct TopologyGraph {
     /// The vertex of each proxy, by position in `proxies:`.
     pub proxy_vertices: Vec<NodeIndex>,
     /// Every port, nodes in order, publications before subscriptions.
-    pub ports: Vec<PortInfo>,
+    pub ports: Vec<ResolvedPort>,
     /// Every published topic on its channel.
     pub topics: Vec<TopicInfo>,
     /// Every bound socket whose endpoint parses.
@@ -356,7 +356,7 @@ impl TopologyGraph {
                     topics.push(topic);
                 }
                 this.port_index.insert(id, this.ports.len());
-                this.ports.push(PortInfo {
+                this.ports.push(ResolvedPort {
                     id,
                     transport,
                     channel,
@@ -401,7 +401,7 @@ impl TopologyGraph {
     }
 
     /// What the graph knows about a port.
-    pub fn port(&self, id: PortId) -> Option<&PortInfo> {
+    pub fn port(&self, id: PortId) -> Option<&ResolvedPort> {
         self.port_index.get(&id).map(|&index| &self.ports[index])
     }
 }

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hermes_build::model::Codec as ModelCodec;
 use hermes_runtime::{Codec, Context, Error, Payload, Publisher};
 
 use crate::dynamic::Types;
@@ -56,32 +55,24 @@ pub struct Args {
     wait: f64,
 }
 
-fn runtime_codec(codec: ModelCodec) -> Codec {
-    match codec {
-        ModelCodec::Protobuf => Codec::Protobuf,
-        ModelCodec::Json => Codec::Json,
-        ModelCodec::PythonJson => Codec::PythonJson,
-    }
-}
-
-/// How `hermes pub` reaches the topic.
-enum Attach {
+/// Where `hermes pub`'s socket goes: connected to a proxy or peer, or bound for peers.
+enum PublishAt {
     Connect(String),
     Bind(String),
 }
 
-fn attach_for(loaded: &hermes_build::Loaded, publication: &Publication<'_>) -> Option<Attach> {
+fn attach_for(loaded: &hermes_build::Loaded, publication: &Publication<'_>) -> Option<PublishAt> {
     let port = publication.port;
     if let Some(proxy) = port.via.as_ref() {
         let proxy = loaded.topology.proxies.get(proxy)?;
-        return Some(Attach::Connect(topology::connectable(&proxy.frontend)));
+        return Some(PublishAt::Connect(topology::connectable(&proxy.frontend)));
     }
     if let Some(endpoint) = port.connect.as_ref() {
-        return Some(Attach::Connect(endpoint.value.clone()));
+        return Some(PublishAt::Connect(endpoint.value.clone()));
     }
     port.bind
         .as_ref()
-        .map(|endpoint| Attach::Bind(endpoint.value.clone()))
+        .map(|endpoint| PublishAt::Bind(endpoint.value.clone()))
 }
 
 /// Publishes and returns the exit code.
@@ -127,7 +118,7 @@ fn publish(args: &Args) -> Result<(), u8> {
         return Err(USAGE_OR_IO);
     };
     let message = publication.port.message.as_str();
-    let codec = runtime_codec(publication.codec);
+    let codec = publication.codec;
     let types = Types::new(&loaded);
     let bytes = types.encode(message, codec, &value).map_err(|error| {
         eprintln!("error: the message does not fit `{message}`: {error}");
@@ -148,14 +139,14 @@ fn publish(args: &Args) -> Result<(), u8> {
     let payload = Payload::new(codec, fingerprint, bytes);
 
     let attach = match &args.endpoint {
-        Some(endpoint) => Attach::Connect(endpoint.clone()),
+        Some(endpoint) => PublishAt::Connect(endpoint.clone()),
         None => attach_for(&loaded, publication)
             .ok_or_else(|| usage(format!("the publication of `{topic}` has no endpoint")))?,
     };
     let context = Context::new();
     let mut publisher = open_publisher(&context, &attach, topic, &args.origin, codec)?;
     let endpoint = match &attach {
-        Attach::Connect(endpoint) | Attach::Bind(endpoint) => endpoint.clone(),
+        PublishAt::Connect(endpoint) | PublishAt::Bind(endpoint) => endpoint.clone(),
     };
 
     let interrupt = Interrupt::install();
@@ -205,7 +196,7 @@ fn publish(args: &Args) -> Result<(), u8> {
 /// time.
 fn open_publisher(
     context: &Context,
-    attach: &Attach,
+    attach: &PublishAt,
     topic: &str,
     origin: &str,
     codec: Codec,
@@ -218,10 +209,10 @@ fn open_publisher(
         .linger(Duration::from_secs(2))
         .xpub();
     match attach {
-        Attach::Connect(endpoint) => builder
+        PublishAt::Connect(endpoint) => builder
             .connect(endpoint)
             .map_err(|error| usage(format!("cannot connect to `{endpoint}`: {error}"))),
-        Attach::Bind(endpoint) => builder.bind(endpoint).map_err(|error| {
+        PublishAt::Bind(endpoint) => builder.bind(endpoint).map_err(|error| {
             usage(format!(
                 "cannot bind `{endpoint}`: {error} (is the publishing node running? \
                  then use `--endpoint` to reach its subscribers another way)"

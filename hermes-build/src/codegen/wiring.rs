@@ -14,8 +14,9 @@ use super::{Gen, GenerateError, ident, messages};
 use crate::graph::{Channel, PortId, ProxySide, Transport};
 use crate::model::{Codec, Direction, Node, Port, PortSettings, SlowSubscriberAction};
 
-/// How one port reaches its peers.
-enum Attach {
+/// How one port reaches its peers: the value of the runtime's `PortWiring` its port table
+/// entry gets.
+enum Wiring {
     /// Connect to a side of a proxy, by name.
     Proxy(String, ProxySide),
     /// Bind the direct channel of this name.
@@ -36,7 +37,7 @@ struct PortPlan<'a> {
     message: Ident,
     message_name: &'a str,
     settings: PortSettings,
-    attach: Attach,
+    wiring: Wiring,
     /// How the YAML says it connects, for docs.
     how: String,
 }
@@ -346,19 +347,19 @@ fn plan_ports<'a>(
                 let Some(name) = proxy_names.get(proxy) else {
                     continue;
                 };
-                Attach::Proxy(name.clone(), side)
+                Wiring::Proxy(name.clone(), side)
             }
             (Some(Channel::Endpoint(key)), _, Some(Transport::Bind(_))) => {
                 let Some(channel) = channels.get(key) else {
                     continue;
                 };
-                Attach::Bind(channel.name.clone())
+                Wiring::Bind(channel.name.clone())
             }
             (Some(Channel::Endpoint(key)), _, Some(Transport::Connect(endpoint))) => {
                 let Some(channel) = channels.get(key) else {
                     continue;
                 };
-                Attach::Connect(channel.name.clone(), endpoint.to_string())
+                Wiring::Connect(channel.name.clone(), endpoint.to_string())
             }
             _ => continue,
         };
@@ -385,7 +386,7 @@ fn plan_ports<'a>(
             message: target.ident.clone(),
             message_name: port.message.as_str(),
             settings: topology.port_settings(port),
-            attach,
+            wiring: attach,
             how,
         });
     }
@@ -414,8 +415,8 @@ fn port_info(plan: &PortPlan<'_>) -> TokenStream {
     let message = &plan.message;
     let codec = codec_tokens(plan.settings.codec);
     let hwm = plan.settings.hwm;
-    let wiring = match &plan.attach {
-        Attach::Proxy(proxy, side) => {
+    let wiring = match &plan.wiring {
+        Wiring::Proxy(proxy, side) => {
             let side = match side {
                 ProxySide::Frontend => quote!(Frontend),
                 ProxySide::Backend => quote!(Backend),
@@ -423,11 +424,11 @@ fn port_info(plan: &PortPlan<'_>) -> TokenStream {
             };
             quote!(PortWiring::Proxy(#proxy, ProxySide::#side))
         }
-        Attach::Bind(channel) => {
+        Wiring::Bind(channel) => {
             let endpoint = plan.port.bind.as_ref().map_or("", |bind| bind.as_str());
             quote!(PortWiring::Bind(#channel, #endpoint))
         }
-        Attach::Connect(channel, endpoint) => quote!(PortWiring::Connect(#channel, #endpoint)),
+        Wiring::Connect(channel, endpoint) => quote!(PortWiring::Connect(#channel, #endpoint)),
     };
     let hwm = proc_macro2::Literal::u32_unsuffixed(hwm);
     let port = quote!(PortInfo::new(MessageInfo::of::<messages::#message>(), #topic, #codec, #hwm, #wiring));
