@@ -437,7 +437,67 @@ impl fmt::Display for Report {
 }
 
 fn render_diagnostic(sources: &Sources, diagnostic: &Diagnostic, out: &mut String) {
-    let head = diagnostic.primary().map(|label| {
+    render_finding(
+        sources,
+        Heading {
+            kind: diagnostic.severity.as_str(),
+            code: diagnostic.code.as_str(),
+            message: &diagnostic.message,
+        },
+        &diagnostic.labels,
+        diagnostic.help.as_deref(),
+        out,
+    );
+}
+
+/// The first line of a finding rendered by [`render_human_finding`]: `kind[code]: message`.
+#[derive(Clone, Copy, Debug)]
+pub struct Heading<'a> {
+    /// What sort of finding, such as `error`, `warning` or another tool's `breaking`.
+    pub kind: &'a str,
+    /// Its stable code, such as `hermes::field_wire_compatible_type`.
+    pub code: &'a str,
+    /// What it says: lowercase, no trailing period, names in backticks.
+    pub message: &'a str,
+}
+
+/// Renders a finding that is not a [`Diagnostic`] (another tool's, with codes of its own)
+/// exactly as [`Report::render_human`] renders diagnostics: a `path:line:col: kind[code]:
+/// message` line, a snippet with a caret under each label, and a `help:` line.
+///
+/// ```
+/// use hermes_build::Sources;
+/// use hermes_build::diagnostic::{Heading, Label, render_human_finding};
+/// use hermes_build::model::Span;
+///
+/// let mut sources = Sources::default();
+/// let file = sources.add("messages.yaml", "x: f64\n".into());
+/// let span = Span { line: 1, column: 4, offset: 3, len: 3 };
+/// let label = Label { file, span, message: "here".into() };
+/// let heading = Heading { kind: "breaking", code: "hermes::example", message: "changed" };
+/// let text = render_human_finding(&sources, heading, &[label], None);
+/// assert!(text.starts_with("messages.yaml:1:4: breaking[hermes::example]: changed\n"));
+/// assert!(text.contains("^^^ here"));
+/// ```
+pub fn render_human_finding(
+    sources: &Sources,
+    heading: Heading<'_>,
+    labels: &[Label],
+    help: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    render_finding(sources, heading, labels, help, &mut out);
+    out
+}
+
+fn render_finding(
+    sources: &Sources,
+    heading: Heading<'_>,
+    labels: &[Label],
+    help: Option<&str>,
+    out: &mut String,
+) {
+    let head = labels.first().map(|label| {
         let path = sources.path(label.file).display();
         if label.span.is_known() {
             format!("{path}:{}:{}: ", label.span.line, label.span.column)
@@ -449,19 +509,18 @@ fn render_diagnostic(sources: &Sources, diagnostic: &Diagnostic, out: &mut Strin
         out,
         "{}{}[{}]: {}",
         head.unwrap_or_default(),
-        diagnostic.severity.as_str(),
-        diagnostic.code.as_str(),
-        diagnostic.message
+        heading.kind,
+        heading.code,
+        heading.message
     );
-    let width = diagnostic
-        .labels
+    let width = labels
         .iter()
         .map(|label| label.span.line.to_string().len())
         .max()
         .unwrap_or(1);
     let pad = " ".repeat(width);
     let mut wrote_snippet = false;
-    for (index, label) in diagnostic.labels.iter().enumerate() {
+    for (index, label) in labels.iter().enumerate() {
         if !label.span.is_known() {
             continue;
         }
@@ -493,7 +552,7 @@ fn render_diagnostic(sources: &Sources, diagnostic: &Diagnostic, out: &mut Strin
         }
         wrote_snippet = true;
     }
-    if let Some(help) = &diagnostic.help {
+    if let Some(help) = help {
         if wrote_snippet {
             let _ = writeln!(out, "{pad} |");
         }

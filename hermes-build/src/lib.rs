@@ -256,6 +256,38 @@ pub fn load_from_str(path: impl AsRef<Path>, text: String) -> Result<Loaded, Loa
     load_text(path.as_ref(), text, &LoadOptions::default())
 }
 
+/// The messages files a topology names, joined to its directory as [`load`] joins them, read
+/// from its text alone: what to fetch first when the files come from elsewhere (a git
+/// revision, say).
+///
+/// # Errors
+///
+/// [`LoadError::Invalid`] when the text is not a well-formed topology.
+///
+/// # Examples
+///
+/// ```
+/// let text = "name: demo\nmessages: [messages.yaml, ../shared/ids.yaml]\n".to_string();
+/// let paths = hermes_build::messages_paths("app/topology.yaml", text)?;
+/// assert_eq!(paths[1], std::path::Path::new("app/../shared/ids.yaml"));
+/// # Ok::<(), hermes_build::LoadError>(())
+/// ```
+pub fn messages_paths(path: impl AsRef<Path>, text: String) -> Result<Vec<PathBuf>, LoadError> {
+    let path = path.as_ref();
+    let mut sources = Sources::default();
+    let file = sources.add(path, text);
+    let topology = match parse::parse_topology(file, sources.text(file)) {
+        Ok(topology) => topology,
+        Err(diagnostic) => return Err(invalid(sources, vec![diagnostic])),
+    };
+    let base = path.parent().unwrap_or(Path::new(""));
+    Ok(topology
+        .messages
+        .iter()
+        .map(|entry| base.join(entry.as_str()))
+        .collect())
+}
+
 fn invalid(sources: Sources, diagnostics: Vec<Diagnostic>) -> LoadError {
     LoadError::Invalid(Report::new(Arc::new(sources), diagnostics))
 }
