@@ -6,6 +6,7 @@
 mod check;
 #[cfg(test)]
 mod command_lines;
+mod diff;
 mod dynamic;
 mod generate;
 mod graph;
@@ -42,6 +43,8 @@ struct Cli {
 enum Command {
     /// Check a topology and its message schemas, and report every finding.
     Check(check::Args),
+    /// Compare two versions of a topology: the plan of the change, and whether its schemas break.
+    Diff(diff::Args),
     /// Write the JSON Schemas of the topology and messages formats.
     Schema(schema::Args),
     /// Draw a topology as Mermaid, Graphviz DOT or SVG.
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Tap(args) => tap::run(&args),

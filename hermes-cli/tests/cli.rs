@@ -401,6 +401,7 @@ fn an_unreadable_topology_exits_2_naming_the_file_for_every_command() {
         &["tap", path],
         &["stats", path, "--json"],
         &["pub", path, "ticks", "{}"],
+        &["diff", path, path],
     ] {
         hermes()
             .args(args)
@@ -458,6 +459,236 @@ fn check_takes_a_directory_for_its_topology_yaml() {
         .assert()
         .code(0)
         .stderr(predicate::str::contains("ok (no findings)"));
+}
+
+const EVOLUTION: &str = "../hermes-build/tests/fixtures/evolution";
+
+/// `hermes diff` of an evolution case's `old/` and `new/`.
+fn diff_case(case: &str) -> Command {
+    let mut command = hermes();
+    command.args([
+        "diff",
+        &format!("{EVOLUTION}/{case}/old"),
+        &format!("{EVOLUTION}/{case}/new"),
+    ]);
+    command
+}
+
+/// A topology over an evolution case's messages (of version `side`), with a node `feed`
+/// publishing `Order` in `codec`, and, when `audit`, a node `audit` subscribing to it.
+fn evolution_topology(dir: &std::path::Path, case: &str, side: &str, codec: &str, audit: bool) {
+    std::fs::create_dir_all(dir).expect("create directory");
+    std::fs::copy(
+        format!("{EVOLUTION}/{case}/{side}/messages.yaml"),
+        dir.join("messages.yaml"),
+    )
+    .expect("copy messages");
+    let mut topology = format!(
+        "name: evo\nmessages: [messages.yaml]\nnodes:\n  feed:\n    publishes:\n      \
+         - {{ topic: orders, message: Order, bind: \"tcp://127.0.0.1:5555\", codec: {codec} }}\n"
+    );
+    if audit {
+        topology.push_str(&format!(
+            "  audit:\n    subscribes:\n      \
+             - {{ topic: orders, message: Order, connect: \"tcp://127.0.0.1:5555\", codec: {codec} }}\n"
+        ));
+    }
+    std::fs::write(dir.join("topology.yaml"), topology).expect("write topology");
+}
+
+#[test]
+fn diff_of_an_appended_field_exits_0() {
+    diff_case("append_field")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("0 breaking"));
+}
+
+#[test]
+fn diff_of_a_field_type_change_exits_1_at_the_field_line() {
+    diff_case("f64_to_string")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "new/messages.yaml:5:26: breaking[hermes::field_wire_compatible_type]: \
+             field 1 'x' changed from double to string",
+        ))
+        .stdout(predicate::str::contains("^^^^^^"));
+}
+
+#[test]
+fn diff_of_a_field_deleted_without_reserving_exits_1_at_its_old_line() {
+    diff_case("delete_field")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("old/messages.yaml:7:"))
+        .stdout(predicate::str::contains(
+            "breaking[hermes::field_no_delete_unless_number_reserved]",
+        ));
+}
+
+#[test]
+fn diff_of_a_renamed_field_breaks_on_a_json_port_only() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (codec, code) in [("json", 1), ("protobuf", 0)] {
+        let (old, new) = (
+            dir.path().join(codec).join("old"),
+            dir.path().join(codec).join("new"),
+        );
+        evolution_topology(&old, "rename_field", "old", codec, false);
+        evolution_topology(&new, "rename_field", "new", codec, false);
+        let assert = hermes().arg("diff").arg(&old).arg(&new).assert().code(code);
+        let rule = if code == 1 {
+            "breaking[hermes::field_same_name]"
+        } else {
+            "compatible[hermes::field_same_name]"
+        };
+        assert
+            .stdout(predicate::str::contains(rule))
+            .stdout(predicate::str::contains("new/messages.yaml:6:"));
+    }
+}
+
+#[test]
+fn diff_of_an_appended_enum_variant_exits_0_and_of_a_removed_one_1() {
+    diff_case("append_enum_variant").assert().code(0);
+    diff_case("delete_enum_variant")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("old/messages.yaml:3:"))
+        .stdout(predicate::str::contains(
+            "breaking[hermes::enum_value_no_delete_unless_number_reserved]",
+        ));
+}
+
+#[test]
+fn diff_of_an_added_node_exits_0_with_the_node_in_the_plan() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    evolution_topology(&old, "rename_field", "old", "protobuf", false);
+    evolution_topology(&new, "rename_field", "old", "protobuf", true);
+    hermes()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("+ node audit"))
+        .stdout(predicate::str::contains(
+            "+ port audit subscribes orders: Order (protobuf) connect tcp://127.0.0.1:5555",
+        ));
+}
+
+#[test]
+fn diff_json_format_prints_one_report() {
+    let output = stdout_of(diff_case("f64_to_string").args(["--format", "json"]), 1);
+    let report: serde_json::Value = serde_json::from_slice(&output).expect("valid JSON");
+    assert_eq!(report["breaking"], 1);
+    assert_eq!(report["compatible"], 0);
+    assert_eq!(report["plan"], serde_json::json!([]));
+    let finding = &report["schema"][0];
+    assert_eq!(finding["rule"], "field_wire_compatible_type");
+    assert_eq!(finding["rules"], "WIRE");
+    assert_eq!(finding["breaking"], true);
+    assert_eq!(finding["parent"], "Order");
+    assert_eq!(finding["line"], 5);
+    assert!(
+        finding["file"]
+            .as_str()
+            .is_some_and(|file| file.ends_with("new/messages.yaml")),
+        "{finding}"
+    );
+}
+
+#[test]
+fn diff_needs_two_topologies_or_a_revision() {
+    hermes()
+        .args(["diff", "topology.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: expected two topologies, OLD and NEW, found 1",
+        ));
+}
+
+/// `git args` in `dir`, which must succeed.
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?} failed");
+}
+
+#[test]
+fn diff_against_a_revision_compares_with_the_committed_version() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let repo = dir.path();
+    let case = format!("{EVOLUTION}/delete_field");
+    for file in ["topology.yaml", "messages.yaml"] {
+        std::fs::copy(format!("{case}/old/{file}"), repo.join(file)).expect("copy");
+    }
+    git(repo, &["init", "--quiet"]);
+    git(repo, &["add", "."]);
+    git(
+        repo,
+        &[
+            "-c",
+            "user.name=hermes",
+            "-c",
+            "user.email=hermes@example.com",
+            "commit",
+            "--quiet",
+            "-m",
+            "old",
+        ],
+    );
+    std::fs::copy(
+        format!("{case}/new/messages.yaml"),
+        repo.join("messages.yaml"),
+    )
+    .expect("copy");
+    hermes()
+        .args(["diff", "--against", "HEAD"])
+        .arg(repo)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("HEAD:messages.yaml:7:"))
+        .stdout(predicate::str::contains(
+            "breaking[hermes::field_no_delete_unless_number_reserved]",
+        ));
+    hermes()
+        .args(["diff", "--against", "no-such-revision"])
+        .arg(repo)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: unknown revision `no-such-revision`",
+        ));
+}
+
+#[test]
+fn diff_against_outside_a_git_repository_exits_2() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("topology.yaml"), "name: t\n").expect("write");
+    hermes()
+        .args(["diff", "--against", "HEAD"])
+        .arg(dir.path())
+        .env(
+            "GIT_CEILING_DIRECTORIES",
+            dir.path().parent().expect("parent"),
+        )
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not in a git repository"));
 }
 
 /// The colour keywords of SVG 1.1 (CSS2's, without CSS3's `transparent` or CSS4's

@@ -1,0 +1,909 @@
+//! `hermes diff OLD NEW`: what changes between two versions of a topology — the plan of
+//! proxies, nodes, ports and message types added, removed or changed — and every schema
+//! change, classified compatible or breaking by buf's `WIRE` and `WIRE_JSON` rules.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hermes_build::diagnostic::{Heading, Label, render_human_finding};
+use hermes_build::model::{Codec, Direction, Node, Port, Span};
+use hermes_build::{FileId, Loaded, Sources};
+use hermes_core::proto::compat::{Finding, Rule, RuleSet, compare};
+use hermes_core::proto::{File, Kind};
+use serde_json::json;
+
+use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
+
+/// Arguments of `hermes diff`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Schema changes are judged by buf's breaking-change rules: `WIRE` for a message that only \
+protobuf ports carry (or no port), `WIRE_JSON` for one that a `json` port carries, and, for \
+now, a `python-json` port too. The types a message's fields name are judged as the message \
+is. Deleting a field without reserving its number (and, for JSON, its name) breaks; \
+renaming one breaks JSON only; appending fields or enum variants is compatible.
+
+Exit status: 0 when nothing breaks, 1 when a schema change breaks (or a version is \
+invalid), 2 on bad usage or an unreadable file or revision.
+
+Examples:
+  hermes diff old/topology.yaml new/topology.yaml
+  hermes diff v1/ v2/ --format json | jq '.schema[] | select(.breaking)'
+  hermes diff --against HEAD                     # ./topology.yaml against its last commit
+  hermes diff examples/trading --against main    # a directory's topology.yaml against `main`")]
+pub struct Args {
+    /// OLD and NEW: topology files, or directories holding `topology.yaml`. With `--against`,
+    /// only NEW (default `./topology.yaml`).
+    #[arg(value_name = "TOPOLOGY", num_args = 0..=2)]
+    paths: Vec<PathBuf>,
+    /// Compare NEW with its version (and its messages files') at this git revision.
+    #[arg(long, value_name = "REV")]
+    against: Option<String>,
+    /// How to print the plan and the findings: text, or one JSON document.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// Human-readable: the plan, then rustc-like findings.
+    Human,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// How long one `git` command may take.
+const GIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs the comparison and returns the exit code.
+pub fn run(args: &Args) -> u8 {
+    let (old, new, _checkout) = match (&args.against, args.paths.as_slice()) {
+        (None, [old, new]) => match (load(old, None), load(new, None)) {
+            (Ok(old), Ok(new)) => (old, new, None),
+            (Err(code), _) | (_, Err(code)) => return code,
+        },
+        (None, _) => {
+            eprintln!(
+                "error: expected two topologies, OLD and NEW, found {}",
+                args.paths.len()
+            );
+            eprintln!(
+                "help: `hermes diff old/topology.yaml new/topology.yaml`, or compare with a git revision: `hermes diff --against HEAD`"
+            );
+            return USAGE_OR_IO;
+        }
+        (Some(_), [_, _]) => {
+            eprintln!("error: with `--against`, expected one topology (NEW), found 2");
+            return USAGE_OR_IO;
+        }
+        (Some(revision), paths) => {
+            let new_path = paths.first().map_or_else(
+                || PathBuf::from(crate::topology::DEFAULT_PATH),
+                PathBuf::clone,
+            );
+            let checkout = match Checkout::of(&new_path, revision) {
+                Ok(checkout) => checkout,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return USAGE_OR_IO;
+                }
+            };
+            let display = (checkout.root.clone(), revision.clone());
+            match (
+                load(&checkout.topology, Some(display)),
+                load(&new_path, None),
+            ) {
+                (Ok(old), Ok(new)) => (old, new, Some(checkout)),
+                (Err(code), _) | (_, Err(code)) => return code,
+            }
+        }
+    };
+    let plan = plan(&old, &new);
+    let findings = schema_findings(&old, &new);
+    match args.format {
+        Format::Human => print_human(&old, &new, &plan, &findings),
+        Format::Json => print_json(&old, &new, &plan, &findings),
+    }
+    if findings.iter().any(|finding| finding.finding.breaking) {
+        FINDINGS
+    } else {
+        SUCCESS
+    }
+}
+
+/// One version of the topology, with its files as they are to be displayed.
+struct Version {
+    loaded: Loaded,
+    /// The loaded sources, with paths as the user knows them (`REV:path` for a revision).
+    sources: Sources,
+}
+
+impl Version {
+    fn path(&self, file: FileId) -> String {
+        self.sources.path(file).display().to_string()
+    }
+
+    fn topology_path(&self) -> String {
+        self.path(self.loaded.topology_file)
+    }
+}
+
+/// Loads a version; `revision` is the temporary directory it was checked out into and the
+/// revision's name, to display its paths as `REV:path`.
+fn load(path: &Path, revision: Option<(PathBuf, String)>) -> Result<Version, u8> {
+    let loaded = crate::topology::load(path)?;
+    let mut sources = Sources::default();
+    for (_, file) in loaded.sources().iter() {
+        let shown = match &revision {
+            Some((root, name)) => file.path.strip_prefix(root).map_or_else(
+                |_| file.path.clone(),
+                |inside| PathBuf::from(format!("{name}:{}", git_path(inside))),
+            ),
+            None => file.path.clone(),
+        };
+        sources.add(shown, file.text.clone());
+    }
+    Ok(Version { loaded, sources })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan of the topology change.
+
+/// One line of the plan: `+` added, `-` removed, `~` changed.
+struct Change {
+    sign: char,
+    /// `proxy`, `node`, `port`, `message` or `enum`.
+    kind: &'static str,
+    /// What changed, after the sign: `node audit`, `port strategy publishes orders`.
+    text: String,
+    /// Where: NEW's file and line, OLD's for a removal.
+    file: String,
+    line: u32,
+}
+
+impl Change {
+    fn new(sign: char, kind: &'static str, text: String, at: (&Version, FileId, Span)) -> Self {
+        let (version, file, span) = at;
+        Change {
+            sign,
+            kind,
+            text,
+            file: version.path(file),
+            line: span.line,
+        }
+    }
+
+    fn change(&self) -> &'static str {
+        match self.sign {
+            '+' => "added",
+            '-' => "removed",
+            _ => "changed",
+        }
+    }
+}
+
+fn plan(old: &Version, new: &Version) -> Vec<Change> {
+    let mut changes = Vec::new();
+    proxies(old, new, &mut changes);
+    nodes(old, new, &mut changes);
+    types(old, new, &mut changes);
+    changes
+}
+
+fn proxies(old: &Version, new: &Version, changes: &mut Vec<Change>) {
+    let (old_file, new_file) = (old.loaded.topology_file, new.loaded.topology_file);
+    let old_proxies = &old.loaded.topology.proxies;
+    for (name, proxy) in new.loaded.topology.proxies.iter() {
+        let Some(before) = old_proxies.get(name) else {
+            let text = format!("proxy {name} {} -> {}", proxy.frontend, proxy.backend);
+            changes.push(Change::new('+', "proxy", text, (new, new_file, name.span)));
+            continue;
+        };
+        let sides = [
+            ("frontend", Some(&before.frontend), Some(&proxy.frontend)),
+            ("backend", Some(&before.backend), Some(&proxy.backend)),
+            ("capture", before.capture.as_ref(), proxy.capture.as_ref()),
+            ("host", before.host.as_ref(), proxy.host.as_ref()),
+        ];
+        for (side, was, is) in sides {
+            if was.map(|v| &v.value) == is.map(|v| &v.value) {
+                continue;
+            }
+            let shown = |value: Option<&hermes_build::model::Spanned<String>>| {
+                value.map_or_else(|| "(none)".to_owned(), |value| value.value.clone())
+            };
+            let text = format!("proxy {name} {side} {} -> {}", shown(was), shown(is));
+            let span = is.map_or(name.span, |value| value.span);
+            changes.push(Change::new('~', "proxy", text, (new, new_file, span)));
+        }
+    }
+    let new_proxies = &new.loaded.topology.proxies;
+    for name in old_proxies.names() {
+        if new_proxies.get(name).is_none() {
+            let text = format!("proxy {name}");
+            changes.push(Change::new('-', "proxy", text, (old, old_file, name.span)));
+        }
+    }
+}
+
+fn nodes(old: &Version, new: &Version, changes: &mut Vec<Change>) {
+    let (old_file, new_file) = (old.loaded.topology_file, new.loaded.topology_file);
+    let old_nodes = &old.loaded.topology.nodes;
+    for (name, node) in new.loaded.topology.nodes.iter() {
+        match old_nodes.get(name) {
+            None => {
+                let text = format!("node {name}");
+                changes.push(Change::new('+', "node", text, (new, new_file, name.span)));
+                for (direction, _, port) in node.ports() {
+                    let text = port_text(name, direction, port, new);
+                    changes.push(Change::new(
+                        '+',
+                        "port",
+                        text,
+                        (new, new_file, port.topic.span),
+                    ));
+                }
+            }
+            Some(before) => ports(name, (before, old), (node, new), changes),
+        }
+    }
+    let new_nodes = &new.loaded.topology.nodes;
+    for (name, node) in old_nodes.iter() {
+        if new_nodes.get(name).is_none() {
+            let text = format!("node {name}");
+            changes.push(Change::new('-', "node", text, (old, old_file, name.span)));
+            for (direction, _, port) in node.ports() {
+                let text = format!("port {name} {} {}", verb(direction), port.topic);
+                changes.push(Change::new(
+                    '-',
+                    "port",
+                    text,
+                    (old, old_file, port.topic.span),
+                ));
+            }
+        }
+    }
+}
+
+/// The ports of a node in both versions, matched by direction and topic.
+fn ports(name: &str, old: (&Node, &Version), new: (&Node, &Version), changes: &mut Vec<Change>) {
+    let (old_node, old) = old;
+    let (new_node, new) = new;
+    let (old_file, new_file) = (old.loaded.topology_file, new.loaded.topology_file);
+    fn find<'a>(node: &'a Node, direction: Direction, topic: &str) -> Option<&'a Port> {
+        node.ports()
+            .find(|(d, _, port)| *d == direction && port.topic.value == topic)
+            .map(|(_, _, port)| port)
+    }
+    for (direction, _, port) in new_node.ports() {
+        let head = format!("port {name} {} {}", verb(direction), port.topic);
+        let Some(before) = find(old_node, direction, &port.topic) else {
+            let text = port_text(name, direction, port, new);
+            changes.push(Change::new(
+                '+',
+                "port",
+                text,
+                (new, new_file, port.topic.span),
+            ));
+            continue;
+        };
+        let codec =
+            |port: &Port, version: &Version| version.loaded.topology.port_settings(port).codec;
+        let aspects = [
+            (
+                "message",
+                before.message.value.clone(),
+                port.message.value.clone(),
+                port.message.span,
+            ),
+            (
+                "codec",
+                codec(before, old).name().to_owned(),
+                codec(port, new).name().to_owned(),
+                port.codec
+                    .as_ref()
+                    .map_or(port.topic.span, |codec| codec.span),
+            ),
+            (
+                "endpoint",
+                endpoint(before),
+                endpoint(port),
+                port.topic.span,
+            ),
+        ];
+        for (aspect, was, is, span) in aspects {
+            if was != is {
+                let text = format!("{head} {aspect} {was} -> {is}");
+                changes.push(Change::new('~', "port", text, (new, new_file, span)));
+            }
+        }
+    }
+    for (direction, _, port) in old_node.ports() {
+        if find(new_node, direction, &port.topic).is_none() {
+            let text = format!("port {name} {} {}", verb(direction), port.topic);
+            changes.push(Change::new(
+                '-',
+                "port",
+                text,
+                (old, old_file, port.topic.span),
+            ));
+        }
+    }
+}
+
+fn verb(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Publish => "publishes",
+        Direction::Subscribe => "subscribes",
+    }
+}
+
+/// `port NODE publishes TOPIC: MESSAGE (codec) via PROXY`, for a port that is added.
+fn port_text(node: &str, direction: Direction, port: &Port, version: &Version) -> String {
+    let codec = version.loaded.topology.port_settings(port).codec;
+    format!(
+        "port {node} {} {}: {} ({}) {}",
+        verb(direction),
+        port.topic,
+        port.message,
+        codec.name(),
+        endpoint(port)
+    )
+}
+
+/// How a port connects: `via PROXY`, `bind ENDPOINT` or `connect ENDPOINT`.
+fn endpoint(port: &Port) -> String {
+    [
+        ("via", &port.via),
+        ("bind", &port.bind),
+        ("connect", &port.connect),
+    ]
+    .into_iter()
+    .filter_map(|(how, value)| value.as_ref().map(|value| format!("{how} {value}")))
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+/// Messages and enums added or removed, by package and name.
+fn types(old: &Version, new: &Version, changes: &mut Vec<Change>) {
+    let declared = |version: &Version| {
+        let mut names = BTreeMap::new();
+        for source in &version.loaded.messages {
+            let package = source.schema.package.value.clone();
+            for name in source.schema.messages.names() {
+                let key = ("message", package.clone(), name.value.clone());
+                names.insert(key, (source.file, name.span));
+            }
+            for name in source.schema.enums.names() {
+                let key = ("enum", package.clone(), name.value.clone());
+                names.insert(key, (source.file, name.span));
+            }
+        }
+        names
+    };
+    let (before, after) = (declared(old), declared(new));
+    for (key, &(file, span)) in &after {
+        let (kind, package, name) = key;
+        if !before.contains_key(key) {
+            let text = format!("{kind} {package}.{name}");
+            changes.push(Change::new('+', kind, text, (new, file, span)));
+        }
+    }
+    for (key, &(file, span)) in &before {
+        let (kind, package, name) = key;
+        if !after.contains_key(key) {
+            let text = format!("{kind} {package}.{name}");
+            changes.push(Change::new('-', kind, text, (old, file, span)));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema changes.
+
+/// A compatibility finding, the rule set that judged it, and where it is in the YAML.
+struct Located {
+    finding: Finding,
+    rules: RuleSet,
+    /// Whether `label` points into NEW (else OLD, for something deleted).
+    in_new: bool,
+    label: Label,
+}
+
+/// Every schema finding: `WIRE`'s for the types only protobuf ports carry, `WIRE_JSON`'s for
+/// the types a JSON port carries.
+fn schema_findings(old: &Version, new: &Version) -> Vec<Located> {
+    let (old_files, new_files) = (
+        hermes_build::proto::files(&old.loaded),
+        hermes_build::proto::files(&new.loaded),
+    );
+    let mut json = BTreeSet::new();
+    for (version, files) in [(old, &old_files), (new, &new_files)] {
+        json.extend(json_types(&version.loaded, files));
+    }
+    let mut findings = Vec::new();
+    for rules in [RuleSet::Wire, RuleSet::WireJson] {
+        for finding in compare(&old_files, &new_files, rules) {
+            let key = (
+                finding.location.package.clone(),
+                finding.location.parent.clone(),
+            );
+            if json.contains(&key) != (rules == RuleSet::WireJson) {
+                continue;
+            }
+            let (in_new, label) = locate(&finding, old, new);
+            findings.push(Located {
+                finding,
+                rules,
+                in_new,
+                label,
+            });
+        }
+    }
+    findings
+}
+
+/// The types (package, name) a JSON port carries, with every type their fields name, to the
+/// bottom.
+fn json_types(loaded: &Loaded, files: &[File]) -> BTreeSet<(String, String)> {
+    let topology = &loaded.topology;
+    let mut pending: Vec<String> = topology
+        .nodes
+        .iter()
+        .flat_map(|(_, node)| node.ports())
+        .filter(|(_, _, port)| topology.port_settings(port).codec != Codec::Protobuf)
+        .map(|(_, _, port)| port.message.value.clone())
+        .collect();
+    let mut seen = BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        for file in files {
+            if file.enums.iter().any(|definition| definition.name == name) {
+                seen.insert((file.package.clone(), name.clone()));
+            }
+            let Some(message) = file.messages.iter().find(|message| message.name == name) else {
+                continue;
+            };
+            if !seen.insert((file.package.clone(), name.clone())) {
+                continue;
+            }
+            for field in &message.fields {
+                if let Kind::Enum(target) | Kind::Message(target) = &field.kind {
+                    pending.push(target.name.clone());
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// Where a finding is in the YAML: at NEW's field or variant, OLD's for one deleted or a
+/// reservation removed; at the message or enum itself when nothing closer is known.
+fn locate(finding: &Finding, old: &Version, new: &Version) -> (bool, Label) {
+    let location = &finding.location;
+    let reservation = matches!(
+        finding.rule,
+        Rule::ReservedMessageNoDelete | Rule::ReservedEnumNoDelete
+    );
+    let deleted = reservation || location.new_name.is_none();
+    let (version, in_new) = if deleted { (old, false) } else { (new, true) };
+    let on_type = matches!(
+        finding.rule,
+        Rule::FieldWireCompatibleType
+            | Rule::FieldWireJsonCompatibleType
+            | Rule::FieldWireCompatibleCardinality
+            | Rule::FieldWireJsonCompatibleCardinality
+    );
+    let place = |version: &Version| -> Option<(FileId, Span)> {
+        let source = version.loaded.messages.iter().find(|source| {
+            source.schema.package.value == location.package
+                && (source.schema.messages.get(&location.parent).is_some()
+                    || source.schema.enums.get(&location.parent).is_some())
+        })?;
+        let schema = &source.schema;
+        let parent_span = schema
+            .messages
+            .names()
+            .chain(schema.enums.names())
+            .find(|name| name.value == location.parent)
+            .map(|name| name.span)?;
+        let closer = if let Some(message) = schema.messages.get(&location.parent) {
+            if reservation {
+                let numbers = message.reserved.numbers.iter();
+                let number = numbers
+                    .filter(|n| Some(n.value) == location.number)
+                    .map(|n| n.span)
+                    .next();
+                number.or_else(|| {
+                    let names = message.reserved.names.iter();
+                    names
+                        .filter(|n| Some(&n.value) == location.old_name.as_ref())
+                        .map(|n| n.span)
+                        .next()
+                })
+            } else {
+                let number = location.number?;
+                let (_, field) = message.numbered_fields().find(|(n, _)| *n == number)?;
+                Some(if on_type {
+                    field.ty.span
+                } else {
+                    field.name.span
+                })
+            }
+        } else {
+            let definition = schema.enums.get(&location.parent)?;
+            if reservation {
+                let numbers = definition.reserved.numbers.iter();
+                numbers
+                    .filter(|n| Some(n.value) == location.number)
+                    .map(|n| n.span)
+                    .next()
+            } else {
+                let index = usize::try_from(location.number?).ok()?;
+                definition.variants.get(index).map(|variant| variant.span)
+            }
+        };
+        Some((source.file, closer.unwrap_or(parent_span)))
+    };
+    let (file, span, in_new) = match place(version) {
+        Some((file, span)) => (file, span, in_new),
+        None => match place(if in_new { old } else { new }) {
+            Some((file, span)) => (file, span, !in_new),
+            None => (version.loaded.topology_file, Span::UNKNOWN, in_new),
+        },
+    };
+    let note = if in_new {
+        "in the new version"
+    } else {
+        "in the old version"
+    };
+    let label = Label {
+        file,
+        span,
+        message: note.to_owned(),
+    };
+    (in_new, label)
+}
+
+fn code(rule: Rule) -> String {
+    format!("hermes::{}", rule.name())
+}
+
+fn help(rule: Rule) -> Option<&'static str> {
+    match rule {
+        Rule::FieldNoDeleteUnlessNumberReserved | Rule::FieldNoDeleteUnlessNameReserved => {
+            Some("keep the field, or list its number and name under the message's `reserved:`")
+        }
+        Rule::EnumValueNoDeleteUnlessNumberReserved | Rule::EnumValueNoDeleteUnlessNameReserved => {
+            Some("keep the variant, or list its number and name under the enum's `reserved:`")
+        }
+        Rule::FieldSameName | Rule::FieldSameJsonName | Rule::EnumValueSameName => {
+            Some("JSON names fields and variants: keep the old name")
+        }
+        Rule::FieldWireCompatibleType
+        | Rule::FieldWireJsonCompatibleType
+        | Rule::FieldWireCompatibleCardinality
+        | Rule::FieldWireJsonCompatibleCardinality => {
+            Some("add a field with a new number for the new type, and reserve the old one")
+        }
+        Rule::ReservedMessageNoDelete | Rule::ReservedEnumNoDelete => {
+            Some("keep the reservation: old payloads may still use the number or name")
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output.
+
+fn print_human(old: &Version, new: &Version, plan: &[Change], findings: &[Located]) {
+    println!("{} -> {}", old.topology_path(), new.topology_path());
+    if plan.is_empty() {
+        println!("plan: no topology changes");
+    } else {
+        println!("plan:");
+        for change in plan {
+            println!(
+                "  {} {}  ({}:{})",
+                change.sign, change.text, change.file, change.line
+            );
+        }
+    }
+    for located in findings {
+        let finding = &located.finding;
+        let kind = if finding.breaking {
+            "breaking"
+        } else {
+            "compatible"
+        };
+        let code = code(finding.rule);
+        let heading = Heading {
+            kind,
+            code: &code,
+            message: &format!("{} ({})", finding.message, located.rules.buf_name()),
+        };
+        let help = finding.breaking.then(|| help(finding.rule)).flatten();
+        let sources = if located.in_new {
+            &new.sources
+        } else {
+            &old.sources
+        };
+        println!();
+        print!(
+            "{}",
+            render_human_finding(sources, heading, std::slice::from_ref(&located.label), help)
+        );
+    }
+    let breaking = findings.iter().filter(|l| l.finding.breaking).count();
+    println!();
+    println!(
+        "{} topology change{}, {breaking} breaking and {} compatible schema change{}",
+        plan.len(),
+        if plan.len() == 1 { "" } else { "s" },
+        findings.len() - breaking,
+        if findings.len() - breaking == 1 {
+            ""
+        } else {
+            "s"
+        },
+    );
+}
+
+fn print_json(old: &Version, new: &Version, plan: &[Change], findings: &[Located]) {
+    let plan: Vec<_> = plan
+        .iter()
+        .map(|change| {
+            json!({
+                "change": change.change(),
+                "kind": change.kind,
+                "text": format!("{} {}", change.sign, change.text),
+                "file": change.file,
+                "line": change.line,
+            })
+        })
+        .collect();
+    let schema: Vec<_> = findings
+        .iter()
+        .map(|located| {
+            let finding = &located.finding;
+            let location = &finding.location;
+            let version = if located.in_new { new } else { old };
+            let span = located.label.span;
+            json!({
+                "rule": finding.rule.name(),
+                "code": code(finding.rule),
+                "breaking": finding.breaking,
+                "rules": located.rules.buf_name(),
+                "message": finding.message,
+                "package": location.package,
+                "parent": location.parent,
+                "number": location.number,
+                "old_name": location.old_name,
+                "new_name": location.new_name,
+                "version": if located.in_new { "new" } else { "old" },
+                "file": version.path(located.label.file),
+                "line": span.is_known().then_some(span.line),
+                "column": span.is_known().then_some(span.column),
+            })
+        })
+        .collect();
+    let breaking = findings.iter().filter(|l| l.finding.breaking).count();
+    let document = json!({
+        "old": old.topology_path(),
+        "new": new.topology_path(),
+        "plan": plan,
+        "schema": schema,
+        "breaking": breaking,
+        "compatible": findings.len() - breaking,
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&document).unwrap_or_default()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `--against REV`: the old version from git.
+
+/// A topology and its messages files as they are at a git revision, written into a temporary
+/// directory that is removed on drop.
+struct Checkout {
+    root: PathBuf,
+    topology: PathBuf,
+}
+
+impl Checkout {
+    /// Writes the revision's version of the topology at `path` (and of every messages file it
+    /// names) under a new temporary directory.
+    fn of(path: &Path, revision: &str) -> Result<Checkout, String> {
+        let file = crate::topology::resolve(path);
+        let name = file
+            .file_name()
+            .ok_or_else(|| format!("`{}` names no file", file.display()))?;
+        let dir = match file.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = dir
+            .canonicalize()
+            .map_err(|error| format!("cannot read `{}`: {error}", dir.display()))?;
+        let top = git(&dir, &["rev-parse", "--show-toplevel"])
+            .map_err(|_| format!("`{}` is not in a git repository", dir.display()))?;
+        let top = PathBuf::from(String::from_utf8_lossy(&top).trim_end_matches(['\n', '\r']));
+        let top = top
+            .canonicalize()
+            .map_err(|error| format!("cannot read `{}`: {error}", top.display()))?;
+        let inside = dir.strip_prefix(&top).map_err(|_| {
+            format!(
+                "`{}` is not inside the repository `{}`",
+                dir.display(),
+                top.display()
+            )
+        })?;
+        let relative = inside.join(name);
+        let commit = format!("{revision}^{{commit}}");
+        git(&top, &["rev-parse", "--verify", "--quiet", &commit])
+            .map_err(|_| format!("unknown revision `{revision}`"))?;
+        let text = git(
+            &top,
+            &["show", &format!("{revision}:{}", git_path(&relative))],
+        )
+        .map_err(|_| format!("`{}` does not exist at `{revision}`", git_path(&relative)))?;
+        let mut checkout = Checkout::create()?;
+        let topology = checkout.root.join(&relative);
+        checkout.write(&topology, &text)?;
+        let text = String::from_utf8_lossy(&text).into_owned();
+        // An unparsable topology or a missing messages file is reported by the load that
+        // follows, at the path the user knows.
+        if let Ok(paths) = hermes_build::messages_paths(&topology, text) {
+            for messages in paths {
+                let Some(inside) = lexically_inside(&checkout.root, &messages) else {
+                    continue;
+                };
+                let spec = format!("{revision}:{}", git_path(&inside));
+                if let Ok(contents) = git(&top, &["show", &spec]) {
+                    checkout.write(&checkout.root.join(&inside), &contents)?;
+                }
+            }
+        }
+        checkout.topology = topology;
+        Ok(checkout)
+    }
+
+    /// A new, empty temporary directory.
+    fn create() -> Result<Checkout, String> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+        let root = std::env::temp_dir().join(format!("hermes-diff-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&root)
+            .map_err(|error| format!("cannot create `{}`: {error}", root.display()))?;
+        Ok(Checkout {
+            topology: root.clone(),
+            root,
+        })
+    }
+
+    fn write(&self, path: &Path, contents: &[u8]) -> Result<(), String> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|error| format!("cannot create `{}`: {error}", parent.display()))?;
+        }
+        std::fs::write(path, contents)
+            .map_err(|error| format!("cannot write `{}`: {error}", path.display()))
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// `path` relative to `root` after resolving `..` and `.` without touching the disk; `None`
+/// when it leaves `root`.
+fn lexically_inside(root: &Path, path: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<Component<'_>> = Vec::new();
+    for component in path.strip_prefix(root).ok()?.components() {
+        match component {
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::CurDir => {}
+            Component::Normal(_) => parts.push(component),
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.iter().collect())
+}
+
+/// A relative path as git writes it, with `/` separators.
+fn git_path(path: &Path) -> String {
+    path.components()
+        .map(|component| component.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Runs `git args` in `dir` and returns its standard output; `Err` with its standard error
+/// when it fails, cannot start, or takes longer than [`GIT_TIMEOUT`].
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("cannot run `git`: {error}"))?;
+    let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err("cannot read `git`'s output".to_owned());
+    };
+    // Read both pipes on threads so a large output cannot block git while we wait for it.
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).map(|_| bytes)
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut bytes);
+        bytes
+    });
+    let deadline = Instant::now() + GIT_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`git {}` took longer than {GIT_TIMEOUT:?}",
+                    args.join(" ")
+                ));
+            }
+            Err(error) => return Err(format!("cannot wait for `git`: {error}")),
+        }
+    };
+    let stdout = out
+        .join()
+        .map_err(|_| "cannot read `git`'s output".to_owned())?
+        .map_err(|error| format!("cannot read `git`'s output: {error}"))?;
+    let stderr = err.join().unwrap_or_default();
+    if status.success() {
+        Ok(stdout)
+    } else {
+        Err(String::from_utf8_lossy(&stderr).trim().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{git_path, lexically_inside};
+
+    #[test]
+    fn messages_paths_that_leave_the_checkout_are_refused() {
+        let root = Path::new("/tmp/checkout");
+        assert_eq!(
+            lexically_inside(root, &root.join("app/../shared/ids.yaml")),
+            Some(Path::new("shared/ids.yaml").to_path_buf())
+        );
+        assert_eq!(lexically_inside(root, &root.join("../outside.yaml")), None);
+        assert_eq!(lexically_inside(root, Path::new("/elsewhere/x.yaml")), None);
+    }
+
+    #[test]
+    fn git_paths_use_forward_slashes() {
+        assert_eq!(
+            git_path(Path::new("app/./topology.yaml")),
+            "app/topology.yaml"
+        );
+    }
+}
