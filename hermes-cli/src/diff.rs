@@ -5,11 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hermes_build::diagnostic::{Heading, Label, render_human_finding};
 use hermes_build::model::{Codec, Direction, Node, Port, Span};
-use hermes_build::{FileId, Loaded, Sources};
+use hermes_build::{FileId, LoadError, Loaded, Report, Sources};
 use hermes_core::proto::compat::{Finding, Rule, RuleSet, compare};
 use hermes_core::proto::{File, Kind};
 use serde_json::json;
@@ -134,19 +135,45 @@ impl Version {
 /// Loads a version; `revision` is the temporary directory it was checked out into and the
 /// revision's name, to display its paths as `REV:path`.
 fn load(path: &Path, revision: Option<(PathBuf, String)>) -> Result<Version, u8> {
-    let loaded = crate::topology::load(path)?;
-    let mut sources = Sources::default();
-    for (_, file) in loaded.sources().iter() {
-        let shown = match &revision {
-            Some((root, name)) => file.path.strip_prefix(root).map_or_else(
-                |_| file.path.clone(),
-                |inside| PathBuf::from(format!("{name}:{}", git_path(inside))),
-            ),
-            None => file.path.clone(),
-        };
-        sources.add(shown, file.text.clone());
+    let Some((root, name)) = revision else {
+        let loaded = crate::topology::load(path)?;
+        let sources = loaded.sources().clone();
+        return Ok(Version { loaded, sources });
+    };
+    match hermes_build::load(path) {
+        Ok(loaded) => {
+            let sources = at_revision(loaded.sources(), &root, &name);
+            Ok(Version { loaded, sources })
+        }
+        Err(LoadError::Invalid(report)) => {
+            let sources = at_revision(report.sources(), &root, &name);
+            let report = Report::new(Arc::new(sources), report.diagnostics().to_vec());
+            eprintln!("{}", report.render_human());
+            eprintln!(
+                "error: the topology at `{name}` is invalid ({})",
+                report.summary()
+            );
+            Err(FINDINGS)
+        }
+        Err(error @ LoadError::Io { .. }) => {
+            eprintln!("error: {error}");
+            Err(USAGE_OR_IO)
+        }
     }
-    Ok(Version { loaded, sources })
+}
+
+/// `sources` with the paths under `root` (a checkout of `revision`) shown as `REV:path`.
+fn at_revision(sources: &Sources, root: &Path, revision: &str) -> Sources {
+    let mut shown = Sources::default();
+    // Added in the same order, so every `FileId` still names the same file.
+    for (_, file) in sources.iter() {
+        let path = file.path.strip_prefix(root).map_or_else(
+            |_| file.path.clone(),
+            |inside| PathBuf::from(format!("{revision}:{}", git_path(inside))),
+        );
+        shown.add(path, file.text.clone());
+    }
+    shown
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -675,6 +675,44 @@ fn diff_against_a_revision_compares_with_the_committed_version() {
 }
 
 #[test]
+fn diff_against_a_revision_reports_its_errors_at_the_revision_path() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let repo = dir.path();
+    std::fs::write(
+        repo.join("topology.yaml"),
+        "name: t\nmessages: [gone.yaml]\n",
+    )
+    .expect("write");
+    git(repo, &["init", "--quiet"]);
+    git(repo, &["add", "."]);
+    git(
+        repo,
+        &[
+            "-c",
+            "user.name=hermes",
+            "-c",
+            "user.email=hermes@example.com",
+            "commit",
+            "--quiet",
+            "-m",
+            "names a missing messages file",
+        ],
+    );
+    hermes()
+        .args(["diff", "--against", "HEAD"])
+        .arg(repo)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "HEAD:topology.yaml:2:12: error[hermes::missing_file]",
+        ))
+        .stderr(predicate::str::contains(
+            "error: the topology at `HEAD` is invalid (1 error)",
+        ));
+}
+
+#[test]
 fn diff_against_outside_a_git_repository_exits_2() {
     let dir = tempfile::tempdir().expect("temporary directory");
     std::fs::write(dir.path().join("topology.yaml"), "name: t\n").expect("write");
