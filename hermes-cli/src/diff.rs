@@ -470,6 +470,17 @@ fn schema_findings(old: &Version, new: &Version) -> Vec<Located> {
             });
         }
     }
+    // NEW's places in file order, then OLD's (the deletions).
+    findings.sort_by_key(|located| {
+        let span = located.label.span;
+        (
+            !located.in_new,
+            located.label.file,
+            span.line,
+            span.column,
+            located.finding.rule,
+        )
+    });
     findings
 }
 
