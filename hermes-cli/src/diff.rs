@@ -62,9 +62,9 @@ const GIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Runs the comparison and returns the exit code.
 pub fn run(args: &Args) -> u8 {
     let (old, new, _checkout) = match (&args.against, args.paths.as_slice()) {
-        (None, [old, new]) => match (load(old, None), load(new, None)) {
-            (Ok(old), Ok(new)) => (old, new, None),
-            (Err(code), _) | (_, Err(code)) => return code,
+        (None, [old, new]) => match load(old, None).and_then(|old| Ok((old, load(new, None)?))) {
+            Ok((old, new)) => (old, new, None),
+            Err(code) => return code,
         },
         (None, _) => {
             eprintln!(
@@ -93,12 +93,13 @@ pub fn run(args: &Args) -> u8 {
                 }
             };
             let display = (checkout.root.clone(), revision.clone());
-            match (
-                load(&checkout.topology, Some(display)),
-                load(&new_path, None),
-            ) {
-                (Ok(old), Ok(new)) => (old, new, Some(checkout)),
-                (Err(code), _) | (_, Err(code)) => return code,
+            let old = match load(&checkout.topology, Some(display)) {
+                Ok(old) => old,
+                Err(code) => return code,
+            };
+            match load(&new_path, None) {
+                Ok(new) => (old, new, Some(checkout)),
+                Err(code) => return code,
             }
         }
     };

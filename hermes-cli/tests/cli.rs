@@ -601,6 +601,23 @@ fn diff_json_format_prints_one_report() {
 }
 
 #[test]
+fn diff_stops_at_the_first_version_that_cannot_be_read() {
+    let output = hermes()
+        .args(["diff", "missing/old.yaml", "missing/new.yaml"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(output).expect("UTF-8");
+    assert!(
+        stderr.contains("error: cannot read `missing/old.yaml`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+}
+
+#[test]
 fn diff_needs_two_topologies_or_a_revision() {
     hermes()
         .args(["diff", "topology.yaml"])
