@@ -12,7 +12,7 @@ use hermes_build::diagnostic::{Heading, Label, render_human_finding};
 use hermes_build::model::{Codec, Direction, Node, Port, Span};
 use hermes_build::{FileId, LoadError, Loaded, Report, Sources};
 use hermes_core::proto::compat::{Finding, Rule, RuleSet, compare};
-use hermes_core::proto::{File, Kind};
+use hermes_core::proto::{Enum, File, Kind, Reserved};
 use serde_json::json;
 
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
@@ -575,10 +575,23 @@ fn locate(finding: &Finding, old: &Version, new: &Version) -> (bool, Label) {
             let definition = schema.enums.get(&location.parent)?;
             if reservation {
                 let numbers = definition.reserved.numbers.iter();
-                numbers
+                let number = numbers
                     .filter(|n| Some(n.value) == location.number)
                     .map(|n| n.span)
-                    .next()
+                    .next();
+                // Reserved variant names are compared as protobuf names (`SIDE_CROSS`).
+                let protobuf = Enum {
+                    name: location.parent.clone(),
+                    variants: Vec::new(),
+                    reserved: Reserved::default(),
+                };
+                number.or_else(|| {
+                    let names = definition.reserved.names.iter();
+                    names
+                        .filter(|n| Some(&protobuf.value_name(n)) == location.old_name.as_ref())
+                        .map(|n| n.span)
+                        .next()
+                })
             } else {
                 let index = usize::try_from(location.number?).ok()?;
                 definition.variants.get(index).map(|variant| variant.span)

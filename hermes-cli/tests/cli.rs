@@ -562,6 +562,19 @@ fn diff_of_an_appended_enum_variant_exits_0_and_of_a_removed_one_1() {
 }
 
 #[test]
+fn diff_of_a_deleted_reservation_points_at_it_in_the_old_version() {
+    diff_case("delete_enum_reserved")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "old/messages.yaml:5:27: breaking[hermes::reserved_enum_no_delete]: reserved number 5",
+        ))
+        .stdout(predicate::str::contains(
+            "old/messages.yaml:5:39: breaking[hermes::reserved_enum_no_delete]: reserved name 'SIDE_CROSS'",
+        ));
+}
+
+#[test]
 fn diff_of_an_added_node_exits_0_with_the_node_in_the_plan() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (old, new) = (dir.path().join("old"), dir.path().join("new"));
