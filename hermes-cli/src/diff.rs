@@ -21,8 +21,8 @@ use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Schema changes are judged by buf's breaking-change rules: `WIRE` for a message that only \
-protobuf ports carry (or no port), `WIRE_JSON` for one that a `json` port carries, and, for \
-now, a `python-json` port too. The types a message's fields name are judged as the message \
+protobuf ports carry (or no port), `WIRE_JSON` for one that a `json` port carries in either \
+version, and, for now, a `python-json` port too. The types a message's fields name are judged as the message \
 is. Deleting a field without reserving its number (and, for JSON, its name) breaks; \
 renaming one breaks JSON only; appending fields or enum variants is compatible.
 
