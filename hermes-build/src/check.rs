@@ -419,7 +419,10 @@ fn check_field_ids(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 fn check_message_versions(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for source in cx.messages {
         for (message_name, message) in source.schema.messages.iter() {
-            let Some(version) = message.version.as_ref().filter(|version| version.value == 0)
+            let Some(version) = message
+                .version
+                .as_ref()
+                .filter(|version| version.value == 0)
             else {
                 continue;
             };

@@ -228,7 +228,10 @@ fn an_appended_field_keeps_the_generated_fingerprint() {
         before.1,
         "#[hermes(name = \"demo.Tick\", version = 1, crate = \"::hermes_runtime\")]"
     );
-    assert_eq!(before.0, hermes_build::fingerprint::fingerprint("demo.Tick@v1"));
+    assert_eq!(
+        before.0,
+        hermes_build::fingerprint::fingerprint("demo.Tick@v1")
+    );
 }
 
 #[test]

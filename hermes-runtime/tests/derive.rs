@@ -298,7 +298,10 @@ fn version_makes_the_fingerprint_the_lineage() {
     }
     const V1: u64 = <lineage::V1 as Message>::FINGERPRINT;
     assert_eq!(V1, hermes_runtime::fingerprint("trading.Quote@v1"));
-    assert_eq!(V1, 0xe388_d41e_4516_fbe1, "pinned: the lineage string is on the wire");
+    assert_eq!(
+        V1, 0xe388_d41e_4516_fbe1,
+        "pinned: the lineage string is on the wire"
+    );
     assert_eq!(lineage::V1Appended::FINGERPRINT, V1);
     assert_eq!(
         lineage::V2::FINGERPRINT,
