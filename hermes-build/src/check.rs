@@ -119,6 +119,7 @@ const CHECKS: &[Check] = &[
     check_duplicate_names,
     check_field_types,
     check_field_ids,
+    check_message_versions,
     check_reserved,
     check_port_messages,
     check_port_transports,
@@ -409,6 +410,32 @@ fn check_field_ids(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     used.insert(number, &field.name);
                 }
             }
+        }
+    }
+}
+
+/// `hermes::invalid_value`: a message's `version:` is 1 or more, since the lineage's versions
+/// count from 1 (the default).
+fn check_message_versions(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for source in cx.messages {
+        for (message_name, message) in source.schema.messages.iter() {
+            let Some(version) = message
+                .version
+                .as_ref()
+                .filter(|version| version.value == 0)
+            else {
+                continue;
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("version 0 of `{message_name}` is not allowed, expected 1 or more"),
+                )
+                .with_label(source.file, version.span, "")
+                .with_help(
+                    "versions start at 1 (the default); raise the version for each breaking change",
+                ),
+            );
         }
     }
 }

@@ -3,11 +3,12 @@
 //!
 //! Every native envelope carries the 64-bit fingerprint of its message type, and a typed
 //! receiver refuses envelopes whose fingerprint is not its own. Generated types get theirs from
-//! `#[derive(HermesMessage)]`, which hashes a canonical form of the type
-//! (`package.Name{field:type;...}`, see [`crate::canonical_form`]). This module hashes the same
-//! canonical form with the same function ([`hermes_core::fingerprint`]), so a tool that
-//! stamps [`message_fingerprint`] on bytes it encoded itself is accepted by generated receivers,
-//! and can tell which declared message an envelope carries.
+//! `#[derive(HermesMessage)]` with `version` set, which hashes the message's lineage
+//! (`package.Name@vN`, see [`crate::canonical_form`]): its name and major version, not its
+//! fields. This module hashes the same lineage with the same function
+//! ([`hermes_core::fingerprint`]), so a tool that stamps [`message_fingerprint`] on bytes it
+//! encoded itself is accepted by generated receivers, and can tell which declared message an
+//! envelope carries.
 
 use crate::Loaded;
 
@@ -26,7 +27,7 @@ pub use hermes_core::fingerprint;
 /// use hermes_build::fingerprint::{fingerprint, message_fingerprint};
 ///
 /// let loaded = hermes_build::load(&path)?;
-/// assert_eq!(message_fingerprint(&loaded, "Tick"), Some(fingerprint("demo.Tick{n:u64}")));
+/// assert_eq!(message_fingerprint(&loaded, "Tick"), Some(fingerprint("demo.Tick@v1")));
 /// assert_eq!(message_fingerprint(&loaded, "Tock"), None);
 /// # Ok::<(), hermes_build::LoadError>(())
 /// ```

@@ -188,3 +188,60 @@ fn type_attributes_reach_the_selected_types() {
     assert_eq!(rust.matches("#[derive(Default)]").count(), 1);
     assert_eq!(rust.matches("#[non_exhaustive]").count(), 1);
 }
+
+/// The fingerprint of the generated type of `Tick` in a messages file whose `Tick` is
+/// `message`, and the `#[hermes(...)]` attribute the generated type carries.
+fn tick_lineage(message: &str) -> (u64, String) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("messages.yaml"),
+        format!("package: demo\nmessages:\n  Tick:\n{message}"),
+    )
+    .expect("messages");
+    let path = dir.path().join("topology.yaml");
+    std::fs::write(&path, "name: demo\nmessages: [messages.yaml]\n").expect("topology");
+    let loaded = hermes_build::load(&path).unwrap_or_else(|error| panic!("{error}"));
+    let fingerprint =
+        hermes_build::fingerprint::message_fingerprint(&loaded, "Tick").expect("Tick is declared");
+    let code: String = hermes_build::generate(&loaded, &Settings::default())
+        .expect("generates")
+        .into_iter()
+        .map(|(_, contents)| contents)
+        .collect();
+    let attribute = code
+        .lines()
+        .find(|line| line.contains("#[hermes(name = \"demo.Tick\""))
+        .expect("the generated type names its lineage")
+        .trim()
+        .to_owned();
+    (fingerprint, attribute)
+}
+
+#[test]
+fn an_appended_field_keeps_the_generated_fingerprint() {
+    let before = tick_lineage("    fields:\n      - { name: n, type: u64 }\n");
+    let after = tick_lineage(
+        "    fields:\n      - { name: n, type: u64 }\n      - { name: label, type: string }\n",
+    );
+    assert_eq!(before, after);
+    assert_eq!(
+        before.1,
+        "#[hermes(name = \"demo.Tick\", version = 1, crate = \"::hermes_runtime\")]"
+    );
+    assert_eq!(
+        before.0,
+        hermes_build::fingerprint::fingerprint("demo.Tick@v1")
+    );
+}
+
+#[test]
+fn a_raised_version_changes_the_generated_fingerprint() {
+    let v1 = tick_lineage("    fields:\n      - { name: n, type: u64 }\n");
+    let v2 = tick_lineage("    version: 2\n    fields:\n      - { name: n, type: u64 }\n");
+    assert_ne!(v1.0, v2.0);
+    assert_eq!(v2.0, hermes_build::fingerprint::fingerprint("demo.Tick@v2"));
+    assert_eq!(
+        v2.1,
+        "#[hermes(name = \"demo.Tick\", version = 2, crate = \"::hermes_runtime\")]"
+    );
+}

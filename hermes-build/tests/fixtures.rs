@@ -143,3 +143,31 @@ fn an_enum_mapping_rejects_unknown_keys_and_lists_the_valid_ones() {
         "{help}"
     );
 }
+
+#[test]
+fn a_zero_version_is_an_invalid_value_at_its_line() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("messages.yaml"),
+        "package: demo\nmessages:\n  Tick:\n    version: 0\n    fields:\n      - { name: n, type: u64 }\n",
+    )
+    .expect("messages");
+    std::fs::write(
+        dir.path().join("topology.yaml"),
+        "name: demo\nmessages: [messages.yaml]\n",
+    )
+    .expect("topology");
+    let report = report_of(&dir.path().join("topology.yaml"));
+    let rendered = report.render_human();
+    let codes: Vec<&str> = report
+        .diagnostics()
+        .iter()
+        .map(|diagnostic| diagnostic.code.as_str())
+        .collect();
+    assert_eq!(codes, ["hermes::invalid_value"], "{rendered}");
+    assert!(
+        rendered.contains("version 0 of `Tick` is not allowed, expected 1 or more"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("messages.yaml:4:14"), "{rendered}");
+}

@@ -8,7 +8,8 @@
 //! - [`Endpoint`]: the endpoint grammar (`tcp://host:port`, `ipc://path`, `inproc://name`);
 //! - [`Codec`]: codec names and the ids the envelope header carries;
 //! - [`SlowSubscriberAction`]: what a subscriber that falls behind does;
-//! - [`fingerprint`]: the type fingerprint every native envelope carries;
+//! - [`fingerprint`]: the type fingerprint every native envelope carries, and [`lineage`]
+//!   with [`lineage_fingerprint`]: the fingerprint of a message's name and major version;
 //! - [`proto`]: the protobuf model of a messages file, from which `.proto` text and runtime
 //!   descriptors are both made.
 //!
@@ -29,6 +30,6 @@ pub mod topic;
 
 pub use codec::{Codec, UnknownCodec};
 pub use endpoint::{Endpoint, EndpointError, ProxySide};
-pub use fingerprint::{ANY_FINGERPRINT, fingerprint};
+pub use fingerprint::{ANY_FINGERPRINT, fingerprint, lineage, lineage_fingerprint};
 pub use policy::SlowSubscriberAction;
 pub use topic::TopicFilter;

@@ -5,12 +5,12 @@ use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Meta, Token};
+use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitInt, LitStr, Meta, Token};
 
 use crate::valid::Errors;
 
 /// The keys `#[hermes(...)]` accepts on the type, in the order error messages list them.
-const KEYS: [&str; 4] = ["name", "codec", "topic", "crate"];
+const KEYS: [&str; 5] = ["name", "codec", "topic", "crate", "version"];
 
 /// The codec names `codec = "..."` accepts: the runtime's `Codec::name()`s.
 const CODECS: [&str; 3] = ["protobuf", "json", "python-json"];
@@ -26,6 +26,9 @@ pub struct Container {
     pub topic: Option<LitStr>,
     /// `crate = "path"`: where the runtime lives when it is not `::hermes_runtime`.
     pub krate: Option<syn::Path>,
+    /// `version = 2`: the major version, with the literal for error spans. With it, the
+    /// fingerprint is the lineage (name and version) rather than a hash of the fields.
+    pub version: Option<(u32, LitInt)>,
 }
 
 /// A codec the type can name as its default, mirroring the runtime's `Codec`.
@@ -77,6 +80,12 @@ impl Container {
                 continue;
             }
             seen.push(key.clone());
+            if key == "version" {
+                if let Some(version) = entry.version_value(errors) {
+                    container.version = Some(version);
+                }
+                continue;
+            }
             let Some(value) = entry.string_value(&key, errors) else {
                 continue;
             };
@@ -87,7 +96,7 @@ impl Container {
                     Some(codec) => container.codec = Some((codec, value)),
                     None => errors.push(unknown(&value, &value.value(), "codec", &CODECS)),
                 },
-                // `crate`, the last of `KEYS`
+                // `crate`, the last string-valued key of `KEYS`
                 _ => match value.parse::<syn::Path>() {
                     Ok(path) => container.krate = Some(path),
                     Err(_) => errors.push(with_help(
@@ -167,6 +176,56 @@ impl Parse for Entry {
 }
 
 impl Entry {
+    /// The `version` entry's integer, 1 or more, or `None` after reporting why it has none.
+    fn version_value(self, errors: &mut Errors) -> Option<(u32, LitInt)> {
+        let example = example("version");
+        match self.value {
+            Value::Expr(Expr::Lit(ExprLit {
+                lit: Lit::Int(lit), ..
+            })) => match lit.base10_parse::<u32>() {
+                Ok(version) if version >= 1 => Some((version, lit)),
+                _ => {
+                    errors.push(with_help(
+                        &lit,
+                        format!(
+                            "invalid #[hermes] version `{lit}`, expected an integer from 1 to {}",
+                            u32::MAX
+                        ),
+                        "versions start at 1; raise the version for each breaking change",
+                    ));
+                    None
+                }
+            },
+            Value::Expr(other) => {
+                errors.push(with_help(
+                    &other,
+                    format!(
+                        "expected an integer literal for #[hermes] key `version`, found `{}`",
+                        other.to_token_stream()
+                    ),
+                    format!("write the major version without quotes, as in `{example}`"),
+                ));
+                None
+            }
+            Value::Missing => {
+                errors.push(with_help(
+                    &self.key,
+                    "expected a value for #[hermes] key `version`",
+                    format!("write `{example}`"),
+                ));
+                None
+            }
+            Value::Group(group) => {
+                errors.push(with_help(
+                    &group,
+                    "expected `=` and an integer literal after #[hermes] key `version`",
+                    format!("write `{example}`"),
+                ));
+                None
+            }
+        }
+    }
+
     /// The entry's string literal, or `None` after reporting why it has none.
     fn string_value(self, key: &str, errors: &mut Errors) -> Option<LitStr> {
         let example = example(key);
@@ -210,6 +269,7 @@ fn example(key: &str) -> &'static str {
         "name" => "name = \"trading.Quote\"",
         "codec" => "codec = \"json\"",
         "topic" => "topic = \"quotes\"",
+        "version" => "version = 2",
         _ => "crate = \"my_app::hermes_runtime\"",
     }
 }

@@ -55,6 +55,18 @@ fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
         }
     };
 
+    // With `version`, the lineage (checked to come with an explicit `name`): compatible changes
+    // of the fields keep it. Without, a hash of the shape: any change of the fields changes it.
+    let fingerprint = match (&input.attrs.version, &input.attrs.name) {
+        (Some((version, lit)), Some(name)) => {
+            // Unsuffixed, so that `version = 2u8` still passes a `u32`.
+            let mut version = proc_macro2::Literal::u32_unsuffixed(*version);
+            version.set_span(lit.span());
+            quote!(#private::lineage_fingerprint(#name, #version))
+        }
+        _ => quote!(#private::fingerprint(#canonical)),
+    };
+
     let codec = input
         .attrs
         .codec
@@ -109,7 +121,7 @@ fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
             #[automatically_derived]
             impl #private::Message for #ident #where_clause {
                 const NAME: &'static str = #name;
-                const FINGERPRINT: u64 = #private::fingerprint(#canonical);
+                const FINGERPRINT: u64 = #fingerprint;
                 const DEFAULT_CODEC: #private::Codec = #private::Codec::#codec_variant;
                 const DEFAULT_TOPIC: ::core::option::Option<&'static str> = #topic;
 
@@ -185,4 +197,112 @@ fn unit_enum_protobuf(
         }
     };
     (quote!(true), encode, decode)
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    /// The expansion as text, whitespace removed so assertions do not depend on formatting.
+    fn expand(input: syn::DeriveInput) -> String {
+        super::derive(&input)
+            .to_string()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect()
+    }
+
+    #[test]
+    fn version_makes_the_fingerprint_the_lineage() {
+        let out = expand(parse_quote! {
+            #[hermes(name = "trading.Quote", version = 3)]
+            struct Quote { price: f64 }
+        });
+        assert!(
+            out.contains(
+                "constFINGERPRINT:u64=::hermes_runtime::__private::lineage_fingerprint(\"trading.Quote\",3);"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn without_version_the_fingerprint_hashes_the_fields() {
+        let out = expand(parse_quote! {
+            #[hermes(name = "trading.Quote")]
+            struct Quote { price: f64 }
+        });
+        assert!(
+            out.contains(
+                "constFINGERPRINT:u64=::hermes_runtime::__private::fingerprint(\"trading.Quote{price:f64}\");"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn suffixed_version_is_passed_unsuffixed() {
+        let out = expand(parse_quote! {
+            #[hermes(name = "t.A", version = 2u8)]
+            struct A { n: u32 }
+        });
+        assert!(out.contains("lineage_fingerprint(\"t.A\",2)"), "{out}");
+    }
+
+    #[test]
+    fn version_without_name_is_an_error() {
+        let out = expand(parse_quote! {
+            #[hermes(version = 2)]
+            struct Quote { price: f64 }
+        });
+        assert!(
+            out.contains("#[hermes]key`version`requiresanexplicit`name`"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn version_zero_is_an_error() {
+        let out = expand(parse_quote! {
+            #[hermes(name = "t.A", version = 0)]
+            struct A { n: u32 }
+        });
+        assert!(
+            out.contains("invalid#[hermes]version`0`,expectedanintegerfrom1to4294967295"),
+            "{out}"
+        );
+        assert!(!out.contains("requiresanexplicit"), "{out}");
+    }
+
+    #[test]
+    fn version_out_of_range_is_an_error() {
+        let out = expand(parse_quote! {
+            #[hermes(name = "t.A", version = 4294967296)]
+            struct A { n: u32 }
+        });
+        assert!(out.contains("invalid#[hermes]version`4294967296`"), "{out}");
+    }
+
+    #[test]
+    fn quoted_version_is_an_error() {
+        let out = expand(parse_quote! {
+            #[hermes(name = "t.A", version = "2")]
+            struct A { n: u32 }
+        });
+        assert!(
+            out.contains("expectedanintegerliteralfor#[hermes]key`version`,found`\\\"2\\\"`"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn version_errors_are_reported_with_the_others() {
+        let out = expand(parse_quote! {
+            #[hermes(version = 0, codec = "jsn")]
+            struct A { n: u32 }
+        });
+        assert!(out.contains("invalid#[hermes]version`0`"), "{out}");
+        assert!(out.contains("unknowncodec`jsn`"), "{out}");
+    }
 }

@@ -33,6 +33,19 @@ pub fn check(input: &Input<'_>, errors: &mut Errors) {
     if let Some(topic) = &input.attrs.topic {
         check_topic(topic, errors);
     }
+    check_version(input, errors);
+}
+
+/// A lineage is a name and a version: the default name moves with the Rust path, so a
+/// version without an explicit `name` would not identify anything stable.
+fn check_version(input: &Input<'_>, errors: &mut Errors) {
+    if let (Some((_, lit)), None) = (&input.attrs.version, &input.attrs.name) {
+        errors.push(with_help(
+            lit,
+            "#[hermes] key `version` requires an explicit `name`",
+            "add the name the version belongs to, as in `#[hermes(name = \"trading.Quote\", version = 2)]`",
+        ));
+    }
 }
 
 fn check_generics(input: &Input<'_>, errors: &mut Errors) {

@@ -118,6 +118,7 @@ pub use topology::Hooks;
 /// | `codec = "protobuf"` \| `"json"` \| `"python-json"` | `"protobuf"` | [`Message::DEFAULT_CODEC`]; the type must implement that codec's traits |
 /// | `topic = "quotes"` | none | [`Message::DEFAULT_TOPIC`] |
 /// | `crate = "path"` | `::hermes_runtime` | where the runtime is, when it is re-exported or renamed |
+/// | `version = 2` | none | the major version: with it, [`Message::FINGERPRINT`] is the lineage's (see below); requires `name` |
 ///
 /// The default name moves with the type: set `name` on anything that crosses a process
 /// boundary, so renaming a module does not change the fingerprint. Fields and variants take no
@@ -147,14 +148,35 @@ pub use topology::Hooks;
 /// with `=value` after an explicit discriminant. Any change of name, field name, type or order
 /// changes it; `String` and `std::string::String` count as different types. A trailing comma in
 /// generic arguments does not count (`BTreeMap<K, V,>` is `BTreeMap<K,V>`), so formatting never
-/// changes a fingerprint. Tools compute the same value for generated types from the YAML with
-/// `hermes_build::canonical_form`.
+/// changes a fingerprint.
+///
+/// With `version = N` (an integer from 1, only together with an explicit `name`), the
+/// fingerprint is instead the message's *lineage*: `hermes_core::lineage_fingerprint(name, N)`,
+/// the [`fingerprint`] of `name@vN`. Fields no longer count, so compatible changes (an
+/// appended field, which protobuf skips and JSON ignores) keep the fingerprint and old and new
+/// builds interoperate; a breaking change must raise `version`, which changes it, so receivers
+/// refuse (and count) envelopes of the other lineage. Every type hermes-build generates sets
+/// `version` (1 unless the YAML says otherwise), and tools compute the same value from the YAML
+/// with `hermes_build::canonical_form`. Hand-written types without `version` keep the field hash.
+///
+/// ```
+/// use hermes_runtime::{HermesMessage, Message};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+/// #[hermes(name = "trading.Quote", version = 2, codec = "json")]
+/// pub struct Quote {
+///     pub price: f64,
+/// }
+///
+/// assert_eq!(Quote::FINGERPRINT, hermes_runtime::fingerprint("trading.Quote@v2"));
+/// ```
 ///
 /// # Errors
 ///
 /// Every mistake is reported at once, each at its own token, and the type still gets a stub
 /// impl so that uses of it add no further errors. Rejected: unknown, duplicate or non-string
-/// keys, unknown codecs, invalid names, empty topics, `#[hermes]` on fields or variants,
+/// keys, unknown codecs, invalid names, empty topics, a `version` that is not an integer from 1
+/// or comes without `name`, `#[hermes]` on fields or variants,
 /// unions, enums without variants, enums with fields under `protobuf`, and generic or lifetime
 /// parameters (a message has one name and one fingerprint, and `Message: 'static`).
 pub use hermes_macros::HermesMessage;
@@ -172,6 +194,7 @@ pub mod __private {
     pub use crate::include::enum_json;
     pub use crate::message::{Message, fingerprint};
     pub use crate::topology::generated as driver;
+    pub use hermes_core::lineage_fingerprint;
 
     /// The `zmq` context under `context`: for Hermes' own tests and benchmark, which make raw
     /// sockets next to Hermes ones.

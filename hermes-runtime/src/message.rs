@@ -58,7 +58,9 @@ pub trait Message: Sized + Send + 'static {
     /// The stable, fully qualified type name, such as `trading.Quote`.
     const NAME: &'static str;
 
-    /// A 64-bit hash of the canonical field list (names, types, order); see [`fingerprint`].
+    /// The 64-bit type fingerprint every native envelope carries: for generated types (and
+    /// derived ones with `version`) the hash of the lineage, name and major version; otherwise
+    /// a hash of the canonical field list (names, types, order). See [`fingerprint`].
     const FINGERPRINT: u64;
 
     /// The codec a publisher uses when none is configured.

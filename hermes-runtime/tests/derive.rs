@@ -270,6 +270,47 @@ fn fingerprints_are_pinned_constants() {
     assert_eq!(Command::FINGERPRINT, 0x87ca_8031_b065_e21e);
 }
 
+/// With `version`, the fingerprint is the lineage: an appended field keeps it (old and new
+/// builds interoperate), a raised version changes it.
+#[test]
+fn version_makes_the_fingerprint_the_lineage() {
+    mod lineage {
+        use hermes_runtime::HermesMessage;
+
+        #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+        #[hermes(name = "trading.Quote", version = 1, codec = "json")]
+        pub struct V1 {
+            pub price: f64,
+        }
+
+        #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+        #[hermes(name = "trading.Quote", version = 1, codec = "json")]
+        pub struct V1Appended {
+            pub price: f64,
+            pub size: f64,
+        }
+
+        #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]
+        #[hermes(name = "trading.Quote", version = 2, codec = "json")]
+        pub struct V2 {
+            pub price: f64,
+        }
+    }
+    const V1: u64 = <lineage::V1 as Message>::FINGERPRINT;
+    assert_eq!(V1, hermes_runtime::fingerprint("trading.Quote@v1"));
+    assert_eq!(
+        V1, 0xe388_d41e_4516_fbe1,
+        "pinned: the lineage string is on the wire"
+    );
+    assert_eq!(lineage::V1Appended::FINGERPRINT, V1);
+    assert_eq!(
+        lineage::V2::FINGERPRINT,
+        hermes_runtime::fingerprint("trading.Quote@v2")
+    );
+    assert_ne!(lineage::V2::FINGERPRINT, V1);
+    assert_ne!(V1, Quote::FINGERPRINT, "without `version`, the field hash");
+}
+
 #[test]
 fn default_name_is_the_rust_path_of_the_type() {
     #[derive(serde::Serialize, serde::Deserialize, HermesMessage)]

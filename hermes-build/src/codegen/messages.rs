@@ -145,28 +145,10 @@ fn model_fields<'a>(loaded: &Loaded, message: &'a MessageDef) -> Vec<(&'a FieldD
         .collect()
 }
 
-/// The canonical form `#[derive(HermesMessage)]` fingerprints for a generated message.
-pub(crate) fn canonical(
-    loaded: &Loaded,
-    full_name: &str,
-    message: &MessageDef,
-    types: &BTreeMap<String, TypeRef>,
-) -> String {
-    let fields: Vec<String> = model_fields(loaded, message)
-        .iter()
-        .filter_map(|(_, field)| plan_field(field, types))
-        .map(|plan| {
-            let name = plan.ident.to_string();
-            let name = name.trim_start_matches("r#");
-            let ty: String = plan
-                .rust_type
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect();
-            format!("{name}:{ty}")
-        })
-        .collect();
-    format!("{full_name}{{{}}}", fields.join(";"))
+/// The string `#[derive(HermesMessage)]` fingerprints for a generated message: its lineage,
+/// since generated types always set `version`.
+pub(crate) fn lineage(full_name: &str, message: &MessageDef) -> String {
+    hermes_core::lineage(full_name, message.version())
 }
 
 fn docs(doc: Option<&str>) -> TokenStream {
@@ -199,6 +181,7 @@ pub(crate) fn message(
     let schemars_path = format!("{}::__private::schemars", settings.runtime_path);
     let crate_path = settings.runtime_path.clone();
     let ident = ident::type_name(name);
+    let version = proc_macro2::Literal::u32_unsuffixed(message.version());
     let fallback = format!("The `{full_name}` message.");
     let doc = docs(Some(message.doc.as_deref().unwrap_or(&fallback)));
     let fields = model_fields(generator.loaded, message)
@@ -258,7 +241,7 @@ pub(crate) fn message(
         #[prost(skip_debug)]
         #[serde(crate = #serde_path, default)]
         #[schemars(crate = #schemars_path)]
-        #[hermes(name = #full_name, crate = #crate_path)]
+        #[hermes(name = #full_name, version = #version, crate = #crate_path)]
         #(#extra)*
         pub struct #ident {
             #(#fields)*

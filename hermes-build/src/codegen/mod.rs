@@ -209,30 +209,30 @@ pub fn generate(
     Ok(files)
 }
 
-/// The canonical form `#[derive(HermesMessage)]` fingerprints for the generated type of
-/// message `name`: `package.Name{field:type;...}` with the generated Rust field types, so
-/// tools can compute the fingerprint (FNV-1a 64 of this string, `hermes_runtime::fingerprint`)
-/// without compiling anything. `None` when no such message is declared.
+/// The string `#[derive(HermesMessage)]` fingerprints for the generated type of message
+/// `name`: its lineage `package.Name@vN` ([`hermes_core::lineage`]), where `N` is the message's
+/// `version:` (1 by default), since every generated type sets `version`. The fields are not part
+/// of it, so appending one keeps the fingerprint. Tools compute the fingerprint (FNV-1a 64 of
+/// this string, `hermes_runtime::fingerprint`) without compiling anything. `None` when no such
+/// message is declared.
 ///
 /// # Examples
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
-/// # std::fs::write(dir.path().join("messages.yaml"), "package: demo\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n      - { name: label, type: string, optional: true }\n").unwrap();
+/// # std::fs::write(dir.path().join("messages.yaml"), "package: demo\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n  Tock:\n    version: 3\n    fields:\n      - { name: n, type: u64 }\n").unwrap();
 /// # std::fs::write(dir.path().join("topology.yaml"), "name: demo\nmessages: [messages.yaml]\n").unwrap();
 /// # let path = dir.path().join("topology.yaml");
 /// let loaded = hermes_build::load(&path)?;
-/// assert_eq!(
-///     hermes_build::canonical_form(&loaded, "Tick").as_deref(),
-///     Some("demo.Tick{n:u64;label:::core::option::Option<::std::string::String>}")
-/// );
+/// assert_eq!(hermes_build::canonical_form(&loaded, "Tick").as_deref(), Some("demo.Tick@v1"));
+/// assert_eq!(hermes_build::canonical_form(&loaded, "Tock").as_deref(), Some("demo.Tock@v3"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn canonical_form(loaded: &Loaded, name: &str) -> Option<String> {
     let types = messages::type_table(loaded);
     let (_, message) = loaded.message(name)?;
     let full_name = &types.get(name)?.full_name;
-    Some(messages::canonical(loaded, full_name, message, &types))
+    Some(messages::lineage(full_name, message))
 }
 
 impl Gen<'_> {

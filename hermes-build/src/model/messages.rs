@@ -185,6 +185,14 @@ pub struct MessageDef {
     /// Field numbers and names no field may use: those of deleted fields.
     #[serde(default, skip_serializing_if = "ReservedDef::is_empty")]
     pub reserved: ReservedDef,
+    /// The major version, 1 or more (1 when absent). The fingerprint every envelope carries is
+    /// the message's lineage, its full name and this version, not its fields: compatible
+    /// changes (appending a field) keep it, so old and new builds interoperate. Raise it for a
+    /// breaking change (retyping, renumbering or reusing a field), so that old and new
+    /// receivers refuse each other's messages instead of misreading them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("minimum" = 1))]
+    pub version: Option<Spanned<u32>>,
 }
 
 /// One field of a message.
@@ -223,6 +231,11 @@ impl FieldDef {
 }
 
 impl MessageDef {
+    /// The major version: `version:`, or 1 when absent.
+    pub fn version(&self) -> u32 {
+        self.version.as_ref().map_or(1, |version| version.value)
+    }
+
     /// Each field with its protobuf field number: `id:` when given, else its 1-based position.
     ///
     /// ```
