@@ -9,19 +9,20 @@
 //! python3, its `venv` module or PyPI the tests fail and say why: they are never skipped.
 
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::io::Read;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use hermes_core::proto::compat::{self, Rule, RuleSet};
 
+#[path = "support/venv.rs"]
+mod venv;
+use venv::run_until;
+
 const BUF_BIN: &str = "buf-bin==1.75.0";
 
-/// The bound on making the virtual environment, download included.
-const INSTALL_DEADLINE: Duration = Duration::from_secs(300);
 /// The bound on one `buf` run.
 const BUF_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -43,105 +44,12 @@ fn buf() -> &'static Path {
 
 fn install_buf() -> Result<PathBuf, String> {
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let venv = tmp.join("buf-bin-1.75.0-venv");
-    let buf = venv.join("bin").join("buf");
-    // Written last, so a venv whose install was cut short is made again, not half used.
-    let ready = venv.join("hermes-buf-ready");
-
-    let lock_path = tmp.join("buf-bin-1.75.0-venv.lock");
-    let lock = File::create(&lock_path).map_err(|err| format!("{}: {err}", lock_path.display()))?;
-    let deadline = Instant::now() + INSTALL_DEADLINE + BUF_DEADLINE;
-    loop {
-        match lock.try_lock() {
-            Ok(()) => break,
-            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                // Another test process is installing; its own deadline bounds this wait.
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Err(err) => return Err(format!("lock {}: {err}", lock_path.display())),
-        }
-    }
-    if ready.exists() {
-        return Ok(buf);
-    }
-    if venv.exists() {
-        std::fs::remove_dir_all(&venv).map_err(|err| format!("{}: {err}", venv.display()))?;
-    }
-    let log = tmp.join("buf-bin-1.75.0-venv.log");
-    File::create(&log).map_err(|err| format!("{}: {err}", log.display()))?;
-    let deadline = Instant::now() + INSTALL_DEADLINE;
-    let python = venv.join("bin").join("python");
-    let mut make_venv = Command::new("python3");
-    make_venv.arg("-m").arg("venv").arg(&venv);
-    let mut install = Command::new(&python);
-    install.args([
-        "-m",
-        "pip",
-        "install",
-        "--timeout",
-        "60",
-        "--retries",
-        "2",
-        "--quiet",
-        "--disable-pip-version-check",
-        BUF_BIN,
-    ]);
-    let mut version = Command::new(&buf);
-    version.arg("--version");
-    for step in [&mut make_venv, &mut install, &mut version] {
-        let shown = format!("{step:?}");
-        let status = run_until(step, deadline, &log, &log)?;
-        if !status.success() {
-            return Err(format!("{shown} failed ({status}){}", log_tail(&log)));
-        }
-    }
-    File::create(&ready).map_err(|err| format!("{}: {err}", ready.display()))?;
-    Ok(buf)
-}
-
-/// Runs `command` with its output appended to `stdout` and `stderr`, killing it at `deadline`.
-fn run_until(
-    command: &mut Command,
-    deadline: Instant,
-    stdout: &Path,
-    stderr: &Path,
-) -> Result<ExitStatus, String> {
-    let shown = format!("{command:?}");
-    let open = |path: &Path| {
-        File::options()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|err| format!("{}: {err}", path.display()))
-    };
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(open(stdout)?)
-        .stderr(open(stderr)?)
-        .spawn()
-        .map_err(|err| format!("cannot run {shown}: {err}"))?;
-    loop {
-        if let Some(status) = child.try_wait().map_err(|err| err.to_string())? {
-            return Ok(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "{shown} did not finish in time{}",
-                log_tail(stderr)
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn log_tail(log: &Path) -> String {
-    let mut text = String::new();
-    let _ = File::open(log).and_then(|mut file| file.read_to_string(&mut text));
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-    format!("; the end of {}:\n{tail}", log.display())
+    let venv = venv::venv(&tmp, "buf-bin-1.75.0-venv", &[BUF_BIN], |venv| {
+        let mut version = Command::new(venv.join("bin").join("buf"));
+        version.arg("--version");
+        version
+    })?;
+    Ok(venv.join("bin").join("buf"))
 }
 
 /// The protobuf model of the topology in `dir`.

@@ -7,8 +7,7 @@
 //! use with hermes-zmq 1.3.0 and pyzmq from PyPI and reused by later runs. Without python3, its
 //! `venv` module or PyPI the tests fail and say why: they are never skipped silently.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -16,6 +15,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hermes_runtime::{Codec, Context, Error, Publisher, Receiver};
+
+/// The same bounded, locked venv install as hermes-build's buf oracle.
+#[path = "../../hermes-build/tests/support/venv.rs"]
+mod venv;
 use serde_json::{Value, json};
 
 const HERMES_ZMQ: &str = "hermes-zmq==1.3.0";
@@ -23,8 +26,6 @@ const PYZMQ: &str = "pyzmq==27.3.0";
 
 /// The bound on every wait once the processes run.
 const DEADLINE: Duration = Duration::from_secs(10);
-/// The bound on making the virtual environment, downloads included.
-const INSTALL_DEADLINE: Duration = Duration::from_secs(300);
 
 /// The venv's python, made once per test process and shared by test processes through a lock.
 fn python() -> &'static Path {
@@ -41,106 +42,17 @@ fn python() -> &'static Path {
 
 fn make_venv() -> Result<PathBuf, String> {
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let venv = tmp.join("hermes-zmq-1.3.0-venv");
-    let python = venv.join("bin").join("python");
-    // Written last, so a venv whose install was cut short is made again, not half used.
-    let ready = venv.join("hermes-interop-ready");
-
-    let lock_path = tmp.join("hermes-zmq-1.3.0-venv.lock");
-    let lock = File::create(&lock_path).map_err(|err| format!("{}: {err}", lock_path.display()))?;
-    let deadline = Instant::now() + INSTALL_DEADLINE + DEADLINE;
-    loop {
-        match lock.try_lock() {
-            Ok(()) => break,
-            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                // Another test process is installing; its own deadline bounds this wait.
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Err(err) => return Err(format!("lock {}: {err}", lock_path.display())),
-        }
-    }
-    if ready.exists() {
-        return Ok(python);
-    }
-    if venv.exists() {
-        std::fs::remove_dir_all(&venv).map_err(|err| format!("{}: {err}", venv.display()))?;
-    }
-    let log = tmp.join("hermes-zmq-1.3.0-venv.log");
-    File::create(&log).map_err(|err| format!("{}: {err}", log.display()))?;
-    let deadline = Instant::now() + INSTALL_DEADLINE;
-    run_until(
-        Command::new("python3").arg("-m").arg("venv").arg(&venv),
-        deadline,
-        &log,
+    let venv = venv::venv(
+        &tmp,
+        "hermes-zmq-1.3.0-venv",
+        &[HERMES_ZMQ, PYZMQ],
+        |venv| {
+            let mut import = Command::new(venv.join("bin").join("python"));
+            import.args(["-c", "import hermes, zmq"]);
+            import
+        },
     )?;
-    run_until(
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--timeout",
-            "60",
-            "--retries",
-            "2",
-            "--quiet",
-            "--disable-pip-version-check",
-            HERMES_ZMQ,
-            PYZMQ,
-        ]),
-        deadline,
-        &log,
-    )?;
-    run_until(
-        Command::new(&python).args(["-c", "import hermes, zmq"]),
-        deadline,
-        &log,
-    )?;
-    File::create(&ready).map_err(|err| format!("{}: {err}", ready.display()))?;
-    Ok(python)
-}
-
-/// Runs `command` with its output appended to `log`, killing it at `deadline`.
-fn run_until(command: &mut Command, deadline: Instant, log: &Path) -> Result<(), String> {
-    let shown = format!("{command:?}");
-    let output = File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|err| format!("{}: {err}", log.display()))?;
-    let errors = output.try_clone().map_err(|err| err.to_string())?;
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(output)
-        .stderr(errors)
-        .spawn()
-        .map_err(|err| format!("cannot run {shown}: {err}"))?;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|err| err.to_string())? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "{shown} did not finish within {INSTALL_DEADLINE:?}{}",
-                log_tail(log)
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{shown} failed ({status}){}", log_tail(log)))
-    }
-}
-
-fn log_tail(log: &Path) -> String {
-    let mut text = String::new();
-    let _ = File::open(log).and_then(|mut file| file.read_to_string(&mut text));
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-    format!("; the end of {}:\n{tail}", log.display())
+    Ok(venv.join("bin").join("python"))
 }
 
 /// A child process whose stdout lines arrive on a channel; killed when dropped, however the
