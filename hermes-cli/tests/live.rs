@@ -17,7 +17,7 @@ const TOPOLOGY: &str = "tests/fixtures/live/topology.yaml";
 
 /// `Level` of the fixture, written as hermes-build generates it.
 #[derive(Clone, PartialEq, prost::Message, hermes_runtime::HermesMessage)]
-#[hermes(name = "live.Level")]
+#[hermes(name = "live.Level", version = 1)]
 pub struct Level {
     /// The price.
     #[prost(double, tag = "1")]
@@ -344,7 +344,7 @@ impl RawPublisher {
             .expect("endpoint")
             .expect("UTF-8");
         let level = serde_json::json!({"price": 1.0, "size": 2.0}).to_string();
-        let fingerprint = hermes_runtime::fingerprint("live.Level{price:f64;size:f64}");
+        let fingerprint = hermes_core::lineage_fingerprint("live.Level", 1);
         RawPublisher {
             socket,
             endpoint,
@@ -499,7 +499,7 @@ fn tap_summarises_garbage_frame_sets_and_keeps_printing_envelopes() {
         .recv_bytes(0)
         .expect("the tap's subscription reaches the publisher through the proxy within 30 s");
     assert_eq!(subscription.first(), Some(&1));
-    let fingerprint = hermes_runtime::fingerprint("live.Level{price:f64;size:f64}");
+    let fingerprint = hermes_core::lineage_fingerprint("live.Level", 1);
     let valid = native_json_envelope("levels", fingerprint, 0, br#"{"price":1.0,"size":2.0}"#);
     for n in 0..GARBAGE {
         let frames: Vec<Vec<u8>> = match n % 4 {
