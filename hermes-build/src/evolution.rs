@@ -262,3 +262,53 @@ fn strip_position(message: &str) -> String {
         None => message.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hermes_core::proto::compat::RuleSet;
+
+    use super::{GENERATED, Lock};
+
+    fn hello() -> crate::Loaded {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/hello/topology.yaml"
+        );
+        crate::load(path).expect("the hello example loads")
+    }
+
+    #[test]
+    fn a_written_lock_parses_back_to_itself() {
+        let lock = Lock::of(&hello());
+        assert_eq!(lock.generated, GENERATED);
+        assert_eq!(Lock::parse(&lock.to_text()), Ok(lock));
+    }
+
+    #[test]
+    fn types_a_json_port_carries_are_locked_under_wire_json() {
+        let lock = Lock::of(&hello());
+        let package = &lock.packages[0];
+        let rules = |name: &str| {
+            let message = package.messages.iter().find(|m| m.message.name == name);
+            message.expect("locked").rules
+        };
+        assert_eq!(rules("Order"), RuleSet::WireJson);
+        assert_eq!(rules("Quote"), RuleSet::Wire);
+        assert_eq!(package.enums[0].rules, RuleSet::WireJson);
+    }
+
+    #[test]
+    fn documentation_is_not_locked() {
+        let text = Lock::of(&hello()).to_text();
+        assert!(!text.contains("\"doc\""), "{text}");
+    }
+
+    #[test]
+    fn a_lock_that_does_not_parse_names_its_line() {
+        let error = Lock::parse("{\n  \"@generated\": \"x\",\n  \"packages\": 3\n}\n")
+            .expect_err("not a lock");
+        assert_eq!(error.line, 3);
+        assert!(error.message.starts_with("invalid type"), "{error}");
+        assert!(!error.message.contains(" at line "), "{error}");
+    }
+}
