@@ -70,6 +70,7 @@ mod check;
 pub mod codegen;
 mod config;
 pub mod diagnostic;
+pub mod evolution;
 pub mod fingerprint;
 pub mod graph;
 pub mod model;

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hermes_build::diagnostic::{Heading, Label, render_human_finding};
-use hermes_build::model::{Codec, Direction, Node, Port, Span};
+use hermes_build::model::{Direction, Node, Port, Span};
 use hermes_build::{FileId, LoadError, Loaded, Report, Sources};
 use hermes_core::proto::compat::{Finding, Rule, RuleSet, compare};
-use hermes_core::proto::{Enum, File, Kind, Reserved};
+use hermes_core::proto::{Enum, Reserved};
 use serde_json::json;
 
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
@@ -450,7 +450,7 @@ fn schema_findings(old: &Version, new: &Version) -> Vec<Located> {
     );
     let mut json = BTreeSet::new();
     for (version, files) in [(old, &old_files), (new, &new_files)] {
-        json.extend(json_types(&version.loaded, files));
+        json.extend(hermes_build::evolution::json_types(&version.loaded, files));
     }
     let mut findings = Vec::new();
     for rules in [RuleSet::Wire, RuleSet::WireJson] {
@@ -483,39 +483,6 @@ fn schema_findings(old: &Version, new: &Version) -> Vec<Located> {
         )
     });
     findings
-}
-
-/// The types (package, name) a JSON port carries, with every type their fields name, to the
-/// bottom.
-fn json_types(loaded: &Loaded, files: &[File]) -> BTreeSet<(String, String)> {
-    let topology = &loaded.topology;
-    let mut pending: Vec<String> = topology
-        .nodes
-        .iter()
-        .flat_map(|(_, node)| node.ports())
-        .filter(|(_, _, port)| topology.port_settings(port).codec != Codec::Protobuf)
-        .map(|(_, _, port)| port.message.value.clone())
-        .collect();
-    let mut seen = BTreeSet::new();
-    while let Some(name) = pending.pop() {
-        for file in files {
-            if file.enums.iter().any(|definition| definition.name == name) {
-                seen.insert((file.package.clone(), name.clone()));
-            }
-            let Some(message) = file.messages.iter().find(|message| message.name == name) else {
-                continue;
-            };
-            if !seen.insert((file.package.clone(), name.clone())) {
-                continue;
-            }
-            for field in &message.fields {
-                if let Kind::Enum(target) | Kind::Message(target) = &field.kind {
-                    pending.push(target.name.clone());
-                }
-            }
-        }
-    }
-    seen
 }
 
 /// Where a finding is in the YAML: at NEW's field or variant, OLD's for one deleted or a

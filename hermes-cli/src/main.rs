@@ -12,6 +12,7 @@ mod generate;
 mod graph;
 mod interrupt;
 mod listen;
+mod lock;
 mod proxy;
 mod publish;
 mod schema;
@@ -45,6 +46,8 @@ enum Command {
     Check(check::Args),
     /// Compare two versions of a topology: the plan of the change, and whether its schemas break.
     Diff(diff::Args),
+    /// Write `hermes.lock`: the wire schema of every message and enum, as released.
+    Lock(lock::Args),
     /// Write the JSON Schemas of the topology and messages formats.
     Schema(schema::Args),
     /// Draw a topology as Mermaid, Graphviz DOT or SVG.
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Lock(args) => lock::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Tap(args) => tap::run(&args),

@@ -1085,3 +1085,69 @@ fn graph_svg_uses_svg11_paint() {
         );
     }
 }
+
+/// A topology whose `Order` (field 3 `size`, a `f64`) a protobuf port carries; `version`
+/// is written as `version: N` when given.
+fn topology_to_lock(size_type: &str, extra_field: bool, version: Option<u32>) -> String {
+    let version = version.map_or_else(String::new, |v| format!("    version: {v}\n"));
+    let extra = if extra_field {
+        "      - { name: note, type: string }\n"
+    } else {
+        ""
+    };
+    format!(
+        "package: shop\nmessages:\n  Order:\n{version}    fields:\n      - {{ name: symbol, type: string }}\n      - {{ name: qty, type: u32 }}\n      - {{ name: size, type: {size_type} }}\n{extra}"
+    )
+}
+
+fn write_lockable(dir: &std::path::Path, messages: &str) {
+    std::fs::write(dir.join("messages.yaml"), messages).expect("write");
+    std::fs::write(
+        dir.join("topology.yaml"),
+        "name: shop\nmessages: [messages.yaml]\nnodes:\n  till:\n    publishes: [{ topic: orders, message: Order, bind: \"tcp://127.0.0.1:7300\" }]\n  books:\n    subscribes: [{ topic: orders, message: Order, connect: \"tcp://127.0.0.1:7300\" }]\n",
+    )
+    .expect("write");
+}
+
+#[test]
+fn lock_writes_the_schema_beside_the_topology() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    write_lockable(dir.path(), &topology_to_lock("f64", false, None));
+    hermes()
+        .arg("lock")
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("hermes.lock"));
+    let text = std::fs::read_to_string(dir.path().join("hermes.lock")).expect("written");
+    let lock: serde_json::Value = serde_json::from_str(&text).expect("the lock is JSON");
+    assert_eq!(lock["@generated"], "by hermes lock; commit it");
+    let order = &lock["packages"][0]["messages"][0];
+    assert_eq!(order["name"], "Order");
+    assert_eq!(order["version"], 1);
+    assert_eq!(order["rules"], "wire");
+    assert_eq!(order["fields"][2]["name"], "size");
+    assert_eq!(order["fields"][2]["kind"]["scalar"], "f64");
+}
+
+#[test]
+fn lock_is_deterministic() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    write_lockable(dir.path(), &topology_to_lock("f64", true, Some(2)));
+    hermes().arg("lock").arg(dir.path()).assert().code(0);
+    let first = std::fs::read(dir.path().join("hermes.lock")).expect("written");
+    hermes().arg("lock").arg(dir.path()).assert().code(0);
+    let second = std::fs::read(dir.path().join("hermes.lock")).expect("written");
+    assert_eq!(first, second);
+}
+
+#[test]
+fn lock_of_a_missing_topology_exits_2() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    hermes()
+        .arg("lock")
+        .arg(dir.path().join("nowhere.yaml"))
+        .assert()
+        .code(2);
+    assert!(!dir.path().join("hermes.lock").exists());
+}

@@ -20,9 +20,11 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use heck::ToShoutySnakeCase as _;
+use serde::{Deserialize, Serialize};
 
 /// A built-in scalar field type, as the YAML names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Scalar {
     /// `bool`
     Bool,
@@ -105,7 +107,7 @@ impl Scalar {
 }
 
 /// A declared enum or message, by package and name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TypeName {
     /// The package of the messages file that declares it.
     pub package: String,
@@ -121,7 +123,8 @@ impl TypeName {
 }
 
 /// What one element of a field is.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A built-in scalar.
     Scalar(Scalar),
@@ -132,7 +135,8 @@ pub enum Kind {
 }
 
 /// How many elements a field holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Cardinality {
     /// Exactly one (a message field may still be absent on the wire).
     Single,
@@ -145,13 +149,14 @@ pub enum Cardinality {
 }
 
 /// A field of a message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {
     /// The field's name, as in YAML.
     pub name: String,
     /// Its number on the wire.
     pub number: u32,
     /// Its documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
     /// Single, optional, repeated or map.
     pub cardinality: Cardinality,
@@ -167,7 +172,7 @@ pub struct Field {
 /// assert!(reserved.has_number(3) && reserved.has_name("size"));
 /// assert!(hermes_core::proto::Reserved::default().is_empty());
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reserved {
     /// Reserved numbers, as written.
     pub numbers: Vec<u32>,
@@ -193,11 +198,12 @@ impl Reserved {
 }
 
 /// A message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Its name in the package.
     pub name: String,
     /// Its documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
     /// Its fields, in YAML order.
     pub fields: Vec<Field>,
@@ -206,7 +212,7 @@ pub struct Message {
 }
 
 /// An enum: its variants are numbered from 0 in YAML order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enum {
     /// Its name in the package.
     pub name: String,
@@ -235,7 +241,7 @@ impl Enum {
 }
 
 /// The messages and enums of one package, as one `.proto` file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct File {
     /// The package.
     pub package: String,

@@ -43,7 +43,8 @@ use std::fmt;
 use super::{Cardinality, Enum, Field, File, Kind, Message, Reserved};
 
 /// Which of buf's breaking-change categories to check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RuleSet {
     /// buf's `WIRE`: changes that break the binary protobuf encoding (protobuf ports).
     Wire,
