@@ -44,6 +44,20 @@ pub(crate) fn attach(socket: &zmq::Socket, how: Attach, endpoint: &str) -> Resul
     }
 }
 
+/// [`attach`]es `socket` and records the resolved endpoint in `endpoints`: what every socket
+/// type's `bind` and `connect` do. `None` is a socket closed by a disconnect.
+pub(crate) fn attach_recorded(
+    socket: Option<&zmq::Socket>,
+    endpoints: &mut Vec<String>,
+    how: Attach,
+    endpoint: &str,
+) -> Result<String> {
+    let socket = socket.ok_or(Error::Disconnected)?;
+    let resolved = attach(socket, how, endpoint)?;
+    endpoints.push(resolved.clone());
+    Ok(resolved)
+}
+
 #[cfg(test)]
 mod tests {
     use super::validate;

@@ -286,9 +286,12 @@ impl<M: Message> Publisher<M> {
     ///
     /// [`Error::Endpoint`] or [`Error::Zmq`].
     pub fn bind(&mut self, endpoint: &str) -> Result<String> {
-        let resolved = endpoint::attach(&self.socket, Attach::Bind, endpoint)?;
-        self.endpoints.push(resolved.clone());
-        Ok(resolved)
+        endpoint::attach_recorded(
+            Some(&self.socket),
+            &mut self.endpoints,
+            Attach::Bind,
+            endpoint,
+        )
     }
 
     /// Also connects to `endpoint`.
@@ -297,9 +300,9 @@ impl<M: Message> Publisher<M> {
     ///
     /// [`Error::Endpoint`] or [`Error::Zmq`].
     pub fn connect(&mut self, endpoint: &str) -> Result<()> {
-        let resolved = endpoint::attach(&self.socket, Attach::Connect, endpoint)?;
-        self.endpoints.push(resolved);
-        Ok(())
+        let endpoints = &mut self.endpoints;
+        endpoint::attach_recorded(Some(&self.socket), endpoints, Attach::Connect, endpoint)
+            .map(drop)
     }
 
     /// The endpoints bound or connected, as resolved.

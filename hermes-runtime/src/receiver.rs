@@ -183,10 +183,12 @@ impl<M: Message> Receiver<M> {
     ///
     /// [`Error::Endpoint`], [`Error::Zmq`], or [`Error::Disconnected`] after a disconnect.
     pub fn bind(&mut self, endpoint: &str) -> Result<String> {
-        let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
-        let resolved = endpoint::attach(socket, Attach::Bind, endpoint)?;
-        self.endpoints.push(resolved.clone());
-        Ok(resolved)
+        endpoint::attach_recorded(
+            self.socket.as_ref(),
+            &mut self.endpoints,
+            Attach::Bind,
+            endpoint,
+        )
     }
 
     /// Also connects to `endpoint`.
@@ -195,10 +197,13 @@ impl<M: Message> Receiver<M> {
     ///
     /// As [`bind`](Receiver::bind).
     pub fn connect(&mut self, endpoint: &str) -> Result<()> {
-        let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
-        let resolved = endpoint::attach(socket, Attach::Connect, endpoint)?;
-        self.endpoints.push(resolved);
-        Ok(())
+        endpoint::attach_recorded(
+            self.socket.as_ref(),
+            &mut self.endpoints,
+            Attach::Connect,
+            endpoint,
+        )
+        .map(drop)
     }
 
     /// The codec this receiver's framing expects.
