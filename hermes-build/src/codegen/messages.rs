@@ -13,7 +13,7 @@
 //! | `map<string, T>` | `BTreeMap<String, T>` (sorted, so JSON output is stable) | `map<string, T>` |
 //! | `optional: true` | `Option<T>` | `optional T` |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -137,11 +137,13 @@ pub(crate) fn plan_field(field: &Field, types: &BTreeMap<String, TypeRef>) -> Op
 }
 
 /// The protobuf model of every field of `message` that has one, with its YAML definition.
-fn model_fields<'a>(loaded: &Loaded, message: &'a MessageDef) -> Vec<(&'a FieldDef, Field)> {
-    let declared = crate::proto::declared_types(loaded);
+fn model_fields<'a>(
+    declared: &HashMap<&str, (&str, bool)>,
+    message: &'a MessageDef,
+) -> Vec<(&'a FieldDef, Field)> {
     message
         .numbered_fields()
-        .filter_map(|(number, field)| Some((field, crate::proto::field(&declared, number, field)?)))
+        .filter_map(|(number, field)| Some((field, crate::proto::field(declared, number, field)?)))
         .collect()
 }
 
@@ -184,7 +186,7 @@ pub(crate) fn message(
     let version = proc_macro2::Literal::u32_unsuffixed(message.version());
     let fallback = format!("The `{full_name}` message.");
     let doc = docs(Some(message.doc.as_deref().unwrap_or(&fallback)));
-    let fields = model_fields(generator.loaded, message)
+    let fields = model_fields(&generator.declared, message)
         .into_iter()
         .filter_map(|(field, model)| Some((model.number, field, plan_field(&model, types)?)))
         .map(|(number, field, plan)| {

@@ -126,6 +126,8 @@ pub(crate) struct Gen<'a> {
     pub settings: &'a Settings,
     pub rt: TokenStream,
     pub types: BTreeMap<String, TypeRef>,
+    /// Every declared type's package and kind, for the protobuf model of fields.
+    pub declared: std::collections::HashMap<&'a str, (&'a str, bool)>,
 }
 
 /// The Rust module (and file stem) a topology's code lives in: its name in `snake_case`.
@@ -177,6 +179,7 @@ pub fn generate(
         settings,
         rt: quote!(#path),
         types: messages::type_table(loaded),
+        declared: crate::proto::declared_types(loaded),
     };
     let module = module_name(&loaded.topology.name);
     let rust_file = format!("{module}.rs");
