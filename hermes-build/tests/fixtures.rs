@@ -24,6 +24,15 @@ fn report_of(path: &Path) -> Report {
     }
 }
 
+/// The report of a topology with no nodes whose one messages file is `messages`.
+fn report_of_messages(messages: &str) -> Report {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("messages.yaml"), messages).expect("messages");
+    let topology = "name: demo\nmessages: [messages.yaml]\n";
+    std::fs::write(dir.path().join("topology.yaml"), topology).expect("topology");
+    report_of(&dir.path().join("topology.yaml"))
+}
+
 #[test]
 fn valid_fixtures_load_without_findings() {
     let cases = fixtures("valid");
@@ -115,18 +124,9 @@ fn a_cycle_is_a_warning_unless_denied() {
 
 #[test]
 fn an_enum_mapping_rejects_unknown_keys_and_lists_the_valid_ones() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    std::fs::write(
-        dir.path().join("messages.yaml"),
+    let report = report_of_messages(
         "package: demo\nenums:\n  Side: { variants: [buy, sell], colour: red }\n",
-    )
-    .expect("messages");
-    std::fs::write(
-        dir.path().join("topology.yaml"),
-        "name: demo\nmessages: [messages.yaml]\n",
-    )
-    .expect("topology");
-    let report = report_of(&dir.path().join("topology.yaml"));
+    );
     let diagnostic = report
         .diagnostics()
         .iter()
@@ -146,18 +146,9 @@ fn an_enum_mapping_rejects_unknown_keys_and_lists_the_valid_ones() {
 
 #[test]
 fn a_zero_version_is_an_invalid_value_at_its_line() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    std::fs::write(
-        dir.path().join("messages.yaml"),
+    let report = report_of_messages(
         "package: demo\nmessages:\n  Tick:\n    version: 0\n    fields:\n      - { name: n, type: u64 }\n",
-    )
-    .expect("messages");
-    std::fs::write(
-        dir.path().join("topology.yaml"),
-        "name: demo\nmessages: [messages.yaml]\n",
-    )
-    .expect("topology");
-    let report = report_of(&dir.path().join("topology.yaml"));
+    );
     let rendered = report.render_human();
     let codes: Vec<&str> = report
         .diagnostics()
