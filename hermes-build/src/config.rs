@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::codegen::{self, GenerateError, Settings};
-use crate::{LoadError, LoadOptions, Loaded};
+use crate::{LoadError, LoadOptions, Loaded, LockCheck};
 
 /// Configures code generation from a build script; [`compile`](Config::compile) does the work.
 ///
@@ -30,6 +30,7 @@ pub struct Config {
     settings: Settings,
     emit_rerun_if_changed: bool,
     deny_warnings: bool,
+    locked: bool,
 }
 
 impl Default for Config {
@@ -91,7 +92,7 @@ pub struct Compiled {
     pub files: Vec<PathBuf>,
     /// The files among them whose contents changed (the others were left untouched).
     pub written: Vec<PathBuf>,
-    /// Every input file read: the topology and its messages files.
+    /// Every input file read: the topology, its messages files and `hermes.lock` when present.
     pub inputs: Vec<PathBuf>,
 }
 
@@ -104,6 +105,7 @@ impl Config {
             settings: Settings::default(),
             emit_rerun_if_changed: true,
             deny_warnings: false,
+            locked: false,
         }
     }
 
@@ -151,6 +153,20 @@ impl Config {
         self
     }
 
+    /// Whether a stale or missing `hermes.lock` fails the build, as `hermes check --locked`;
+    /// default `false`. Either way a breaking change the lock records without a `version:`
+    /// raise fails it, and the build never writes the lock: `hermes lock` does.
+    ///
+    /// ```no_run
+    /// // build.rs of a crate whose CI must not ship an unlocked schema change
+    /// hermes_build::Config::new().locked(true).compile("topology.yaml")?;
+    /// # Ok::<(), hermes_build::Error>(())
+    /// ```
+    pub fn locked(&mut self, enabled: bool) -> &mut Self {
+        self.locked = enabled;
+        self
+    }
+
     /// The settings [`generate`](Config::generate) passes to [`crate::generate`].
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -168,6 +184,9 @@ impl Config {
         let mut options = LoadOptions::default();
         if self.deny_warnings {
             options = options.deny_warnings();
+        }
+        if self.locked {
+            options = options.lock(LockCheck::Locked);
         }
         Ok(crate::load_with_options(path, &options)?)
     }
@@ -199,6 +218,7 @@ impl Config {
         let loaded = self.load(&path)?;
         let inputs: Vec<PathBuf> = std::iter::once(path.clone())
             .chain(loaded.messages.iter().map(|source| source.path.clone()))
+            .chain(loaded.lock.clone())
             .collect();
         let mut lines = String::new();
         if self.emit_rerun_if_changed {

@@ -101,10 +101,13 @@ codes! {
     SubscriptionTypeMismatch => "subscription_type_mismatch", Error, "A subscription's matching publications carry a different message type.";
     CodecMismatch => "codec_mismatch", Error, "A subscription's matching publications use a different codec.";
     WrongProxySide => "wrong_proxy_side", Error, "A port connects to the wrong side of a proxy, or binds a proxy's endpoint.";
+    BreakingChange => "breaking_change", Error, "A message or enum changed in a way its `hermes.lock` entry cannot read, and the message's `version:` was not raised.";
+    InvalidLock => "invalid_lock", Error, "`hermes.lock` cannot be read or is not a lock file.";
     UnusedPublication => "unused_publication", Warning, "Nobody subscribes to a publication.";
     EmptyNode => "empty_node", Warning, "A node neither publishes nor subscribes.";
     UnusedProxy => "unused_proxy", Warning, "No port uses a proxy.";
     Cycle => "cycle", Warning, "Nodes feed each other's subscriptions in a loop.";
+    StaleLock => "stale_lock", Warning, "`hermes.lock` does not record the messages as they are (or, under `--locked`, is missing).";
 }
 
 impl Code {
@@ -115,6 +118,7 @@ impl Code {
             Code::EmptyNode => Some(Lint::EmptyNode),
             Code::UnusedProxy => Some(Lint::UnusedProxy),
             Code::Cycle => Some(Lint::Cycles),
+            Code::StaleLock => Some(Lint::StaleLock),
             _ => None,
         }
     }

@@ -17,13 +17,14 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use hermes_core::proto::compat::RuleSet;
-use hermes_core::proto::{Enum, File, Kind, Message};
+use hermes_core::proto::compat::{Finding, Rule, RuleSet, compare};
+use hermes_core::proto::{Enum, File, Kind, Message, Reserved};
 use serde::{Deserialize, Serialize};
 
-use crate::Loaded;
-use crate::model::Codec;
+use crate::model::{Codec, Span};
+use crate::{Code, Diagnostic, FileId, Loaded, LockCheck, Report};
 
 /// The lock file's name; it lives beside the topology file.
 pub const LOCK_FILE_NAME: &str = "hermes.lock";
@@ -244,8 +245,495 @@ impl Lock {
     }
 }
 
+/// Where a compatibility finding is in `loaded`'s YAML: the field's type (for a type or
+/// cardinality change) or name, the variant, or the reserved number or name; the message or
+/// enum itself when the finding's field, variant or reservation is not in this version.
+/// `None` when the message or enum is not in it either.
+pub fn locate(loaded: &Loaded, finding: &Finding) -> Option<(FileId, Span)> {
+    let location = &finding.location;
+    let reservation = matches!(
+        finding.rule,
+        Rule::ReservedMessageNoDelete | Rule::ReservedEnumNoDelete
+    );
+    let on_type = matches!(
+        finding.rule,
+        Rule::FieldWireCompatibleType
+            | Rule::FieldWireJsonCompatibleType
+            | Rule::FieldWireCompatibleCardinality
+            | Rule::FieldWireJsonCompatibleCardinality
+    );
+    let source = loaded.messages.iter().find(|source| {
+        source.schema.package.value == location.package
+            && (source.schema.messages.get(&location.parent).is_some()
+                || source.schema.enums.get(&location.parent).is_some())
+    })?;
+    let schema = &source.schema;
+    let parent_span = schema
+        .messages
+        .names()
+        .chain(schema.enums.names())
+        .find(|name| name.value == location.parent)
+        .map(|name| name.span)?;
+    let reserved_number = |numbers: &[crate::model::Spanned<u32>]| {
+        numbers
+            .iter()
+            .find(|n| Some(n.value) == location.number)
+            .map(|n| n.span)
+    };
+    let closer = if let Some(message) = schema.messages.get(&location.parent) {
+        if reservation {
+            reserved_number(&message.reserved.numbers).or_else(|| {
+                let names = message.reserved.names.iter();
+                names
+                    .filter(|n| Some(&n.value) == location.old_name.as_ref())
+                    .map(|n| n.span)
+                    .next()
+            })
+        } else {
+            location.number.and_then(|number| {
+                let (_, field) = message.numbered_fields().find(|(n, _)| *n == number)?;
+                Some(if on_type {
+                    field.ty.span
+                } else {
+                    field.name.span
+                })
+            })
+        }
+    } else {
+        let definition = schema.enums.get(&location.parent)?;
+        if reservation {
+            // Reserved variant names are compared as protobuf names (`SIDE_CROSS`).
+            let protobuf = Enum {
+                name: location.parent.clone(),
+                variants: Vec::new(),
+                reserved: Reserved::default(),
+            };
+            reserved_number(&definition.reserved.numbers).or_else(|| {
+                let names = definition.reserved.names.iter();
+                names
+                    .filter(|n| Some(&protobuf.value_name(n)) == location.old_name.as_ref())
+                    .map(|n| n.span)
+                    .next()
+            })
+        } else {
+            let index = usize::try_from(location.number?).ok()?;
+            definition.variants.get(index).map(|variant| variant.span)
+        }
+    };
+    Some((source.file, closer.unwrap_or(parent_span)))
+}
+
+/// Compares `loaded`'s messages with the lock beside its topology and adds the findings to
+/// its report: `hermes::breaking_change` for every change the locked rule set forbids in a
+/// message whose `version:` was not raised (an enum's, unless every message that carries it
+/// raised its version), `hermes::stale_lock` when the lock does not record the messages as
+/// they are (or, under [`LockCheck::Locked`], does not exist), `hermes::invalid_lock` when it
+/// cannot be read. The lock file joins the report's sources, so its own errors quote it.
+pub(crate) fn compare_with_lock(loaded: &mut Loaded, mode: LockCheck) {
+    if mode == LockCheck::Ignore {
+        return;
+    }
+    let path = lock_path(loaded);
+    let mut sources = loaded.report.sources().clone();
+    let mut diagnostics = loaded.report.diagnostics().to_vec();
+    match std::fs::read_to_string(&path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            if mode == LockCheck::Locked {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::StaleLock,
+                        format!("no `{LOCK_FILE_NAME}` beside the topology"),
+                    )
+                    .with_label(loaded.topology_file, Span::UNKNOWN, "this topology")
+                    .with_help(
+                        "run `hermes lock` to record the messages as released, and commit \
+                         the lock with them",
+                    ),
+                );
+            }
+        }
+        Err(error) => {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidLock,
+                    format!("cannot read `{}`: {error}", path.display()),
+                )
+                .with_label(
+                    loaded.topology_file,
+                    Span::UNKNOWN,
+                    "the topology it locks",
+                ),
+            );
+        }
+        Ok(text) => {
+            let lock_file = sources.add(&path, text);
+            match Lock::parse(sources.text(lock_file)) {
+                Err(error) => {
+                    let span = line_span(sources.text(lock_file), error.line, error.column);
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::InvalidLock,
+                            format!("`{LOCK_FILE_NAME}` is not a lock file: {}", error.message),
+                        )
+                        .with_label(lock_file, span, "here")
+                        .with_help(
+                            "the lock is written by `hermes lock`; restore it from version \
+                             control, or write it again",
+                        ),
+                    );
+                }
+                Ok(lock) => {
+                    loaded.lock = Some(path);
+                    diagnostics.extend(lock_findings(loaded, &lock));
+                }
+            }
+        }
+    }
+    loaded.report = Report::new(Arc::new(sources), diagnostics);
+}
+
+/// The breaking changes between `lock` and `loaded`, or, when there are none, the stale-lock
+/// warning if the lock differs from what `hermes lock` would write now.
+fn lock_findings(loaded: &Loaded, lock: &Lock) -> Vec<Diagnostic> {
+    let locked_files = lock.files();
+    let files = crate::proto::files(loaded);
+    let json_now = json_types(loaded, &files);
+    let locked_rules = |package: &str, parent: &str| {
+        let locked = lock.packages.iter().find(|p| p.package == package)?;
+        let message = locked.messages.iter().find(|m| m.message.name == parent);
+        let definition = locked.enums.iter().find(|e| e.definition.name == parent);
+        message
+            .map(|m| m.rules)
+            .or_else(|| definition.map(|e| e.rules))
+    };
+    let mut diagnostics = Vec::new();
+    for rules in [RuleSet::Wire, RuleSet::WireJson] {
+        for finding in compare(&locked_files, &files, rules) {
+            if !finding.breaking {
+                continue;
+            }
+            let (package, parent) = (&finding.location.package, &finding.location.parent);
+            // Judged by the stricter of the locked rule set and the one the ports ask now.
+            let json = locked_rules(package, parent) == Some(RuleSet::WireJson)
+                || json_now.contains(&(package.clone(), parent.clone()));
+            if json != (rules == RuleSet::WireJson)
+                || version_raised(loaded, &|p, n| lock.version(p, n), &finding)
+            {
+                continue;
+            }
+            let (file, span) =
+                locate(loaded, &finding).unwrap_or((loaded.topology_file, Span::UNKNOWN));
+            let message = format!(
+                "{}; {LOCK_FILE_NAME} has {}",
+                finding.message,
+                locked_shape(lock, &finding)
+            );
+            let on_enum = matches!(
+                finding.rule,
+                Rule::EnumValueNoDeleteUnlessNumberReserved
+                    | Rule::EnumValueNoDeleteUnlessNameReserved
+                    | Rule::EnumValueSameName
+                    | Rule::ReservedEnumNoDelete
+            );
+            let whose = if on_enum {
+                "of every message that carries the enum"
+            } else {
+                "of the message"
+            };
+            diagnostics.push(
+                Diagnostic::new(Code::BreakingChange, message)
+                    .with_label(file, span, format!("breaks rule `{}`", finding.rule.name()))
+                    .with_help(format!(
+                        "{}; or, to break on purpose, raise the `version:` {whose} (old and new \
+                         receivers then refuse each other's messages) and run `hermes lock`",
+                        undo_help(finding.rule)
+                    )),
+            );
+        }
+    }
+    diagnostics.extend(lowered_versions(loaded, lock));
+    if diagnostics.is_empty() && Lock::of(loaded) != *lock {
+        diagnostics.push(stale(loaded, lock));
+    }
+    diagnostics
+}
+
+/// How to keep a change compatible, for a breaking finding's `help:`.
+pub fn undo_help(rule: Rule) -> &'static str {
+    match rule {
+        Rule::FieldNoDeleteUnlessNumberReserved | Rule::FieldNoDeleteUnlessNameReserved => {
+            "keep the field, or list its number and name under the message's `reserved:`"
+        }
+        Rule::EnumValueNoDeleteUnlessNumberReserved | Rule::EnumValueNoDeleteUnlessNameReserved => {
+            "keep the variant, or list its number and name under the enum's `reserved:`"
+        }
+        Rule::FieldSameName | Rule::FieldSameJsonName | Rule::EnumValueSameName => {
+            "JSON names fields and variants: keep the old name"
+        }
+        Rule::FieldWireCompatibleType
+        | Rule::FieldWireJsonCompatibleType
+        | Rule::FieldWireCompatibleCardinality
+        | Rule::FieldWireJsonCompatibleCardinality => {
+            "add a field with a new number for the new type, and reserve the old one"
+        }
+        Rule::ReservedMessageNoDelete | Rule::ReservedEnumNoDelete => {
+            "keep the reservation: old payloads may still use the number or name"
+        }
+    }
+}
+
+/// Whether a breaking finding is deliberate: its message (for an enum, every message in
+/// `loaded` whose fields name the enum, and at least one) has a higher `version:` in `loaded`
+/// than `old_version` gives for it (`None`: the old version has no such message). A raised
+/// version is a new lineage, which old receivers refuse instead of misreading.
+pub fn version_raised(
+    loaded: &Loaded,
+    old_version: &dyn Fn(&str, &str) -> Option<u32>,
+    finding: &Finding,
+) -> bool {
+    let (package, parent) = (&finding.location.package, &finding.location.parent);
+    let raised = |package: &str, name: &str| {
+        old_version(package, name).is_some_and(|old| message_version(loaded, package, name) > old)
+    };
+    let is_enum = loaded.messages.iter().any(|source| {
+        source.schema.package.value == *package && source.schema.enums.get(parent).is_some()
+    });
+    if !is_enum {
+        return raised(package, parent);
+    }
+    let files = crate::proto::files(loaded);
+    let mut carriers = files
+        .iter()
+        .flat_map(|file| {
+            file.messages
+                .iter()
+                .map(move |m| (file.package.as_str(), m))
+        })
+        .filter(|(_, message)| {
+            message.fields.iter().any(|field| {
+                matches!(&field.kind, Kind::Enum(target)
+                    if target.package == *package && target.name == *parent)
+            })
+        })
+        .peekable();
+    carriers.peek().is_some() && carriers.all(|(package, message)| raised(package, &message.name))
+}
+
+impl Lock {
+    /// The locked `version:` of message `name` in `package`.
+    pub fn version(&self, package: &str, name: &str) -> Option<u32> {
+        self.packages
+            .iter()
+            .filter(|p| p.package == package)
+            .flat_map(|p| &p.messages)
+            .find(|m| m.message.name == name)
+            .map(|m| m.version)
+    }
+}
+
+/// An error for every message whose `version:` is lower than the lock's: an old lineage
+/// reused with another shape.
+fn lowered_versions(loaded: &Loaded, lock: &Lock) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for source in &loaded.messages {
+        let package = &source.schema.package.value;
+        for name in source.schema.messages.names() {
+            let Some(message) = source.schema.messages.get(&name.value) else {
+                continue;
+            };
+            let Some(locked) = lock.version(package, &name.value) else {
+                continue;
+            };
+            if message.version() >= locked {
+                continue;
+            }
+            let span = message.version.as_ref().map_or(name.span, |v| v.span);
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::BreakingChange,
+                    format!(
+                        "version of '{}' lowered from {} to {}; {LOCK_FILE_NAME} has {}",
+                        name.value,
+                        locked,
+                        message.version(),
+                        locked
+                    ),
+                )
+                .with_label(source.file, span, "lower than the locked version")
+                .with_help(format!(
+                    "versions only go up: version {} already names another shape of '{}'",
+                    message.version(),
+                    name.value
+                )),
+            );
+        }
+    }
+    diagnostics
+}
+
+/// What the lock records at a finding's place: the field's type or name, the variant, the
+/// reservation.
+fn locked_shape(lock: &Lock, finding: &Finding) -> String {
+    let location = &finding.location;
+    let package = lock.packages.iter().find(|p| p.package == location.package);
+    let message = package.and_then(|p| {
+        p.messages
+            .iter()
+            .find(|m| m.message.name == location.parent)
+    });
+    let definition = package.and_then(|p| {
+        p.enums
+            .iter()
+            .find(|e| e.definition.name == location.parent)
+    });
+    let number = location.number;
+    match finding.rule {
+        Rule::ReservedMessageNoDelete | Rule::ReservedEnumNoDelete => {
+            match (number, &location.old_name) {
+                (Some(number), _) => format!("{number} reserved"),
+                (None, Some(name)) => format!("'{name}' reserved"),
+                (None, None) => "the reservation".to_owned(),
+            }
+        }
+        _ => {
+            if let Some(locked) = message {
+                let field = locked
+                    .message
+                    .fields
+                    .iter()
+                    .find(|f| Some(f.number) == number);
+                match (finding.rule, field) {
+                    (
+                        Rule::FieldWireCompatibleType
+                        | Rule::FieldWireJsonCompatibleType
+                        | Rule::FieldWireCompatibleCardinality
+                        | Rule::FieldWireJsonCompatibleCardinality,
+                        Some(field),
+                    ) => field.shape(),
+                    (Rule::FieldSameName | Rule::FieldSameJsonName, Some(field)) => {
+                        format!("'{}'", field.name)
+                    }
+                    (_, Some(field)) => {
+                        format!("field {} '{}' {}", field.number, field.name, field.shape())
+                    }
+                    (_, None) => format!("message '{}'", location.parent),
+                }
+            } else if let Some(locked) = definition {
+                let variant = number
+                    .and_then(|n| usize::try_from(n).ok())
+                    .and_then(|index| locked.definition.variants.get(index));
+                match variant {
+                    Some(variant) => format!("variant {} '{variant}'", number.unwrap_or_default()),
+                    None => format!("enum '{}'", location.parent),
+                }
+            } else {
+                format!("no '{}'", location.parent)
+            }
+        }
+    }
+}
+
+/// The stale-lock warning, at the first message or enum whose locked entry differs (or that
+/// the lock lacks).
+fn stale(loaded: &Loaded, lock: &Lock) -> Diagnostic {
+    let now = Lock::of(loaded);
+    let mut changed = Vec::new();
+    let mut first = None;
+    for package in &now.packages {
+        let locked = lock.packages.iter().find(|p| p.package == package.package);
+        for message in &package.messages {
+            let same = locked.is_some_and(|p| p.messages.contains(message));
+            if !same {
+                changed.push(format!("{}.{}", package.package, message.message.name));
+                first =
+                    first.or_else(|| declared_at(loaded, &package.package, &message.message.name));
+            }
+        }
+        for definition in &package.enums {
+            let same = locked.is_some_and(|p| p.enums.contains(definition));
+            if !same {
+                changed.push(format!(
+                    "{}.{}",
+                    package.package, definition.definition.name
+                ));
+                first = first
+                    .or_else(|| declared_at(loaded, &package.package, &definition.definition.name));
+            }
+        }
+    }
+    for package in &lock.packages {
+        let current = now.packages.iter().find(|p| p.package == package.package);
+        let names = package
+            .messages
+            .iter()
+            .map(|m| &m.message.name)
+            .chain(package.enums.iter().map(|e| &e.definition.name));
+        for name in names {
+            let present = current.is_some_and(|p| {
+                p.messages.iter().any(|m| m.message.name == *name)
+                    || p.enums.iter().any(|e| e.definition.name == *name)
+            });
+            if !present {
+                changed.push(format!("{}.{name} (removed)", package.package));
+            }
+        }
+    }
+    let (file, span) = first.unwrap_or((loaded.topology_file, Span::UNKNOWN));
+    let count = changed.len();
+    let shown: Vec<&str> = changed.iter().take(5).map(String::as_str).collect();
+    let more = if count > shown.len() {
+        format!(", and {} more", count - shown.len())
+    } else {
+        String::new()
+    };
+    Diagnostic::new(
+        Code::StaleLock,
+        format!(
+            "`{LOCK_FILE_NAME}` is stale: {count} type{} changed since it was written ({}{more})",
+            if count == 1 { "" } else { "s" },
+            shown.join(", ")
+        ),
+    )
+    .with_label(file, span, "not as locked")
+    .with_help(
+        "run `hermes lock` to record the messages as released, and commit the lock with them",
+    )
+}
+
+/// Where message or enum `name` of `package` is declared.
+fn declared_at(loaded: &Loaded, package: &str, name: &str) -> Option<(FileId, Span)> {
+    loaded
+        .messages
+        .iter()
+        .filter(|source| source.schema.package.value == package)
+        .find_map(|source| {
+            let schema = &source.schema;
+            let names = schema.messages.names().chain(schema.enums.names());
+            let mut names = names;
+            names
+                .find(|declared| declared.value == name)
+                .map(|declared| (source.file, declared.span))
+        })
+}
+
+/// A span for a (1-based) line and column of `text`, one character long.
+fn line_span(text: &str, line: usize, column: usize) -> Span {
+    let offset: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>()
+        + column.saturating_sub(1);
+    Span {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+        offset: offset.min(text.len()),
+        len: 1,
+    }
+}
+
 /// The `version:` of message `name` in `package` (1 when absent or not found).
-fn message_version(loaded: &Loaded, package: &str, name: &str) -> u32 {
+pub fn message_version(loaded: &Loaded, package: &str, name: &str) -> u32 {
     loaded
         .messages
         .iter()

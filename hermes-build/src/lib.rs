@@ -116,6 +116,9 @@ pub struct Loaded {
     pub graph: TopologyGraph,
     /// Warnings (never errors: those make [`load`] fail).
     pub report: Report,
+    /// The lock file the messages were compared with ([`evolution::LOCK_FILE_NAME`] beside
+    /// the topology), when it exists and was read.
+    pub lock: Option<PathBuf>,
 }
 
 impl Loaded {
@@ -171,6 +174,23 @@ pub enum LoadError {
 pub struct LoadOptions {
     /// Warnings to treat as errors, in addition to the topology's own `deny:`.
     pub deny: Vec<Lint>,
+    /// Whether and how strictly to compare the messages with `hermes.lock`.
+    pub lock: LockCheck,
+}
+
+/// How [`load_with_options`] compares the messages with the lock file beside the topology
+/// (see [`evolution`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockCheck {
+    /// A breaking change the lock records without a version raise is an error; a stale lock
+    /// is a warning; no lock is nothing.
+    #[default]
+    Compare,
+    /// As `Compare`, and a stale or missing lock is an error (`hermes check --locked`).
+    Locked,
+    /// The lock is not read (`hermes diff`, and the tools that only read a topology).
+    Ignore,
 }
 
 impl LoadOptions {
@@ -183,6 +203,20 @@ impl LoadOptions {
     #[must_use]
     pub fn deny_warnings(mut self) -> Self {
         self.deny.push(Lint::Warnings);
+        self
+    }
+
+    /// Compares the messages with `hermes.lock` as `lock` says.
+    ///
+    /// ```
+    /// use hermes_build::{LoadOptions, LockCheck};
+    /// let options = LoadOptions::default().lock(LockCheck::Locked);
+    /// assert_eq!(options.lock, LockCheck::Locked);
+    /// assert_eq!(LoadOptions::default().lock, LockCheck::Compare);
+    /// ```
+    #[must_use]
+    pub fn lock(mut self, lock: LockCheck) -> Self {
+        self.lock = lock;
         self
     }
 }
@@ -370,18 +404,29 @@ fn load_text(path: &Path, text: String, options: &LoadOptions) -> Result<Loaded,
     let graph = TopologyGraph::build(&topology);
     let context = check::Context::new(&topology, topology_file, &messages, &graph);
     diagnostics.extend(check::run_all(&context));
-    let mut report = Report::new(Arc::new(sources), diagnostics);
-    let mut deny: Vec<Lint> = topology.deny.iter().map(|lint| lint.value).collect();
-    deny.extend(options.deny.iter().copied());
-    report.deny(&deny);
-    if report.has_errors() {
-        return Err(LoadError::Invalid(report));
-    }
-    Ok(Loaded {
+    let checked = !diagnostics
+        .iter()
+        .any(|diagnostic| diagnostic.severity == Severity::Error);
+    let mut loaded = Loaded {
         topology,
         topology_file,
         messages,
         graph,
-        report,
-    })
+        report: Report::new(Arc::new(sources), diagnostics),
+        lock: None,
+    };
+    // The lock is compared with a topology that checks; otherwise its types may not resolve.
+    if checked {
+        evolution::compare_with_lock(&mut loaded, options.lock);
+    }
+    let mut deny: Vec<Lint> = loaded.topology.deny.iter().map(|lint| lint.value).collect();
+    deny.extend(options.deny.iter().copied());
+    if options.lock == LockCheck::Locked {
+        deny.push(Lint::StaleLock);
+    }
+    loaded.report.deny(&deny);
+    if loaded.report.has_errors() {
+        return Err(LoadError::Invalid(loaded.report));
+    }
+    Ok(loaded)
 }

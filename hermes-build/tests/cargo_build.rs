@@ -2,6 +2,8 @@
 //! topology fails the build with the YAML's position and line in cargo's output, a warning is
 //! shown as cargo's warning and fails the build under `deny_warnings(true)`, and a second
 //! build without changes neither re-runs the build script nor rewrites the generated file.
+//! Against `hermes.lock`, a breaking change fails the build, and the build never writes the
+//! lock or any other source file.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -173,4 +175,87 @@ fn cargo_build_shows_the_yaml_line_and_a_clean_rebuild_does_nothing() {
         "a build script ran again: {stderr}"
     );
     assert_eq!(generated(&target_dir()), (path, written), "rewritten");
+}
+
+/// Every file under `dir` with its contents, but cargo's own (`Cargo.lock`, which cargo may
+/// rewrite, and this test's `cargo.log`).
+fn source_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                pending.push(path);
+            } else if name != "Cargo.lock" && name != "cargo.log" {
+                files.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_breaking_change_against_the_lock_fails_the_build_and_the_build_writes_no_source() {
+    let dir = tempfile::tempdir().unwrap();
+    probe_crate(dir.path());
+    // Another package and topology name than the first test's: cargo keeps one build
+    // directory per package name for crates outside any workspace, and that test looks for
+    // its generated `probe.rs`.
+    let manifest = std::fs::read_to_string(dir.path().join("Cargo.toml")).unwrap();
+    let manifest = manifest.replacen("name = \"probe\"", "name = \"locked-probe\"", 1);
+    std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    let topology = FIXED.replacen("name: probe", "name: locked", 1);
+    std::fs::write(dir.path().join("topology.yaml"), topology).unwrap();
+    let locked = |dir: &Path| {
+        let loaded = hermes_build::load(dir.join("topology.yaml")).expect("loads");
+        let lock = hermes_build::evolution::Lock::of(&loaded).to_text();
+        std::fs::write(dir.join("hermes.lock"), lock).unwrap();
+    };
+    locked(dir.path());
+    let (status, stderr) = cargo_build(dir.path());
+    assert!(status.success(), "{stderr}");
+
+    let retyped = MESSAGES.replace("type: u64", "type: string");
+    std::fs::write(dir.path().join("messages.yaml"), &retyped).unwrap();
+    let before = source_tree(dir.path());
+    let (status, stderr) = cargo_build(dir.path());
+    assert!(!status.success(), "a breaking change built: {stderr}");
+    assert!(
+        stderr.contains(
+            "messages.yaml:5:26: error[hermes::breaking_change]: field 1 'n' changed from \
+             uint64 to string; hermes.lock has uint64"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        source_tree(dir.path()),
+        before,
+        "the build wrote into the source tree"
+    );
+
+    // A version raise makes the break deliberate; the lock is then merely stale.
+    let raised = retyped.replace("  Tick:\n", "  Tick:\n    version: 2\n");
+    std::fs::write(dir.path().join("messages.yaml"), raised).unwrap();
+    let (status, stderr) = cargo_build(dir.path());
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("warning[hermes::stale_lock]"), "{stderr}");
+    assert_eq!(
+        std::fs::read(dir.path().join("hermes.lock")).unwrap(),
+        before
+            .iter()
+            .find(|(path, _)| path.ends_with("hermes.lock"))
+            .map(|(_, text)| text.clone())
+            .unwrap(),
+        "the build rewrote the lock"
+    );
+
+    // Writing the lock reruns the build script, which then has nothing to say.
+    locked(dir.path());
+    let (status, stderr) = cargo_build(dir.path());
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("build-script-build`"), "{stderr}");
+    assert!(!stderr.contains("stale_lock"), "{stderr}");
 }

@@ -1,5 +1,6 @@
 //! Fixtures: every `valid/<case>/topology.yaml` loads without findings, and every
-//! `invalid/<code>.yaml` reports `hermes::<code>`, rendered as in its reviewed snapshot.
+//! `invalid/<code>.yaml` (or `invalid/<code>/topology.yaml`, for a case with a lock file)
+//! reports `hermes::<code>`, rendered as in its reviewed snapshot.
 
 use std::path::{Path, PathBuf};
 
@@ -56,16 +57,10 @@ fn valid_fixtures_load_without_findings() {
 
 #[test]
 fn each_invalid_fixture_reports_its_code() {
-    let cases: Vec<PathBuf> = fixtures("invalid")
-        .into_iter()
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .collect();
-    assert!(cases.len() >= 28, "one fixture per rule");
-    for path in cases {
-        let code = path
-            .file_stem()
-            .and_then(|stem| stem.to_str())
-            .expect("fixture name");
+    let cases = invalid_fixtures();
+    assert!(cases.len() >= 31, "one fixture per rule");
+    for (code, path) in cases {
+        let code = code.as_str();
         let report = report_of(&path);
         let rendered = report.render_human();
         assert!(
@@ -80,12 +75,32 @@ fn each_invalid_fixture_reports_its_code() {
     }
 }
 
+/// Each invalid fixture, by the code it reports: `invalid/<code>.yaml`, or
+/// `invalid/<code>/topology.yaml` for a case that needs files of its own (a `hermes.lock`).
+fn invalid_fixtures() -> Vec<(String, PathBuf)> {
+    fixtures("invalid")
+        .into_iter()
+        .filter_map(|path| {
+            let name = path.file_stem()?.to_str()?.to_owned();
+            if path.extension().is_some_and(|ext| ext == "yaml") {
+                Some((name, path))
+            } else {
+                let topology = path.join("topology.yaml");
+                topology.is_file().then_some((name, topology))
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn every_code_has_an_invalid_fixture() {
+    let cases = invalid_fixtures();
     for code in hermes_build::Code::ALL {
         let name = code.as_str().trim_start_matches("hermes::");
-        let path = Path::new("tests/fixtures/invalid").join(format!("{name}.yaml"));
-        assert!(path.exists(), "no fixture for {code}: {}", path.display());
+        assert!(
+            cases.iter().any(|(case, _)| case == name),
+            "no fixture for {code}: add tests/fixtures/invalid/{name}.yaml (or {name}/topology.yaml)"
+        );
     }
 }
 
@@ -161,4 +176,59 @@ fn a_zero_version_is_an_invalid_value_at_its_line() {
         "{rendered}"
     );
     assert!(rendered.contains("messages.yaml:4:14"), "{rendered}");
+}
+
+/// The codes of a messages-only topology whose messages were `locked` when `hermes.lock` was
+/// written and are `now` when loaded.
+fn codes_against_lock(locked: &str, now: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let topology = dir.path().join("topology.yaml");
+    std::fs::write(&topology, "name: demo\nmessages: [messages.yaml]\n").expect("topology");
+    std::fs::write(dir.path().join("messages.yaml"), locked).expect("messages");
+    let loaded = hermes_build::load(&topology).expect("the locked version loads");
+    let lock = hermes_build::evolution::Lock::of(&loaded).to_text();
+    std::fs::write(dir.path().join("hermes.lock"), lock).expect("lock");
+    std::fs::write(dir.path().join("messages.yaml"), now).expect("messages");
+    let report = report_of(&topology);
+    report
+        .diagnostics()
+        .iter()
+        .map(|diagnostic| diagnostic.code.as_str().to_owned())
+        .collect()
+}
+
+const SIDES: &str = "package: demo\nenums:\n  Side: [buy, sell, cross]\nmessages:\n  Order:\n    fields:\n      - { name: side, type: Side }\n  Fill:\n    fields:\n      - { name: side, type: Side }\n";
+
+#[test]
+fn an_enum_break_needs_a_version_raise_of_every_message_that_carries_it() {
+    let deleted = SIDES.replace("[buy, sell, cross]", "[buy, sell]");
+    let codes = codes_against_lock(SIDES, &deleted);
+    assert!(
+        codes.iter().all(|code| code == "hermes::breaking_change"),
+        "{codes:?}"
+    );
+    assert!(!codes.is_empty());
+    let one = deleted.replace("  Order:\n", "  Order:\n    version: 2\n");
+    let codes = codes_against_lock(SIDES, &one);
+    assert!(
+        codes.contains(&"hermes::breaking_change".to_owned()),
+        "{codes:?}"
+    );
+    let both = one.replace("  Fill:\n", "  Fill:\n    version: 2\n");
+    assert_eq!(codes_against_lock(SIDES, &both), ["hermes::stale_lock"]);
+}
+
+#[test]
+fn a_lowered_version_is_a_breaking_change() {
+    let raised = SIDES.replace("  Order:\n", "  Order:\n    version: 3\n");
+    let lowered = SIDES.replace("  Order:\n", "  Order:\n    version: 2\n");
+    assert_eq!(
+        codes_against_lock(&raised, &lowered),
+        ["hermes::breaking_change"]
+    );
+}
+
+#[test]
+fn an_unchanged_schema_has_no_findings_against_its_lock() {
+    assert!(codes_against_lock(SIDES, SIDES).is_empty());
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use hermes_build::model::Lint;
-use hermes_build::{LoadError, LoadOptions, Report};
+use hermes_build::{LoadError, LoadOptions, LockCheck, Report};
 
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 
@@ -13,10 +13,16 @@ use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 Errors make the exit status 1; warnings do not, unless `--deny` (or the topology's own \
 `deny:`) turns them into errors.
 
+When `hermes.lock` (written by `hermes lock`) is beside the topology, the messages are \
+compared with it: a breaking change without a `version:` raise is an error \
+(`hermes::breaking_change`), a lock that no longer records the messages is a warning \
+(`hermes::stale_lock`), an error under `--locked`, which also requires the lock to exist.
+
 Examples:
   hermes check                                   # ./topology.yaml
   hermes check examples/trading                  # a directory's topology.yaml
-  hermes check topology.yaml --deny warnings     # as CI runs it
+  hermes check topology.yaml --deny warnings     # warnings fail too
+  hermes check --locked --deny warnings          # as CI runs it: hermes.lock must be current
   hermes check topology.yaml --format json | jq '.diagnostics[].code'")]
 pub struct Args {
     /// The topology: a file, or a directory holding `topology.yaml`.
@@ -28,6 +34,10 @@ pub struct Args {
     /// Treat these warnings as errors (`warnings` for all of them); may be repeated.
     #[arg(long, value_enum, value_name = "LINT")]
     deny: Vec<DenyLint>,
+    /// Fail unless `hermes.lock` exists beside the topology and records the messages as they
+    /// are (as `cargo --locked`): what a CI job runs.
+    #[arg(long)]
+    locked: bool,
 }
 
 /// Output formats.
@@ -55,6 +65,9 @@ enum DenyLint {
     /// `hermes::unused_proxy`.
     #[value(name = "unused_proxy")]
     UnusedProxy,
+    /// `hermes::stale_lock`.
+    #[value(name = "stale_lock")]
+    StaleLock,
 }
 
 impl From<DenyLint> for Lint {
@@ -65,6 +78,7 @@ impl From<DenyLint> for Lint {
             DenyLint::UnusedPublication => Lint::UnusedPublication,
             DenyLint::EmptyNode => Lint::EmptyNode,
             DenyLint::UnusedProxy => Lint::UnusedProxy,
+            DenyLint::StaleLock => Lint::StaleLock,
         }
     }
 }
@@ -73,6 +87,9 @@ impl From<DenyLint> for Lint {
 pub fn run(args: &Args) -> u8 {
     let mut options = LoadOptions::default();
     options.deny = args.deny.iter().copied().map(Lint::from).collect();
+    if args.locked {
+        options = options.lock(LockCheck::Locked);
+    }
     let (report, valid) =
         match hermes_build::load_with_options(crate::topology::resolve(&args.topology), &options) {
             Ok(loaded) => (loaded.report, true),

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hermes_build::diagnostic::{Heading, Label, render_human_finding};
+use hermes_build::evolution;
 use hermes_build::model::{Direction, Node, Port, Span};
-use hermes_build::{FileId, LoadError, Loaded, Report, Sources};
+use hermes_build::{FileId, LoadError, LoadOptions, Loaded, LockCheck, Report, Sources};
 use hermes_core::proto::compat::{Finding, Rule, RuleSet, compare};
-use hermes_core::proto::{Enum, Reserved};
 use serde_json::json;
 
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
@@ -26,8 +26,13 @@ version, and, for now, a `python-json` port too. The types a message's fields na
 is. Deleting a field without reserving its number (and, for JSON, its name) breaks; \
 renaming one breaks JSON only; appending fields or enum variants is compatible.
 
-Exit status: 0 when nothing breaks, 1 when a schema change breaks (or a version is \
-invalid), 2 on bad usage or an unreadable file or revision.
+A breaking change to a message whose `version:` NEW raised is deliberate: old and new \
+receivers refuse each other's envelopes instead of misreading them. It is listed, but does \
+not fail.
+
+Exit status: 0 when nothing breaks (or only deliberately), 1 when a schema change breaks \
+without a version raise (or a version is invalid), 2 on bad usage or an unreadable file or \
+revision.
 
 Examples:
   hermes diff old/topology.yaml new/topology.yaml
@@ -109,7 +114,7 @@ pub fn run(args: &Args) -> u8 {
         Format::Human => print_human(&old, &new, &plan, &findings),
         Format::Json => print_json(&old, &new, &plan, &findings),
     }
-    if findings.iter().any(|finding| finding.finding.breaking) {
+    if findings.iter().any(Located::fails) {
         FINDINGS
     } else {
         SUCCESS
@@ -141,7 +146,8 @@ fn load(path: &Path, revision: Option<(PathBuf, String)>) -> Result<Version, u8>
         let sources = loaded.sources().clone();
         return Ok(Version { loaded, sources });
     };
-    match hermes_build::load(path) {
+    let options = LoadOptions::default().lock(LockCheck::Ignore);
+    match hermes_build::load_with_options(path, &options) {
         Ok(loaded) => {
             let sources = at_revision(loaded.sources(), &root, &name);
             Ok(Version { loaded, sources })
@@ -439,6 +445,15 @@ struct Located {
     /// Whether `label` points into NEW (else OLD, for something deleted).
     in_new: bool,
     label: Label,
+    /// Whether a breaking change is deliberate: NEW raised the message's `version:`.
+    versioned: bool,
+}
+
+impl Located {
+    /// Breaking, and not made deliberate by a version raise: what makes the exit status 1.
+    fn fails(&self) -> bool {
+        self.finding.breaking && !self.versioned
+    }
 }
 
 /// Every schema finding: `WIRE`'s for the types only protobuf ports carry, `WIRE_JSON`'s for
@@ -463,11 +478,18 @@ fn schema_findings(old: &Version, new: &Version) -> Vec<Located> {
                 continue;
             }
             let (in_new, label) = locate(&finding, old, new);
+            let versioned = finding.breaking
+                && evolution::version_raised(
+                    &new.loaded,
+                    &|package, name| old_version(&old.loaded, package, name),
+                    &finding,
+                );
             findings.push(Located {
                 finding,
                 rules,
                 in_new,
                 label,
+                versioned,
             });
         }
     }
@@ -485,90 +507,32 @@ fn schema_findings(old: &Version, new: &Version) -> Vec<Located> {
     findings
 }
 
+/// The `version:` of message `name` of `package` in `loaded`, if it declares the message.
+fn old_version(loaded: &Loaded, package: &str, name: &str) -> Option<u32> {
+    loaded
+        .messages
+        .iter()
+        .filter(|source| source.schema.package.value == package)
+        .find_map(|source| source.schema.messages.get(name))
+        .map(|message| message.version())
+}
+
 /// Where a finding is in the YAML: at NEW's field or variant, OLD's for one deleted or a
 /// reservation removed; at the message or enum itself when nothing closer is known.
 fn locate(finding: &Finding, old: &Version, new: &Version) -> (bool, Label) {
-    let location = &finding.location;
     let reservation = matches!(
         finding.rule,
         Rule::ReservedMessageNoDelete | Rule::ReservedEnumNoDelete
     );
-    let deleted = reservation || location.new_name.is_none();
-    let (version, in_new) = if deleted { (old, false) } else { (new, true) };
-    let on_type = matches!(
-        finding.rule,
-        Rule::FieldWireCompatibleType
-            | Rule::FieldWireJsonCompatibleType
-            | Rule::FieldWireCompatibleCardinality
-            | Rule::FieldWireJsonCompatibleCardinality
-    );
-    let place = |version: &Version| -> Option<(FileId, Span)> {
-        let source = version.loaded.messages.iter().find(|source| {
-            source.schema.package.value == location.package
-                && (source.schema.messages.get(&location.parent).is_some()
-                    || source.schema.enums.get(&location.parent).is_some())
-        })?;
-        let schema = &source.schema;
-        let parent_span = schema
-            .messages
-            .names()
-            .chain(schema.enums.names())
-            .find(|name| name.value == location.parent)
-            .map(|name| name.span)?;
-        let closer = if let Some(message) = schema.messages.get(&location.parent) {
-            if reservation {
-                let numbers = message.reserved.numbers.iter();
-                let number = numbers
-                    .filter(|n| Some(n.value) == location.number)
-                    .map(|n| n.span)
-                    .next();
-                number.or_else(|| {
-                    let names = message.reserved.names.iter();
-                    names
-                        .filter(|n| Some(&n.value) == location.old_name.as_ref())
-                        .map(|n| n.span)
-                        .next()
-                })
-            } else {
-                let number = location.number?;
-                let (_, field) = message.numbered_fields().find(|(n, _)| *n == number)?;
-                Some(if on_type {
-                    field.ty.span
-                } else {
-                    field.name.span
-                })
-            }
-        } else {
-            let definition = schema.enums.get(&location.parent)?;
-            if reservation {
-                let numbers = definition.reserved.numbers.iter();
-                let number = numbers
-                    .filter(|n| Some(n.value) == location.number)
-                    .map(|n| n.span)
-                    .next();
-                // Reserved variant names are compared as protobuf names (`SIDE_CROSS`).
-                let protobuf = Enum {
-                    name: location.parent.clone(),
-                    variants: Vec::new(),
-                    reserved: Reserved::default(),
-                };
-                number.or_else(|| {
-                    let names = definition.reserved.names.iter();
-                    names
-                        .filter(|n| Some(&protobuf.value_name(n)) == location.old_name.as_ref())
-                        .map(|n| n.span)
-                        .next()
-                })
-            } else {
-                let index = usize::try_from(location.number?).ok()?;
-                definition.variants.get(index).map(|variant| variant.span)
-            }
-        };
-        Some((source.file, closer.unwrap_or(parent_span)))
+    let deleted = reservation || finding.location.new_name.is_none();
+    let (version, other, in_new) = if deleted {
+        (old, new, false)
+    } else {
+        (new, old, true)
     };
-    let (file, span, in_new) = match place(version) {
+    let (file, span, in_new) = match evolution::locate(&version.loaded, finding) {
         Some((file, span)) => (file, span, in_new),
-        None => match place(if in_new { old } else { new }) {
+        None => match evolution::locate(&other.loaded, finding) {
             Some((file, span)) => (file, span, !in_new),
             None => (version.loaded.topology_file, Span::UNKNOWN, in_new),
         },
@@ -588,29 +552,6 @@ fn locate(finding: &Finding, old: &Version, new: &Version) -> (bool, Label) {
 
 fn code(rule: Rule) -> String {
     format!("hermes::{}", rule.name())
-}
-
-fn help(rule: Rule) -> Option<&'static str> {
-    match rule {
-        Rule::FieldNoDeleteUnlessNumberReserved | Rule::FieldNoDeleteUnlessNameReserved => {
-            Some("keep the field, or list its number and name under the message's `reserved:`")
-        }
-        Rule::EnumValueNoDeleteUnlessNumberReserved | Rule::EnumValueNoDeleteUnlessNameReserved => {
-            Some("keep the variant, or list its number and name under the enum's `reserved:`")
-        }
-        Rule::FieldSameName | Rule::FieldSameJsonName | Rule::EnumValueSameName => {
-            Some("JSON names fields and variants: keep the old name")
-        }
-        Rule::FieldWireCompatibleType
-        | Rule::FieldWireJsonCompatibleType
-        | Rule::FieldWireCompatibleCardinality
-        | Rule::FieldWireJsonCompatibleCardinality => {
-            Some("add a field with a new number for the new type, and reserve the old one")
-        }
-        Rule::ReservedMessageNoDelete | Rule::ReservedEnumNoDelete => {
-            Some("keep the reservation: old payloads may still use the number or name")
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -637,12 +578,21 @@ fn print_human(old: &Version, new: &Version, plan: &[Change], findings: &[Locate
             "compatible"
         };
         let code = code(finding.rule);
+        let versioned = if located.versioned {
+            ", deliberate: the version was raised"
+        } else {
+            ""
+        };
         let heading = Heading {
             kind,
             code: &code,
-            message: &format!("{} ({})", finding.message, located.rules.buf_name()),
+            message: &format!(
+                "{} ({}{versioned})",
+                finding.message,
+                located.rules.buf_name()
+            ),
         };
-        let help = finding.breaking.then(|| help(finding.rule)).flatten();
+        let help = located.fails().then(|| evolution::undo_help(finding.rule));
         let sources = if located.in_new {
             &new.sources
         } else {
@@ -655,9 +605,15 @@ fn print_human(old: &Version, new: &Version, plan: &[Change], findings: &[Locate
         );
     }
     let breaking = findings.iter().filter(|l| l.finding.breaking).count();
+    let versioned = findings.iter().filter(|l| l.versioned).count();
+    let versioned = if versioned > 0 {
+        format!(" ({versioned} with a version raise)")
+    } else {
+        String::new()
+    };
     println!();
     println!(
-        "{} topology change{}, {breaking} breaking and {} compatible schema change{}",
+        "{} topology change{}, {breaking} breaking{versioned} and {} compatible schema change{}",
         plan.len(),
         if plan.len() == 1 { "" } else { "s" },
         findings.len() - breaking,
@@ -693,6 +649,7 @@ fn print_json(old: &Version, new: &Version, plan: &[Change], findings: &[Located
                 "rule": finding.rule.name(),
                 "code": code(finding.rule),
                 "breaking": finding.breaking,
+                "version_raised": located.versioned,
                 "rules": located.rules.buf_name(),
                 "message": finding.message,
                 "package": location.package,

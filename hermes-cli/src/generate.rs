@@ -30,7 +30,9 @@ pub struct Args {
 
 /// Runs the subcommand; returns the exit code.
 pub fn run(args: &Args) -> u8 {
-    let loaded = match crate::topology::load(&args.topology) {
+    // As a build script does: a breaking change the lock records is an error.
+    let options = hermes_build::LoadOptions::default();
+    let loaded = match crate::topology::load_with(&args.topology, &options) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

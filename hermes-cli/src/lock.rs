@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use hermes_build::evolution::{Lock, lock_path};
+use hermes_build::{LoadOptions, LockCheck};
 
 use crate::{SUCCESS, USAGE_OR_IO};
 
@@ -13,6 +14,10 @@ use crate::{SUCCESS, USAGE_OR_IO};
 The lock records each message's fields, numbers and types, its `version:`, and the rule set \
 (`wire`, or `wire_json` for a message a JSON port carries) it is judged by. Commit it with \
 the messages files; run this again when you release a schema change.
+
+A change the existing lock records as breaking (a field retyped, renumbered or deleted \
+without `reserved:`) is refused unless the message's `version:` was raised: raise it, or \
+pass `--allow-breaking` to record the break anyway (before a first release, say).
 
 Exit status: 0 when the lock is written, 1 when the topology is invalid, 2 when a file \
 cannot be read or written.
@@ -24,11 +29,20 @@ pub struct Args {
     /// The topology: a file, or a directory holding `topology.yaml`.
     #[arg(default_value = crate::topology::DEFAULT_PATH)]
     topology: PathBuf,
+    /// Write the lock even when the messages break the existing one without a version raise.
+    #[arg(long)]
+    allow_breaking: bool,
 }
 
 /// Writes the lock and returns the exit code.
 pub fn run(args: &Args) -> u8 {
-    let loaded = match crate::topology::load(&args.topology) {
+    let lock = if args.allow_breaking {
+        LockCheck::Ignore
+    } else {
+        LockCheck::Compare
+    };
+    let options = LoadOptions::default().lock(lock);
+    let loaded = match crate::topology::load_with(&args.topology, &options) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

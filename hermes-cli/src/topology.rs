@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use hermes_build::model::{Codec, Port};
-use hermes_build::{LoadError, Loaded};
+use hermes_build::{LoadError, LoadOptions, Loaded, LockCheck};
 use hermes_core::Endpoint;
 use hermes_core::topic::matches as topic_matches;
 
@@ -28,12 +28,18 @@ pub fn looks_like_topology(argument: &str) -> bool {
     argument.ends_with(".yaml") || argument.ends_with(".yml") || Path::new(argument).exists()
 }
 
+/// Loads and checks the topology at `path`, without comparing it with `hermes.lock`: for the
+/// tools that read a topology to find sockets and types. See [`load_with`].
+pub fn load(path: &Path) -> Result<Loaded, u8> {
+    load_with(path, &LoadOptions::default().lock(LockCheck::Ignore))
+}
+
 /// Loads and checks the topology at `path` (warnings are not printed: `hermes check` does
 /// that). On failure prints why and returns the exit code: 2 when the file cannot be read,
 /// 1 when the topology is invalid.
-pub fn load(path: &Path) -> Result<Loaded, u8> {
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, u8> {
     let path = resolve(path);
-    match hermes_build::load(&path) {
+    match hermes_build::load_with_options(&path, options) {
         Ok(loaded) => Ok(loaded),
         Err(error @ LoadError::Io { .. }) => {
             eprintln!("error: {error}");

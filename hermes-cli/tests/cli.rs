@@ -1151,3 +1151,138 @@ fn lock_of_a_missing_topology_exits_2() {
         .code(2);
     assert!(!dir.path().join("hermes.lock").exists());
 }
+
+/// A locked `Order` (field 3 `size` a `f64`), its messages then replaced by `messages`.
+fn locked_then(messages: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    write_lockable(dir.path(), &topology_to_lock("f64", false, None));
+    hermes().arg("lock").arg(dir.path()).assert().code(0);
+    std::fs::write(dir.path().join("messages.yaml"), messages).expect("write");
+    dir
+}
+
+#[test]
+fn check_of_a_breaking_change_against_the_lock_exits_1_naming_rule_and_locked_shape() {
+    let dir = locked_then(&topology_to_lock("string", false, None));
+    hermes()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "messages.yaml:7:29: error[hermes::breaking_change]: field 3 'size' changed from \
+             double to string; hermes.lock has double",
+        ))
+        .stderr(predicate::str::contains(
+            "breaks rule `field_wire_compatible_type`",
+        ));
+}
+
+#[test]
+fn check_accepts_a_breaking_change_with_a_version_raise_and_warns_the_lock_is_stale() {
+    let dir = locked_then(&topology_to_lock("string", false, Some(2)));
+    hermes()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("warning[hermes::stale_lock]"));
+}
+
+#[test]
+fn check_locked_makes_a_stale_lock_an_error() {
+    let dir = locked_then(&topology_to_lock("f64", true, None));
+    hermes()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("warning[hermes::stale_lock]"));
+    hermes()
+        .args(["check", "--locked"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error[hermes::stale_lock]"));
+    hermes().arg("lock").arg(dir.path()).assert().code(0);
+    hermes()
+        .args(["check", "--locked"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("ok (no findings)"));
+}
+
+#[test]
+fn check_locked_requires_a_lock() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    write_lockable(dir.path(), &topology_to_lock("f64", false, None));
+    hermes().arg("check").arg(dir.path()).assert().code(0);
+    hermes()
+        .args(["check", "--locked"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error[hermes::stale_lock]: no `hermes.lock` beside the topology",
+        ));
+}
+
+#[test]
+fn lock_refuses_a_breaking_change_unless_allowed() {
+    let dir = locked_then(&topology_to_lock("string", false, None));
+    let before = std::fs::read(dir.path().join("hermes.lock")).expect("locked");
+    hermes()
+        .arg("lock")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("hermes::breaking_change"));
+    let after = std::fs::read(dir.path().join("hermes.lock")).expect("kept");
+    assert_eq!(before, after, "a refused lock was written");
+    hermes()
+        .args(["lock", "--allow-breaking"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    hermes()
+        .args(["check", "--locked"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn diff_ignores_the_lock() {
+    let dir = locked_then(&topology_to_lock("f64", true, None));
+    std::fs::write(dir.path().join("hermes.lock"), "not a lock").expect("write");
+    let old = tempfile::tempdir().expect("temporary directory");
+    write_lockable(old.path(), &topology_to_lock("f64", false, None));
+    hermes()
+        .arg("diff")
+        .arg(old.path())
+        .arg(dir.path())
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn diff_of_a_breaking_change_with_a_version_raise_exits_0_and_says_so() {
+    let old = tempfile::tempdir().expect("temporary directory");
+    write_lockable(old.path(), &topology_to_lock("f64", false, None));
+    let new = tempfile::tempdir().expect("temporary directory");
+    write_lockable(new.path(), &topology_to_lock("string", false, Some(2)));
+    hermes()
+        .arg("diff")
+        .arg(old.path())
+        .arg(new.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "breaking[hermes::field_wire_compatible_type]: field 3 'size' changed from double \
+             to string (WIRE, deliberate: the version was raised)",
+        ))
+        .stdout(predicate::str::contains(
+            "1 breaking (1 with a version raise)",
+        ));
+}

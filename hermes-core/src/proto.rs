@@ -197,6 +197,35 @@ impl Reserved {
     }
 }
 
+impl Field {
+    /// The field's type as protobuf writes it, with full type names: `double`,
+    /// `repeated demo.Level`, `map<string, double>`.
+    ///
+    /// ```
+    /// use hermes_core::proto::{Cardinality, Field, Kind, Scalar};
+    /// let field = Field {
+    ///     name: "bids".into(),
+    ///     number: 2,
+    ///     doc: None,
+    ///     cardinality: Cardinality::Repeated,
+    ///     kind: Kind::Scalar(Scalar::F64),
+    /// };
+    /// assert_eq!(field.shape(), "repeated double");
+    /// ```
+    pub fn shape(&self) -> String {
+        let element = match &self.kind {
+            Kind::Scalar(scalar) => scalar.proto_name().to_owned(),
+            Kind::Enum(target) | Kind::Message(target) => target.full_name(),
+        };
+        match self.cardinality {
+            Cardinality::Single => element,
+            Cardinality::Optional => format!("optional {element}"),
+            Cardinality::Repeated => format!("repeated {element}"),
+            Cardinality::Map => format!("map<string, {element}>"),
+        }
+    }
+}
+
 /// A message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {

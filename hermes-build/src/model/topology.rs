@@ -96,6 +96,8 @@ pub enum Lint {
     EmptyNode,
     /// `hermes::unused_proxy`: a proxy no port uses.
     UnusedProxy,
+    /// `hermes::stale_lock`: `hermes.lock` does not record the messages as they are.
+    StaleLock,
 }
 
 /// A proxy: binds an XSUB frontend and an XPUB backend and forwards between them.
