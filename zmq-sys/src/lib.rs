@@ -7,7 +7,7 @@
 //! builds libsodium (libsodium-sys-stable, from the source it ships) and then the same vendored
 //! libzmq (zeromq-src) with `ZMQ_HAVE_CURVE`.
 //!
-//! This crate only declares: the constants of `zmq.h` ([`constants`], written from the header
+//! This crate only declares: the constants of `zmq.h` (`src/constants.rs`, written from the header
 //! and tested against it), its two structs, its error numbers ([`errno`]) and its functions.
 //! It is the one crate of the workspace where `unsafe` is allowed, and the only `unsafe` in it
 //! is the `extern` block. Nothing here is for direct use: use the `zmq` crate, or Hermes.
