@@ -149,6 +149,7 @@ mod tests {
             "hermes-build",
             "hermes-runtime",
             "examples/trading",
+            "examples/evolution",
         ];
         let mut checked = 0;
         for (place, line, in_code) in documentation_lines(&root, &dirs) {
