@@ -40,7 +40,7 @@ mod stats;
 mod topic;
 pub mod topology;
 
-pub use codec::{Codec, UnknownCodec};
+pub use codec::{Codec, PythonLayout, UnknownCodec, UnknownPythonLayout};
 pub use context::Context;
 pub use envelope::{Envelope, RawEnvelope, now_ns};
 pub use error::{CodecError, Error, FrameError, Result};
@@ -184,8 +184,9 @@ pub use hermes_macros::HermesMessage;
 /// What generated code and `#[derive(HermesMessage)]` expand to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::codec::{Codec, json, protobuf};
+    pub use crate::codec::{Codec, PythonLayout, json, protobuf, python as python_json};
     pub use crate::derive_support::*;
+    pub use crate::envelope::now_ns;
     pub use crate::error::CodecError;
     /// The envelope encoder, for hermes-bench's wire-size comparison.
     pub mod envelope {
