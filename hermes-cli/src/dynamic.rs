@@ -422,6 +422,7 @@ impl Types {
                 ScalarType::Bool => Value::Bool(false),
                 ScalarType::String => Value::String(String::new()),
                 ScalarType::Bytes => Value::Array(Vec::new()),
+                ScalarType::F32 | ScalarType::F64 => float(0.0),
                 _ => Value::from(0),
             },
         }
@@ -765,11 +766,12 @@ fn check_scalar(scalar: ScalarType, value: &Value, path: &str) -> Result<Value, 
                 Err(out_of_range(n))
             }
         }
+        // As floats, as generated types write them: `3` is `3.0`.
         (ScalarType::F32, Value::Number(n)) => match n.as_f64() {
-            Some(x) if x.abs() <= f64::from(f32::MAX) => Ok(value.clone()),
+            Some(x) if x.abs() <= f64::from(f32::MAX) => Ok(float(x)),
             _ => Err(out_of_range(n)),
         },
-        (ScalarType::F64, Value::Number(_)) => Ok(value.clone()),
+        (ScalarType::F64, Value::Number(n)) => Ok(n.as_f64().map_or(Value::Null, float)),
         (ScalarType::Bytes, Value::Array(items)) => {
             for (index, item) in items.iter().enumerate() {
                 if item.as_u64().is_none_or(|byte| byte > 255) {
