@@ -317,6 +317,34 @@ mod tests {
     }
 
     #[test]
+    fn python_layout_sets_the_constant() {
+        let out = expand(parse_quote! {
+            #[hermes(name = "t.A", python_layout = "object")]
+            struct A { n: u32 }
+        });
+        assert!(
+            out.contains(
+                "constPYTHON_LAYOUT:::hermes_runtime::__private::PythonLayout=::hermes_runtime::__private::PythonLayout::Object;"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn unknown_python_layout_is_an_error_with_the_valid_ones() {
+        let out = expand(parse_quote! {
+            #[hermes(name = "t.A", python_layout = "lists")]
+            struct A { n: u32 }
+        });
+        assert!(
+            out.contains(
+                "unknownpythonlayout`lists`,expectedoneof`message`,`list`,`object`\\nhelp:didyoumean`list`?"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn version_errors_are_reported_with_the_others() {
         let out = expand(parse_quote! {
             #[hermes(version = 0, codec = "jsn")]
