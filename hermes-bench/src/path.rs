@@ -539,6 +539,7 @@ pub(crate) fn wire_bytes(spec: &RowSpec) -> (usize, usize) {
         epoch: 1,
         seq: 1000,
         timestamp_ns: 1_700_000_000_000_000_000,
+        python_layout: hermes_runtime::PythonLayout::Message,
     };
     let mut frames = Frames::new();
     let encoded = match codec {

@@ -83,7 +83,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use codegen::{GenerateError, Settings, canonical_form, generate, module_name};
+pub use codegen::{
+    GenerateError, Settings, canonical_form, generate, generate_python, module_name,
+};
 pub use config::{Compiled, Config, Error, compile, write_if_changed};
 pub use diagnostic::{Code, Diagnostic, FileId, Label, Report, Severity, SourceFile, Sources};
 pub use graph::TopologyGraph;

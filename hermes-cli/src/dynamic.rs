@@ -16,7 +16,7 @@ use std::fmt;
 
 use hermes_build::Loaded;
 use hermes_build::model::{FieldDef, FieldType, MessageDef, ScalarType};
-use hermes_runtime::Codec;
+use hermes_runtime::{Codec, Message as _, PythonLayout};
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, MapKey, MessageDescriptor, ReflectMessage};
 use serde_json::{Map, Number, Value};
@@ -120,8 +120,17 @@ impl Types {
     /// Why the bytes are not a `name` in `codec`.
     pub fn decode(&self, name: &str, codec: Codec, bytes: &[u8]) -> Result<Value, String> {
         match codec {
-            Codec::Json | Codec::PythonJson => serde_json::from_slice(bytes)
+            Codec::Json => serde_json::from_slice(bytes)
                 .map_err(|error| format!("payload is not JSON: {error}")),
+            Codec::PythonJson => {
+                let value = Value::decode(Codec::PythonJson, bytes)
+                    .map_err(|error| format!("payload is not JSON: {error}"))?;
+                let by_name = self
+                    .fields_by_name(name, &value, "")
+                    .map_err(|error| error.to_string())?;
+                self.check_message(name, &by_name, "")
+                    .map_err(|error| error.to_string())
+            }
             Codec::Protobuf => {
                 let descriptor = self.descriptor(name)?;
                 let message = DynamicMessage::decode(descriptor, bytes)
@@ -139,10 +148,33 @@ impl Types {
     /// # Errors
     ///
     /// A [`ValueError`] naming the first field that does not fit.
-    pub fn encode(&self, name: &str, codec: Codec, value: &Value) -> Result<Vec<u8>, ValueError> {
-        let normalized = self.check_message(name, value, "")?;
+    pub fn encode(
+        &self,
+        name: &str,
+        codec: Codec,
+        layout: PythonLayout,
+        value: &Value,
+    ) -> Result<Vec<u8>, ValueError> {
+        let by_name = self.fields_by_name(name, value, "")?;
+        let normalized = self.check_message(name, &by_name, "")?;
         match codec {
-            Codec::Json | Codec::PythonJson => Ok(normalized.to_string().into_bytes()),
+            Codec::Json => Ok(normalized.to_string().into_bytes()),
+            Codec::PythonJson => {
+                let mut laid_out = self.in_layout(name, &normalized, layout);
+                if layout == PythonLayout::Message
+                    && let Value::Array(fields) = &mut laid_out
+                {
+                    let ts = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0.0, |since| since.as_secs_f64());
+                    fields.splice(0..0, [Value::String(dtype(name).to_owned()), float(ts)]);
+                }
+                let mut bytes = Vec::new();
+                laid_out
+                    .encode(Codec::PythonJson, &mut bytes)
+                    .map_err(|err| error("", err.to_string()))?;
+                Ok(bytes)
+            }
             Codec::Protobuf => {
                 let descriptor = self.descriptor(name).map_err(|message| ValueError {
                     path: String::new(),
@@ -152,6 +184,161 @@ impl Types {
                     .message_from_json(name, descriptor, &normalized)
                     .encode_to_vec())
             }
+        }
+    }
+
+    // ---- Python layouts ----
+
+    /// The fields of message `name` by their YAML names, from any `python-json` layout:
+    /// `[dtype, ts, fields…]` (the `dtype` checked), the fields in order, or an object; nested
+    /// messages too. Values are not checked here: [`check_message`](Types::check_message) does.
+    pub fn fields_by_name(
+        &self,
+        name: &str,
+        value: &Value,
+        path: &str,
+    ) -> Result<Value, ValueError> {
+        let Some(definition) = self.definition(name) else {
+            return Err(error(path, format!("no message `{name}` is declared")));
+        };
+        let fields = &definition.fields;
+        let entries: Vec<(String, Value)> = match value {
+            Value::Object(object) => object
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+            Value::Array(items) => {
+                let dtype = dtype(name);
+                let values = match items.as_slice() {
+                    [Value::String(found), Value::Number(_), rest @ ..]
+                        if found == dtype || rest.len() == fields.len() =>
+                    {
+                        if found != dtype {
+                            return Err(error(
+                                path,
+                                format!(
+                                    "expected dtype `{dtype}` in `[dtype, ts, fields…]`, found `{found}`"
+                                ),
+                            ));
+                        }
+                        &rest[..rest.len().min(fields.len())]
+                    }
+                    items if items.len() > fields.len() => {
+                        return Err(error(
+                            path,
+                            format!(
+                                "expected `{name}` as `[dtype, ts, fields…]` or a list of at most {} fields, found an array of {} elements",
+                                fields.len(),
+                                items.len()
+                            ),
+                        ));
+                    }
+                    items => items,
+                };
+                fields
+                    .iter()
+                    .zip(values)
+                    .map(|(field, value)| (field.name.value.clone(), value.clone()))
+                    .collect()
+            }
+            other => {
+                return Err(error(
+                    path,
+                    format!(
+                        "expected `{name}` as `[dtype, ts, fields…]`, a list of its fields or an object, found {}",
+                        kind(other)
+                    ),
+                ));
+            }
+        };
+        let mut out = Map::new();
+        for (key, value) in entries {
+            let field = fields.iter().find(|field| field.name.as_str() == key);
+            let nested = match field.and_then(|field| field.field_type().ok()) {
+                Some(ty) => self.nested_by_name(&ty, &value, &join(path, &key))?,
+                None => value,
+            };
+            out.insert(key, nested);
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn nested_by_name(
+        &self,
+        ty: &FieldType,
+        value: &Value,
+        path: &str,
+    ) -> Result<Value, ValueError> {
+        match (ty, value) {
+            (_, Value::Null) => Ok(Value::Null),
+            (FieldType::Named(name), _) if self.messages.contains_key(name) => {
+                self.fields_by_name(name, value, path)
+            }
+            (FieldType::List(inner), Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| self.nested_by_name(inner, item, &format!("{path}[{index}]")))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
+            (FieldType::Map(inner), Value::Object(entries)) => entries
+                .iter()
+                .map(|(key, item)| {
+                    Ok((
+                        key.clone(),
+                        self.nested_by_name(inner, item, &join(path, key))?,
+                    ))
+                })
+                .collect::<Result<_, _>>()
+                .map(Value::Object),
+            _ => Ok(value.clone()),
+        }
+    }
+
+    /// A checked message (fields by name) in `layout`, without the `dtype`/`ts` prefix;
+    /// nested messages as lists of their fields, or objects in the `object` layout.
+    fn in_layout(&self, name: &str, normalized: &Value, layout: PythonLayout) -> Value {
+        let (Some(definition), Value::Object(object)) = (self.definition(name), normalized) else {
+            return normalized.clone();
+        };
+        if layout == PythonLayout::Object {
+            return normalized.clone();
+        }
+        Value::Array(
+            definition
+                .fields
+                .iter()
+                .map(|field| {
+                    let value = object
+                        .get(field.name.as_str())
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    match field.field_type() {
+                        Ok(ty) => self.nested_in_layout(&ty, &value),
+                        Err(_) => value,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    fn nested_in_layout(&self, ty: &FieldType, value: &Value) -> Value {
+        match (ty, value) {
+            (FieldType::Named(name), Value::Object(_)) if self.messages.contains_key(name) => {
+                self.in_layout(name, value, PythonLayout::List)
+            }
+            (FieldType::List(inner), Value::Array(items)) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| self.nested_in_layout(inner, item))
+                    .collect(),
+            ),
+            (FieldType::Map(inner), Value::Object(entries)) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(key, item)| (key.clone(), self.nested_in_layout(inner, item)))
+                    .collect(),
+            ),
+            _ => value.clone(),
         }
     }
 
@@ -235,6 +422,7 @@ impl Types {
                 ScalarType::Bool => Value::Bool(false),
                 ScalarType::String => Value::String(String::new()),
                 ScalarType::Bytes => Value::Array(Vec::new()),
+                ScalarType::F32 | ScalarType::F64 => float(0.0),
                 _ => Value::from(0),
             },
         }
@@ -515,6 +703,11 @@ fn float(x: f64) -> Value {
     Number::from_f64(x).map_or_else(|| Value::String(x.to_string()), Value::Number)
 }
 
+/// The `dtype` of a YAML message name, as the runtime and Python's `hermes.Message` write it.
+fn dtype(name: &str) -> &str {
+    name.rsplit(['.', ':']).next().unwrap_or(name)
+}
+
 fn error(path: &str, message: String) -> ValueError {
     ValueError {
         path: path.to_string(),
@@ -573,11 +766,12 @@ fn check_scalar(scalar: ScalarType, value: &Value, path: &str) -> Result<Value, 
                 Err(out_of_range(n))
             }
         }
+        // As floats, as generated types write them: `3` is `3.0`.
         (ScalarType::F32, Value::Number(n)) => match n.as_f64() {
-            Some(x) if x.abs() <= f64::from(f32::MAX) => Ok(value.clone()),
+            Some(x) if x.abs() <= f64::from(f32::MAX) => Ok(float(x)),
             _ => Err(out_of_range(n)),
         },
-        (ScalarType::F64, Value::Number(_)) => Ok(value.clone()),
+        (ScalarType::F64, Value::Number(n)) => Ok(n.as_f64().map_or(Value::Null, float)),
         (ScalarType::Bytes, Value::Array(items)) => {
             for (index, item) in items.iter().enumerate() {
                 if item.as_u64().is_none_or(|byte| byte > 255) {

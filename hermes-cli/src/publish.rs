@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hermes_runtime::{Codec, Context, Error, Payload, Publisher};
+use hermes_runtime::{Codec, Context, Error, Payload, Publisher, PythonLayout};
 
 use crate::dynamic::Types;
 use crate::interrupt::Interrupt;
@@ -18,8 +18,12 @@ use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
     override_usage = "hermes pub [OPTIONS] [TOPOLOGY] TOPIC JSON",
     after_help = "\
 The message is checked against the type the topology publishes on TOPIC (an exact topic, or \
-one under a published topic by segments) and encoded with that publication's codec. Missing \
-fields take their default value; unknown fields and wrong types are errors naming the field.
+one under a published topic by segments) and encoded with that publication's codec. The JSON \
+is an object of the fields by name, a list of the fields in order, or `[dtype, ts, fields…]` as \
+Python's `hermes.Message` writes it. Missing fields take their default value; unknown fields \
+and wrong types are errors naming the field. Under `python-json` the message goes out in the \
+publication's `python_layout` (`message`, `[dtype, ts, fields…]`, unless the YAML says \
+otherwise), or `--python-layout`.
 
 It is sent through the publication's proxy frontend, or to its `connect:` endpoint; for a \
 `bind:` publication hermes pub binds the endpoint itself, standing in for the node. \
@@ -32,7 +36,8 @@ With no subscriber by then it sends anyway, with a warning.
 Examples:
   hermes pub quotes/test '{\"exchange\": \"test\", \"price\": 101.5}'
   hermes pub trading/topology.yaml orders '{\"id\": 7, \"side\": \"bid\"}' --count 100 --rate 10
-  hermes pub topology.yaml ticks '{\"n\": 1}' --endpoint tcp://127.0.0.1:7000 --wait 0"
+  hermes pub topology.yaml ticks '{\"n\": 1}' --endpoint tcp://127.0.0.1:7000 --wait 0
+  hermes pub desk/topology.yaml orders/trader '[\"BTC\", \"sell\"]' --python-layout object"
 )]
 pub struct Args {
     /// The topology (optional, default `./topology.yaml`), the topic, and the message as JSON.
@@ -53,6 +58,10 @@ pub struct Args {
     /// Longest wait, in seconds, for a subscriber before the first send.
     #[arg(long, value_name = "S", default_value_t = 2.0)]
     wait: f64,
+    /// The `python-json` layout to send in, instead of the publication's: `message`, `list`
+    /// or `object`.
+    #[arg(long, value_name = "LAYOUT")]
+    python_layout: Option<PythonLayout>,
 }
 
 /// Where `hermes pub`'s socket goes: connected to a proxy or peer, or bound for peers.
@@ -120,21 +129,24 @@ fn publish(args: &Args) -> Result<(), u8> {
     let message = publication.port.message.as_str();
     let codec = publication.codec;
     let types = Types::new(&loaded);
-    let bytes = types.encode(message, codec, &value).map_err(|error| {
-        eprintln!("error: the message does not fit `{message}`: {error}");
-        if let Some((_, definition)) = loaded.message(message) {
-            let fields: Vec<String> = definition
-                .fields
-                .iter()
-                .map(|field| {
-                    let optional = if field.optional { " (optional)" } else { "" };
-                    format!("{}: {}{optional}", field.name, field.ty)
-                })
-                .collect();
-            eprintln!("help: `{message}` has fields {}", fields.join(", "));
-        }
-        USAGE_OR_IO
-    })?;
+    let layout = args.python_layout.unwrap_or(publication.python_layout);
+    let bytes = types
+        .encode(message, codec, layout, &value)
+        .map_err(|error| {
+            eprintln!("error: the message does not fit `{message}`: {error}");
+            if let Some((_, definition)) = loaded.message(message) {
+                let fields: Vec<String> = definition
+                    .fields
+                    .iter()
+                    .map(|field| {
+                        let optional = if field.optional { " (optional)" } else { "" };
+                        format!("{}: {}{optional}", field.name, field.ty)
+                    })
+                    .collect();
+                eprintln!("help: `{message}` has fields {}", fields.join(", "));
+            }
+            USAGE_OR_IO
+        })?;
     let fingerprint = types.fingerprint(message).unwrap_or(0);
     let payload = Payload::new(codec, fingerprint, bytes);
 

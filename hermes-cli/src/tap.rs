@@ -199,8 +199,13 @@ impl<'a> Decoder<'a> {
         let payload = match (&message, received.codec) {
             (Some(name), codec) => self.types.decode(name, codec, &received.payload),
             // JSON describes itself even when its type is unknown.
-            (None, Codec::Json | Codec::PythonJson) => serde_json::from_slice(&received.payload)
+            (None, Codec::Json) => serde_json::from_slice(&received.payload)
                 .map_err(|error| format!("payload is not JSON: {error}")),
+            // Python writes `NaN` and `Infinity`, which plain JSON readers refuse.
+            (None, Codec::PythonJson) => {
+                <Value as hermes_runtime::Message>::decode(Codec::PythonJson, &received.payload)
+                    .map_err(|error| format!("payload is not JSON: {error}"))
+            }
             (None, Codec::Protobuf) => Err(match received.fingerprint {
                 Some(fingerprint) => {
                     format!("no declared message has fingerprint {fingerprint:#018x}")

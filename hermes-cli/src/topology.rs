@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hermes_build::model::{Codec, Port};
+use hermes_build::model::{Codec, Port, PythonLayout};
 use hermes_build::{LoadError, LoadOptions, Loaded, LockCheck};
 use hermes_core::Endpoint;
 use hermes_core::topic::matches as topic_matches;
@@ -126,6 +126,8 @@ pub struct Publication<'a> {
     pub port: &'a Port,
     /// Its codec after defaults.
     pub codec: Codec,
+    /// Its `python-json` layout: the port's, else the message's, else `defaults:`'.
+    pub python_layout: PythonLayout,
 }
 
 /// Every publication, in file order.
@@ -138,6 +140,11 @@ pub fn publications(loaded: &Loaded) -> Vec<Publication<'_>> {
             node.publishes.iter().map(move |port| Publication {
                 port,
                 codec: topology.port_settings(port).codec,
+                python_layout: loaded
+                    .message(port.message.as_str())
+                    .map_or(PythonLayout::Message, |(_, message)| {
+                        topology.python_layout(port, message)
+                    }),
             })
         })
         .collect()

@@ -200,7 +200,7 @@ fn tap_prints_decoded_envelopes_of_every_codec_from_a_running_topology() {
     assert_eq!(lines[2]["message"], "Level");
     assert_eq!(
         lines[2]["payload"],
-        serde_json::json!({"price": 7.25, "size": 0})
+        serde_json::json!({"price": 7.25, "size": 0.0})
     );
     assert!(lines[0]["lag_ms"].as_f64().is_some());
 }

@@ -96,3 +96,82 @@ impl FromStr for Codec {
             .ok_or_else(|| UnknownCodec(s.to_owned()))
     }
 }
+
+/// How the `python-json` codec lays out a message's fields in the data frame.
+///
+/// Decoding accepts every layout; this chooses what is written. Python's `hermes.Message`
+/// writes [`Message`](PythonLayout::Message), and every Python `Receiver` reads it, so it is
+/// the default.
+///
+/// | layout | `Quote { symbol: "BTC", price: 101.5 }` |
+/// | --- | --- |
+/// | `message` | `["Quote", 1700000000.5, "BTC", 101.5]`: `dtype`, `ts`, then the fields in order |
+/// | `list` | `["BTC", 101.5]`: the fields in order |
+/// | `object` | `{"symbol": "BTC", "price": 101.5}`: the fields by name |
+///
+/// # Examples
+///
+/// ```
+/// use hermes_core::PythonLayout;
+///
+/// assert_eq!("object".parse::<PythonLayout>(), Ok(PythonLayout::Object));
+/// assert_eq!(PythonLayout::default(), PythonLayout::Message);
+/// assert_eq!(PythonLayout::List.name(), "list");
+/// assert!("dict".parse::<PythonLayout>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(
+    description = "How `python-json` lays out a message's fields: `message` \
+    (`[dtype, ts, fields…]`, as Python's `hermes.Message` writes), `list` (the fields in \
+    order) or `object` (the fields by name)."
+)]
+pub enum PythonLayout {
+    /// `[dtype, ts, fields…]`, as `hermes.Message.serialize` writes it.
+    #[default]
+    Message,
+    /// The fields in declaration order, as a JSON array.
+    List,
+    /// The fields by name, as a JSON object.
+    Object,
+}
+
+impl PythonLayout {
+    /// Every layout.
+    pub const ALL: [PythonLayout; 3] = [
+        PythonLayout::Message,
+        PythonLayout::List,
+        PythonLayout::Object,
+    ];
+
+    /// The name written in YAML, in `#[hermes(python_layout = "...")]` and on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            PythonLayout::Message => "message",
+            PythonLayout::List => "list",
+            PythonLayout::Object => "object",
+        }
+    }
+}
+
+impl fmt::Display for PythonLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of parsing a layout name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown python layout `{0}`, expected one of `message`, `list`, `object`")]
+pub struct UnknownPythonLayout(pub String);
+
+impl FromStr for PythonLayout {
+    type Err = UnknownPythonLayout;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PythonLayout::ALL
+            .into_iter()
+            .find(|layout| layout.name() == s)
+            .ok_or_else(|| UnknownPythonLayout(s.to_owned()))
+    }
+}

@@ -6,7 +6,8 @@
 //!
 //! - [`topic`]: topics, their validation and `/`-segment matching ([`TopicFilter`]);
 //! - [`Endpoint`]: the endpoint grammar (`tcp://host:port`, `ipc://path`, `inproc://name`);
-//! - [`Codec`]: codec names and the ids the envelope header carries;
+//! - [`Codec`]: codec names and the ids the envelope header carries, and [`PythonLayout`]:
+//!   how `python-json` lays out a message's fields;
 //! - [`SlowSubscriberAction`]: what a subscriber that falls behind does;
 //! - [`fingerprint`]: the type fingerprint every native envelope carries, and [`lineage`]
 //!   with [`lineage_fingerprint`]: the fingerprint of a message's name and major version;
@@ -28,7 +29,7 @@ mod policy;
 pub mod proto;
 pub mod topic;
 
-pub use codec::{Codec, UnknownCodec};
+pub use codec::{Codec, PythonLayout, UnknownCodec, UnknownPythonLayout};
 pub use endpoint::{Endpoint, EndpointError, ProxySide};
 pub use fingerprint::{ANY_FINGERPRINT, fingerprint, lineage, lineage_fingerprint};
 pub use policy::SlowSubscriberAction;

@@ -10,10 +10,20 @@ use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitInt, LitStr, Meta, Token};
 use crate::valid::Errors;
 
 /// The keys `#[hermes(...)]` accepts on the type, in the order error messages list them.
-const KEYS: [&str; 5] = ["name", "codec", "topic", "crate", "version"];
+const KEYS: [&str; 6] = [
+    "name",
+    "codec",
+    "topic",
+    "crate",
+    "version",
+    "python_layout",
+];
 
 /// The codec names `codec = "..."` accepts: the runtime's `Codec::name()`s.
 const CODECS: [&str; 3] = ["protobuf", "json", "python-json"];
+
+/// The layout names `python_layout = "..."` accepts: the runtime's `PythonLayout::name()`s.
+const LAYOUTS: [&str; 3] = ["message", "list", "object"];
 
 /// The type's `#[hermes(...)]` options.
 #[derive(Default)]
@@ -29,6 +39,9 @@ pub struct Container {
     /// `version = 2`: the major version, with the literal for error spans. With it, the
     /// fingerprint is the lineage (name and version) rather than a hash of the fields.
     pub version: Option<(u32, LitInt)>,
+    /// `python_layout = "object"`: how `python-json` lays out the fields by default, as the
+    /// runtime's `PythonLayout` variant name.
+    pub python_layout: Option<Ident>,
 }
 
 /// A codec the type can name as its default, mirroring the runtime's `Codec`.
@@ -92,6 +105,13 @@ impl Container {
             match key.as_str() {
                 "name" => container.name = Some(value),
                 "topic" => container.topic = Some(value),
+                "python_layout" => match LAYOUTS.iter().position(|name| *name == value.value()) {
+                    Some(index) => {
+                        let variant = ["Message", "List", "Object"][index];
+                        container.python_layout = Some(Ident::new(variant, value.span()));
+                    }
+                    None => errors.push(unknown(&value, &value.value(), "python layout", &LAYOUTS)),
+                },
                 "codec" => match Codec::from_name(&value.value()) {
                     Some(codec) => container.codec = Some((codec, value)),
                     None => errors.push(unknown(&value, &value.value(), "codec", &CODECS)),
@@ -270,6 +290,7 @@ fn example(key: &str) -> &'static str {
         "codec" => "codec = \"json\"",
         "topic" => "topic = \"quotes\"",
         "version" => "version = 2",
+        "python_layout" => "python_layout = \"object\"",
         _ => "crate = \"my_app::hermes_runtime\"",
     }
 }

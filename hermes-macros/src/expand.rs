@@ -73,6 +73,9 @@ fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
         .as_ref()
         .map_or(Codec::Protobuf, |(codec, _)| *codec);
     let codec_variant = codec.variant();
+    let python_layout = input.attrs.python_layout.as_ref().map(|layout| {
+        quote!(const PYTHON_LAYOUT: #private::PythonLayout = #private::PythonLayout::#layout;)
+    });
     let topic = match &input.attrs.topic {
         Some(topic) => quote!(::core::option::Option::Some(#topic)),
         None => quote!(::core::option::Option::None),
@@ -124,6 +127,7 @@ fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
                 const FINGERPRINT: u64 = #fingerprint;
                 const DEFAULT_CODEC: #private::Codec = #private::Codec::#codec_variant;
                 const DEFAULT_TOPIC: ::core::option::Option<&'static str> = #topic;
+                #python_layout
 
                 fn supports(codec: #private::Codec) -> bool {
                     match codec {
@@ -140,6 +144,12 @@ fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
                 ) -> ::core::result::Result<(), #private::CodecError> {
                     match codec {
                         #private::Codec::Protobuf => #encode_protobuf,
+                        #private::Codec::PythonJson => #probe.encode_python(
+                            self,
+                            <Self as #private::Message>::PYTHON_LAYOUT,
+                            #private::now_ns(),
+                            buf,
+                        ),
                         codec if codec.is_json() => #probe.encode_json(self, buf),
                         codec => ::core::result::Result::Err(#private::CodecError::Unsupported {
                             codec,
@@ -154,12 +164,22 @@ fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
                 ) -> ::core::result::Result<Self, #private::CodecError> {
                     match codec {
                         #private::Codec::Protobuf => #decode_protobuf,
+                        #private::Codec::PythonJson => #probe.decode_python(bytes),
                         codec if codec.is_json() => #probe.decode_json(bytes),
                         codec => ::core::result::Result::Err(#private::CodecError::Unsupported {
                             codec,
                             message: <Self as #private::Message>::NAME,
                         }),
                     }
+                }
+
+                fn encode_python(
+                    &self,
+                    layout: #private::PythonLayout,
+                    timestamp_ns: u64,
+                    buf: &mut ::std::vec::Vec<u8>,
+                ) -> ::core::result::Result<(), #private::CodecError> {
+                    #probe.encode_python(self, layout, timestamp_ns, buf)
                 }
 
                 fn json_schema() -> ::core::option::Option<#private::schemars::Schema> {
@@ -292,6 +312,34 @@ mod tests {
         });
         assert!(
             out.contains("expectedanintegerliteralfor#[hermes]key`version`,found`\\\"2\\\"`"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn python_layout_sets_the_constant() {
+        let out = expand(parse_quote! {
+            #[hermes(name = "t.A", python_layout = "object")]
+            struct A { n: u32 }
+        });
+        assert!(
+            out.contains(
+                "constPYTHON_LAYOUT:::hermes_runtime::__private::PythonLayout=::hermes_runtime::__private::PythonLayout::Object;"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn unknown_python_layout_is_an_error_with_the_valid_ones() {
+        let out = expand(parse_quote! {
+            #[hermes(name = "t.A", python_layout = "lists")]
+            struct A { n: u32 }
+        });
+        assert!(
+            out.contains(
+                "unknownpythonlayout`lists`,expectedoneof`message`,`list`,`object`\\nhelp:didyoumean`list`?"
+            ),
             "{out}"
         );
     }

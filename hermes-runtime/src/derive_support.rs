@@ -11,7 +11,7 @@
 
 use std::marker::PhantomData;
 
-use crate::codec::{Codec, json, protobuf};
+use crate::codec::{Codec, PythonLayout, json, protobuf, python};
 use crate::error::CodecError;
 
 /// Stands for the type `T` in autoref-specialised method calls; carries no value.
@@ -90,9 +90,19 @@ pub trait SerdePayload {
     fn encode_json(&self, message: &Self::Message, buf: &mut Vec<u8>) -> Result<(), CodecError>;
     /// Decodes with serde_json.
     fn decode_json(&self, bytes: &[u8]) -> Result<Self::Message, CodecError>;
+    /// Encodes as `python-json` in `layout`.
+    fn encode_python(
+        &self,
+        message: &Self::Message,
+        layout: PythonLayout,
+        timestamp_ns: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CodecError>;
+    /// Decodes `python-json` from any layout.
+    fn decode_python(&self, bytes: &[u8]) -> Result<Self::Message, CodecError>;
 }
 
-impl<T: serde::Serialize + serde::de::DeserializeOwned> SerdePayload for Probe<T> {
+impl<T: serde::Serialize + serde::de::DeserializeOwned + crate::Message> SerdePayload for Probe<T> {
     type Message = T;
     fn has_json(&self) -> bool {
         true
@@ -102,6 +112,18 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> SerdePayload for Probe<T
     }
     fn decode_json(&self, bytes: &[u8]) -> Result<T, CodecError> {
         json::decode(bytes)
+    }
+    fn encode_python(
+        &self,
+        message: &T,
+        layout: PythonLayout,
+        timestamp_ns: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CodecError> {
+        python::encode(message, layout, T::NAME, timestamp_ns, buf)
+    }
+    fn decode_python(&self, bytes: &[u8]) -> Result<T, CodecError> {
+        python::decode(bytes, T::NAME)
     }
 }
 
@@ -115,6 +137,16 @@ pub trait NoSerdePayload {
     fn encode_json(&self, message: &Self::Message, buf: &mut Vec<u8>) -> Result<(), CodecError>;
     /// Always [`CodecError::Unsupported`].
     fn decode_json(&self, bytes: &[u8]) -> Result<Self::Message, CodecError>;
+    /// Always [`CodecError::Unsupported`].
+    fn encode_python(
+        &self,
+        message: &Self::Message,
+        layout: PythonLayout,
+        timestamp_ns: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CodecError>;
+    /// Always [`CodecError::Unsupported`].
+    fn decode_python(&self, bytes: &[u8]) -> Result<Self::Message, CodecError>;
 }
 
 impl<T: crate::Message> NoSerdePayload for &Probe<T> {
@@ -127,6 +159,18 @@ impl<T: crate::Message> NoSerdePayload for &Probe<T> {
     }
     fn decode_json(&self, _: &[u8]) -> Result<T, CodecError> {
         Err(unsupported::<T>(Codec::Json))
+    }
+    fn encode_python(
+        &self,
+        _: &T,
+        _: PythonLayout,
+        _: u64,
+        _: &mut Vec<u8>,
+    ) -> Result<(), CodecError> {
+        Err(unsupported::<T>(Codec::PythonJson))
+    }
+    fn decode_python(&self, _: &[u8]) -> Result<T, CodecError> {
+        Err(unsupported::<T>(Codec::PythonJson))
     }
 }
 

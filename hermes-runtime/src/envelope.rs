@@ -17,7 +17,8 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::codec::Codec;
+use crate::codec::python::{write_float, write_string as write_python_string};
+use crate::codec::{Codec, PythonLayout};
 use crate::error::{CodecError, FrameError};
 use crate::message::Message;
 use crate::shared_str::SharedStr;
@@ -299,6 +300,8 @@ pub struct Stamp<'a> {
     pub seq: u64,
     /// The send time, ns since the Unix epoch.
     pub timestamp_ns: u64,
+    /// How `python-json` lays out the message's fields; ignored by the native codecs.
+    pub python_layout: PythonLayout,
 }
 
 /// Encodes `message` into `frames` as the envelope `stamp` describes.
@@ -333,7 +336,7 @@ pub fn encode<M: Message>(
         Codec::PythonJson => {
             write_python_string(stamp.topic, topic);
             write_python_string(stamp.origin, second);
-            message.encode(Codec::PythonJson, third)?;
+            message.encode_python(stamp.python_layout, stamp.timestamp_ns, third)?;
             write_python_timestamp(stamp.timestamp_ns, fourth);
             frames.count = 4;
         }
@@ -614,35 +617,10 @@ pub(crate) fn subscription(codec: Codec, prefix: &str) -> Vec<u8> {
     }
 }
 
-/// Writes `text` as Python's `json.dumps` does (ASCII only, `\uXXXX` escapes).
-fn write_python_string(text: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    for ch in text.chars() {
-        match ch {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
-            ' '..='~' => out.push(ch as u8),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in ch.encode_utf16(&mut units) {
-                    out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
-                }
-            }
-        }
-    }
-    out.push(b'"');
-}
-
-/// Writes a timestamp as float seconds with microseconds: `1700000000.123456`.
+/// Writes a timestamp as `json.dumps(time.time())` would for the same instant: float seconds in
+/// Python's `repr` (`1700000000.123456`, `1700000000.5`).
 fn write_python_timestamp(timestamp_ns: u64, out: &mut Vec<u8>) {
-    let seconds = timestamp_ns / 1_000_000_000;
-    let micros = (timestamp_ns % 1_000_000_000) / 1_000;
-    out.extend_from_slice(format!("{seconds}.{micros:06}").as_bytes());
+    write_float(crate::codec::python::seconds(timestamp_ns), out);
 }
 
 fn read_json_string<'a>(frame: &'static str, bytes: &'a [u8]) -> Result<Cow<'a, str>, FrameError> {

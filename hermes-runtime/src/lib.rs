@@ -40,7 +40,7 @@ mod stats;
 mod topic;
 pub mod topology;
 
-pub use codec::{Codec, UnknownCodec};
+pub use codec::{Codec, PythonLayout, UnknownCodec, UnknownPythonLayout};
 pub use context::Context;
 pub use envelope::{Envelope, RawEnvelope, now_ns};
 pub use error::{CodecError, Error, FrameError, Result};
@@ -119,6 +119,7 @@ pub use topology::Hooks;
 /// | `topic = "quotes"` | none | [`Message::DEFAULT_TOPIC`] |
 /// | `crate = "path"` | `::hermes_runtime` | where the runtime is, when it is re-exported or renamed |
 /// | `version = 2` | none | the major version: with it, [`Message::FINGERPRINT`] is the lineage's (see below); requires `name` |
+/// | `python_layout = "message"` \| `"list"` \| `"object"` | `"message"` | [`Message::PYTHON_LAYOUT`]: how `python-json` lays out the fields unless the port or publisher says otherwise |
 ///
 /// The default name moves with the type: set `name` on anything that crosses a process
 /// boundary, so renaming a module does not change the fingerprint. Fields and variants take no
@@ -134,6 +135,9 @@ pub use topology::Hooks;
 ///   wire-compatible with a protobuf `enum` field, 0 not written), and decoding a value no
 ///   variant has is a [`CodecError::Decode`], never a panic;
 /// - `json` and `python-json` when it implements `serde::Serialize + serde::de::DeserializeOwned`;
+///   `python-json` writes as Python's `json.dumps` does, in the layout asked for
+///   ([`Message::encode_python`]), and reads `[dtype, ts, fields…]`, a plain list of the fields
+///   or an object alike;
 /// - [`Message::json_schema`] is `Some` when it implements `schemars::JsonSchema`.
 ///
 /// Other codecs return [`CodecError::Unsupported`] and [`Message::supports`] says `false`.
@@ -184,8 +188,9 @@ pub use hermes_macros::HermesMessage;
 /// What generated code and `#[derive(HermesMessage)]` expand to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::codec::{Codec, json, protobuf};
+    pub use crate::codec::{Codec, PythonLayout, json, protobuf, python as python_json};
     pub use crate::derive_support::*;
+    pub use crate::envelope::now_ns;
     pub use crate::error::CodecError;
     /// The envelope encoder, for hermes-bench's wire-size comparison.
     pub mod envelope {

@@ -1,6 +1,6 @@
 //! The [`Message`] trait: what every type carried by Hermes implements.
 
-use crate::codec::Codec;
+use crate::codec::{Codec, PythonLayout};
 use crate::error::CodecError;
 
 /// A type that Hermes can carry in an envelope.
@@ -69,6 +69,12 @@ pub trait Message: Sized + Send + 'static {
     /// The topic [`Publisher::send`](crate::Publisher::send) uses when none is configured.
     const DEFAULT_TOPIC: Option<&'static str> = None;
 
+    /// How `python-json` lays out this type's fields when neither the port nor the publisher
+    /// chooses: [`PythonLayout::Message`] (`[dtype, ts, fields…]`, what Python's
+    /// `hermes.Message` writes) unless the YAML or `#[hermes(python_layout = "...")]` says
+    /// otherwise.
+    const PYTHON_LAYOUT: PythonLayout = PythonLayout::Message;
+
     /// Whether this type can be encoded with `codec`.
     fn supports(codec: Codec) -> bool;
 
@@ -79,6 +85,26 @@ pub trait Message: Sized + Send + 'static {
     /// [`CodecError::Unsupported`] when the type does not support `codec`;
     /// [`CodecError::Encode`] when the codec refuses the value.
     fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError>;
+
+    /// Appends the `python-json` payload of `self` in `layout`; `timestamp_ns` (the envelope's
+    /// send time) is the `ts` of the [`PythonLayout::Message`] layout.
+    ///
+    /// The default is [`encode`](Message::encode) with [`Codec::PythonJson`], for types that
+    /// have one layout only (untyped JSON, payloads encoded elsewhere); the derive and
+    /// generated code implement every layout.
+    ///
+    /// # Errors
+    ///
+    /// As [`encode`](Message::encode).
+    fn encode_python(
+        &self,
+        layout: PythonLayout,
+        timestamp_ns: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CodecError> {
+        let _ = (layout, timestamp_ns);
+        self.encode(Codec::PythonJson, buf)
+    }
 
     /// Decodes a payload produced by [`encode`](Message::encode) with the same codec.
     ///
@@ -120,6 +146,10 @@ pub use hermes_core::fingerprint;
 
 /// Any JSON value: for untyped JSON and `python-json` data. Its fingerprint is 0, which
 /// accepts any, so a receiver of `Value` accepts envelopes from every JSON publisher.
+///
+/// Under `python-json` it is written as Python's `json.dumps` writes it (objects in key order,
+/// since `Value` keeps its keys sorted) and read from anything Python writes, but `NaN` and
+/// `Infinity`, which `Value` cannot hold, read as `null`.
 impl Message for serde_json::Value {
     const NAME: &'static str = "json.Value";
     const FINGERPRINT: u64 = crate::envelope::ANY_FINGERPRINT;
@@ -131,7 +161,10 @@ impl Message for serde_json::Value {
 
     fn encode(&self, codec: Codec, buf: &mut Vec<u8>) -> Result<(), CodecError> {
         match codec {
-            Codec::Json | Codec::PythonJson => crate::codec::json::encode(self, buf),
+            Codec::Json => crate::codec::json::encode(self, buf),
+            Codec::PythonJson => {
+                crate::codec::python::encode(self, PythonLayout::Message, Self::NAME, 0, buf)
+            }
             Codec::Protobuf => Err(CodecError::Unsupported {
                 codec,
                 message: Self::NAME,
@@ -141,7 +174,8 @@ impl Message for serde_json::Value {
 
     fn decode(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
         match codec {
-            Codec::Json | Codec::PythonJson => crate::codec::json::decode(bytes),
+            Codec::Json => crate::codec::json::decode(bytes),
+            Codec::PythonJson => crate::codec::python::decode(bytes, Self::NAME),
             Codec::Protobuf => Err(CodecError::Unsupported {
                 codec,
                 message: Self::NAME,

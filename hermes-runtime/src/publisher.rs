@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use crate::codec::Codec;
+use crate::codec::{Codec, PythonLayout};
 use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
 use crate::envelope::{self, Frames, Stamp};
@@ -88,6 +88,8 @@ pub struct Publisher<M> {
     /// The subscriptions an XPUB socket has reported (see [`PublisherBuilder::xpub`]); `None`
     /// for a PUB socket, which reports none.
     subscriptions: Option<Vec<Vec<u8>>>,
+    /// The `python-json` layout chosen for this publisher; `None` for the type's own.
+    python_layout: Option<PythonLayout>,
     _message: PhantomData<fn(M)>,
 }
 
@@ -102,6 +104,7 @@ impl<M: Message> Publisher<M> {
             hwm: 1000,
             linger: Duration::from_millis(500),
             xpub: false,
+            python_layout: None,
             _message: PhantomData,
         }
     }
@@ -125,6 +128,7 @@ impl<M: Message> Publisher<M> {
             epoch: self.epoch,
             seq,
             timestamp_ns: envelope::now_ns(),
+            python_layout: self.python_layout.unwrap_or(M::PYTHON_LAYOUT),
         };
         envelope::encode(&stamp, message, &mut self.frames)?;
         self.transmit()
@@ -153,6 +157,7 @@ impl<M: Message> Publisher<M> {
             epoch: self.epoch,
             seq: *seq,
             timestamp_ns: envelope::now_ns(),
+            python_layout: self.python_layout.unwrap_or(M::PYTHON_LAYOUT),
         };
         *seq += 1;
         envelope::encode(&stamp, message, &mut self.frames)?;
@@ -325,6 +330,11 @@ impl<M: Message> Publisher<M> {
         self.codec
     }
 
+    /// The `python-json` layout this publisher writes.
+    pub fn python_layout(&self) -> PythonLayout {
+        self.python_layout.unwrap_or(M::PYTHON_LAYOUT)
+    }
+
     /// The epoch drawn for this publisher; receivers see a new one as a restart.
     pub fn epoch(&self) -> u32 {
         self.epoch
@@ -358,6 +368,7 @@ impl<M> Publisher<M> {
             endpoints: self.endpoints,
             sent: self.sent,
             subscriptions: self.subscriptions,
+            python_layout: self.python_layout,
             _message: PhantomData,
         })
     }
@@ -386,6 +397,7 @@ pub struct PublisherBuilder<M> {
     hwm: u32,
     linger: Duration,
     xpub: bool,
+    python_layout: Option<PythonLayout>,
     _message: PhantomData<fn(M)>,
 }
 
@@ -411,6 +423,26 @@ impl<M: Message> PublisherBuilder<M> {
     /// The codec; default: the type's.
     pub fn codec(mut self, codec: Codec) -> Self {
         self.codec = codec;
+        self
+    }
+
+    /// How `python-json` lays out the fields of the messages sent; default: the type's
+    /// [`Message::PYTHON_LAYOUT`], the `[dtype, ts, fields…]` array Python's `hermes.Message`
+    /// writes unless the type says otherwise. The native codecs ignore it.
+    ///
+    /// ```
+    /// use hermes_runtime::{Codec, Context, Publisher, PythonLayout};
+    ///
+    /// let context = Context::new();
+    /// let publisher = Publisher::<serde_json::Value>::builder(&context)
+    ///     .codec(Codec::PythonJson)
+    ///     .python_layout(PythonLayout::Object)
+    ///     .build()?;
+    /// assert_eq!(publisher.python_layout(), PythonLayout::Object);
+    /// # Ok::<(), hermes_runtime::Error>(())
+    /// ```
+    pub fn python_layout(mut self, layout: PythonLayout) -> Self {
+        self.python_layout = Some(layout);
         self
     }
 
@@ -492,6 +524,7 @@ impl<M: Message> PublisherBuilder<M> {
             endpoints: Vec::new(),
             sent: 0,
             subscriptions: self.xpub.then(Vec::new),
+            python_layout: self.python_layout,
             _message: PhantomData,
         })
     }

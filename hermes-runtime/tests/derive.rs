@@ -6,7 +6,9 @@ mod common;
 use std::fmt::Debug;
 
 use common::{DEADLINE, await_subscription, transports, unique};
-use hermes_runtime::{Codec, CodecError, Context, HermesMessage, Message, Publisher, Receiver};
+use hermes_runtime::{
+    Codec, CodecError, Context, HermesMessage, Message, Publisher, PythonLayout, Receiver,
+};
 
 /// Generated code derives prost, serde and schemars, so it travels with every codec.
 #[derive(
@@ -333,4 +335,134 @@ fn json_schema_comes_from_schemars_when_derived() {
         assert!(properties.get(field).is_some(), "{field}");
     }
     assert!(Side::json_schema().is_none());
+}
+
+/// A type whose `python-json` layout is `object` unless a publisher says otherwise.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, HermesMessage)]
+#[hermes(name = "trading.Fill", codec = "python-json", python_layout = "object")]
+struct Fill {
+    side: Side,
+    price: f64,
+    levels: Vec<u32>,
+}
+
+fn fill() -> Fill {
+    Fill {
+        side: Side::Sell,
+        price: 101.5,
+        levels: vec![1, 2],
+    }
+}
+
+#[test]
+fn python_layout_attribute_sets_the_default_layout() {
+    assert_eq!(Fill::PYTHON_LAYOUT, PythonLayout::Object);
+    assert_eq!(Quote::PYTHON_LAYOUT, PythonLayout::Message);
+    let mut buf = Vec::new();
+    fill().encode(Codec::PythonJson, &mut buf).unwrap();
+    assert_eq!(
+        String::from_utf8(buf).unwrap(),
+        r#"{"side": "Sell", "price": 101.5, "levels": [1, 2]}"#
+    );
+}
+
+#[test]
+fn derived_types_write_every_python_layout() {
+    let ts = 1_700_000_000_250_000_000;
+    let written = |layout| {
+        let mut buf = Vec::new();
+        fill().encode_python(layout, ts, &mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    };
+    assert_eq!(
+        written(PythonLayout::Message),
+        r#"["Fill", 1700000000.25, "Sell", 101.5, [1, 2]]"#
+    );
+    assert_eq!(written(PythonLayout::List), r#"["Sell", 101.5, [1, 2]]"#);
+    assert_eq!(
+        written(PythonLayout::Object),
+        r#"{"side": "Sell", "price": 101.5, "levels": [1, 2]}"#
+    );
+}
+
+#[test]
+fn derived_types_read_every_python_layout() {
+    for payload in [
+        r#"["Fill", 1700000000.25, "Sell", 101.5, [1, 2]]"#,
+        r#"["trading.Fill", 1700000000.25, "Sell", 101.5, [1, 2]]"#,
+        r#"["Sell", 101.5, [1, 2]]"#,
+        r#"{"levels": [1, 2], "price": 101.5, "side": "Sell"}"#,
+    ] {
+        assert_eq!(
+            Fill::decode(Codec::PythonJson, payload.as_bytes()),
+            Ok(fill()),
+            "{payload}"
+        );
+    }
+}
+
+#[test]
+fn python_payloads_of_the_wrong_shape_are_decode_errors_that_say_why() {
+    for (payload, reason) in [
+        (
+            r#"["Quote", 1.5, "Sell", 101.5, [1, 2]]"#,
+            "expected dtype `Fill` in `[dtype, ts, fields…]`, found `Quote`",
+        ),
+        (
+            r#""Sell""#,
+            "expected `Fill` as `[dtype, ts, fields…]`, a list of its 3 fields or an object, found a string",
+        ),
+        (
+            r#"["Sell", "cheap"]"#,
+            "field `price` (element 1): invalid type: string \"cheap\", expected f64",
+        ),
+        (
+            r#"["Sell", 1.5, [1, 2], 4]"#,
+            "expected `Fill` as `[dtype, ts, fields…]` or a list of at most 3 fields, found an array of 4 elements",
+        ),
+    ] {
+        assert_eq!(
+            Fill::decode(Codec::PythonJson, payload.as_bytes()),
+            Err(CodecError::Decode(reason.to_owned())),
+            "{payload}"
+        );
+    }
+}
+
+#[test]
+fn a_receiver_counts_python_payloads_of_the_wrong_shape_and_keeps_going() {
+    let context = Context::new();
+    let endpoint = format!("inproc://{}", unique("python-shape"));
+    let mut receiver = Receiver::<Fill>::builder(&context)
+        .topic("fills")
+        .bind(&endpoint)
+        .unwrap();
+    let mut untyped = Publisher::<serde_json::Value>::builder(&context)
+        .codec(Codec::PythonJson)
+        .topic("fills")
+        .connect(&endpoint)
+        .unwrap();
+    let mut typed = Publisher::<Fill>::builder(&context)
+        .topic("fills")
+        .python_layout(PythonLayout::List)
+        .connect(&endpoint)
+        .unwrap();
+    await_subscription(&mut typed, &mut receiver, "fills/probe", &fill());
+    // Until the untyped publisher's subscription has arrived too, its envelopes are dropped.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while receiver.stats().decode_errors == 0 {
+        untyped.send(&serde_json::json!({"side": 3})).unwrap();
+        match receiver.recv_timeout(std::time::Duration::from_millis(20)) {
+            Err(hermes_runtime::Error::Timeout) => {}
+            other => panic!("expected the bad payload to be counted, got {other:?}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no decode error counted"
+        );
+    }
+    typed.send(&fill()).unwrap();
+    let envelope = receiver.recv_timeout(DEADLINE).unwrap();
+    assert_eq!(envelope.message, fill());
+    assert!(receiver.stats().decode_errors >= 1);
 }

@@ -184,6 +184,10 @@ pub(crate) fn message(
     let crate_path = settings.runtime_path.clone();
     let ident = ident::type_name(name);
     let version = proc_macro2::Literal::u32_unsuffixed(message.version());
+    let python_layout = message.python_layout.as_ref().map(|layout| {
+        let layout = layout.value.name();
+        quote!(#[hermes(python_layout = #layout)])
+    });
     let fallback = format!("The `{full_name}` message.");
     let doc = docs(Some(message.doc.as_deref().unwrap_or(&fallback)));
     let fields = model_fields(&generator.declared, message)
@@ -244,6 +248,7 @@ pub(crate) fn message(
         #[serde(crate = #serde_path, default)]
         #[schemars(crate = #schemars_path)]
         #[hermes(name = #full_name, version = #version, crate = #crate_path)]
+        #python_layout
         #(#extra)*
         pub struct #ident {
             #(#fields)*

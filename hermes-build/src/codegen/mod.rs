@@ -28,7 +28,10 @@ mod format;
 mod ident;
 mod messages;
 mod proto;
+mod python;
 mod wiring;
+
+pub use python::generate_python;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

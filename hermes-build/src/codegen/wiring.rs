@@ -12,7 +12,9 @@ use quote::{format_ident, quote};
 
 use super::{Gen, GenerateError, ident, messages};
 use crate::graph::{Channel, PortId, ProxySide, Transport};
-use crate::model::{Codec, Direction, Node, Port, PortSettings, SlowSubscriberAction};
+use crate::model::{
+    Codec, Direction, Node, Port, PortSettings, PythonLayout, SlowSubscriberAction,
+};
 
 /// How one port reaches its peers: the value of the runtime's `PortWiring` its port table
 /// entry gets.
@@ -37,6 +39,8 @@ struct PortPlan<'a> {
     message: Ident,
     message_name: &'a str,
     settings: PortSettings,
+    /// The `python-json` layout the port table sets, when it is not the message type's own.
+    python_layout: Option<PythonLayout>,
     wiring: Wiring,
     /// How the YAML says it connects, for docs.
     how: String,
@@ -386,11 +390,25 @@ fn plan_ports<'a>(
             message: target.ident.clone(),
             message_name: port.message.as_str(),
             settings: topology.port_settings(port),
+            python_layout: table_python_layout(generator, port),
             wiring: attach,
             how,
         });
     }
     plans
+}
+
+/// The layout a port's table entry must set: the port's own, or `defaults:`' when the message
+/// sets none (a message's own is its type's `PYTHON_LAYOUT` already). Only publications write.
+fn table_python_layout(generator: &Gen<'_>, port: &Port) -> Option<PythonLayout> {
+    let topology = &generator.loaded.topology;
+    let (_, message) = generator.loaded.message(port.message.as_str())?;
+    let own = port.python_layout.as_ref().or(message
+        .python_layout
+        .is_none()
+        .then_some(topology.defaults.python_layout.as_ref())
+        .flatten())?;
+    Some(own.value)
 }
 
 fn codec_tokens(codec: Codec) -> TokenStream {
@@ -410,7 +428,7 @@ fn action_tokens(action: SlowSubscriberAction) -> TokenStream {
 }
 
 /// A port's entry in its node's port table.
-fn port_info(plan: &PortPlan<'_>) -> TokenStream {
+fn port_info(rt: &TokenStream, plan: &PortPlan<'_>) -> TokenStream {
     let topic = plan.port.topic.as_str();
     let message = &plan.message;
     let codec = codec_tokens(plan.settings.codec);
@@ -432,6 +450,17 @@ fn port_info(plan: &PortPlan<'_>) -> TokenStream {
     };
     let hwm = proc_macro2::Literal::u32_unsuffixed(hwm);
     let port = quote!(PortInfo::new(MessageInfo::of::<messages::#message>(), #topic, #codec, #hwm, #wiring));
+    let port = match plan.python_layout {
+        Some(layout) if plan.direction == Direction::Publish => {
+            let layout = match layout {
+                PythonLayout::Message => quote!(Message),
+                PythonLayout::List => quote!(List),
+                PythonLayout::Object => quote!(Object),
+            };
+            quote!(#port.python_layout(#rt::PythonLayout::#layout))
+        }
+        _ => port,
+    };
     let policy = plan.settings.slow_subscriber;
     let default_policy = crate::model::SlowSubscriber::default();
     if plan.direction == Direction::Subscribe && policy != default_policy {
@@ -460,8 +489,8 @@ fn node_module(
         .iter()
         .filter(|plan| plan.direction == Direction::Subscribe)
         .collect();
-    let publishes = publications.iter().map(|plan| port_info(plan));
-    let subscribes = subscriptions.iter().map(|plan| port_info(plan));
+    let publishes = publications.iter().map(|plan| port_info(rt, plan));
+    let subscribes = subscriptions.iter().map(|plan| port_info(rt, plan));
 
     let fields = publications.iter().map(|plan| {
         let (field, message) = (&plan.field, &plan.message);

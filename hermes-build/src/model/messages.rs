@@ -193,6 +193,12 @@ pub struct MessageDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("minimum" = 1))]
     pub version: Option<Spanned<u32>>,
+    /// How `python-json` lays out this message's fields when the port does not say:
+    /// `message` (`[dtype, ts, fields…]`, what Python's `hermes.Message` writes; the default),
+    /// `list` (the fields in order) or `object` (the fields by name). Overrides
+    /// `defaults.python_layout` of the topology.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_layout: Option<Spanned<hermes_core::PythonLayout>>,
 }
 
 /// One field of a message.

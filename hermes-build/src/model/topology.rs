@@ -47,9 +47,14 @@ pub struct Defaults {
     /// What a subscriber does when it falls behind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slow_subscriber: Option<SlowSubscriber>,
+    /// How `python-json` ports lay out a message's fields when neither the port nor the
+    /// message says: `message` (`[dtype, ts, fields…]`, what Python's `hermes.Message` writes;
+    /// the default), `list` or `object`. Receivers read every layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_layout: Option<Spanned<PythonLayout>>,
 }
 
-pub use hermes_core::Codec;
+pub use hermes_core::{Codec, PythonLayout};
 
 /// The slow-subscriber policy: how far behind a subscriber may fall, and what happens then.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -282,6 +287,10 @@ pub struct Port {
     /// Overrides `defaults.slow_subscriber` for this port (subscriptions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slow_subscriber: Option<Spanned<SlowSubscriber>>,
+    /// How this port lays out messages under `python-json` (publications only): overrides the
+    /// message's `python_layout` and `defaults.python_layout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_layout: Option<Spanned<PythonLayout>>,
     /// Documentation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
@@ -304,6 +313,17 @@ impl PortSettings {
 }
 
 impl Topology {
+    /// The `python-json` layout a publication writes `message` in: the port's `python_layout`,
+    /// else the message's, else `defaults.python_layout`, else `message`
+    /// ([`PythonLayout::Message`]).
+    pub fn python_layout(&self, port: &Port, message: &super::MessageDef) -> PythonLayout {
+        port.python_layout
+            .as_ref()
+            .or(message.python_layout.as_ref())
+            .or(self.defaults.python_layout.as_ref())
+            .map_or(PythonLayout::Message, |layout| layout.value)
+    }
+
     /// The settings a port runs with: its own overrides, else `defaults:`, else the built-in
     /// defaults (protobuf, hwm 1000, warn after 1000 ms).
     pub fn port_settings(&self, port: &Port) -> PortSettings {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use hermes_runtime::Codec;
+use hermes_runtime::{Codec, PythonLayout};
 use prost::Message as _;
 use serde_json::json;
 
@@ -71,6 +71,7 @@ fn protobuf_encoding_matches_generated_prost_types() {
         .encode(
             "Quote",
             Codec::Protobuf,
+            PythonLayout::Message,
             &json!({
                 "exchange": "kraken",
                 "side": "ask",
@@ -133,7 +134,12 @@ fn optional_fields_keep_presence() {
         .expect("decodes");
     assert_eq!(value["note"], json!(""));
     let bytes = types
-        .encode("Order", Codec::Protobuf, &json!({"note": ""}))
+        .encode(
+            "Order",
+            Codec::Protobuf,
+            PythonLayout::Message,
+            &json!({"note": ""}),
+        )
         .expect("encodes");
     assert_eq!(
         Order::decode(bytes.as_slice()).expect("decodes").note,
@@ -144,10 +150,15 @@ fn optional_fields_keep_presence() {
 #[test]
 fn json_encoding_is_normalised_with_every_field() {
     let bytes = types()
-        .encode("Level", Codec::Json, &json!({"price": 3}))
+        .encode(
+            "Level",
+            Codec::Json,
+            PythonLayout::Message,
+            &json!({"price": 3}),
+        )
         .expect("encodes");
     let value: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
-    assert_eq!(value, json!({"price": 3, "size": 0}));
+    assert_eq!(value, json!({"price": 3.0, "size": 0.0}));
 }
 
 #[test]
@@ -155,7 +166,7 @@ fn type_errors_name_the_field_path() {
     let types = types();
     let error = |value| {
         types
-            .encode("Quote", Codec::Protobuf, &value)
+            .encode("Quote", Codec::Protobuf, PythonLayout::Message, &value)
             .expect_err("refused")
             .to_string()
     };
@@ -176,10 +187,14 @@ fn type_errors_name_the_field_path() {
         "field `exchange_ts`: -1 is out of range for timestamp"
     );
     assert!(error(json!({"prise": 1})).starts_with("field `prise`: `Quote` has no such field"));
+    // A list is the fields in order, as Python sends them.
     assert_eq!(
         error(json!([1])),
-        "expected a `Quote` object, found an array"
+        "field `exchange`: expected string, found an integer"
     );
+    assert!(error(json!(true)).starts_with(
+        "expected `Quote` as `[dtype, ts, fields…]`, a list of its fields or an object"
+    ));
 }
 
 #[test]
@@ -188,4 +203,67 @@ fn fingerprints_identify_messages() {
     let quote = types.fingerprint("Quote").expect("declared");
     assert_eq!(types.by_fingerprint(quote), Some("Quote"));
     assert_ne!(types.fingerprint("Order"), Some(quote));
+}
+
+#[test]
+fn python_json_decodes_every_layout_to_the_yaml_field_names() {
+    let types = types();
+    let expected = json!({"price": 1.5, "size": 2.0});
+    for payload in [
+        r#"["Level", 1700000000.5, 1.5, 2.0]"#,
+        r#"[1.5, 2.0]"#,
+        r#"{"size": 2.0, "price": 1.5}"#,
+    ] {
+        let value = types
+            .decode("Level", Codec::PythonJson, payload.as_bytes())
+            .expect("decodes");
+        assert_eq!(value, expected, "{payload}");
+    }
+    let nested = types
+        .decode(
+            "Quote",
+            Codec::PythonJson,
+            br#"["Quote", 1.5, "kraken", "ask", 3.5, 1.0, null, [[1.5, 2.0], {"price": 2.5}]]"#,
+        )
+        .expect("decodes");
+    assert_eq!(nested["side"], "ask");
+    assert_eq!(
+        nested["levels"],
+        json!([{"price": 1.5, "size": 2.0}, {"price": 2.5, "size": 0.0}])
+    );
+    let wrong = types
+        .decode("Level", Codec::PythonJson, br#"["Quote", 1.5, 1.5, 2.0]"#)
+        .expect_err("wrong dtype");
+    assert_eq!(
+        wrong,
+        "expected dtype `Level` in `[dtype, ts, fields…]`, found `Quote`"
+    );
+}
+
+#[test]
+fn python_json_encodes_in_the_layout_asked_for() {
+    let types = types();
+    let value = json!(["kraken", "ask", 3.5, 1.0, null, [{"price": 1.5, "size": 2}]]);
+    let encoded = |layout| {
+        String::from_utf8(
+            types
+                .encode("Quote", Codec::PythonJson, layout, &value)
+                .expect("encodes"),
+        )
+        .expect("UTF-8")
+    };
+    assert_eq!(
+        encoded(PythonLayout::List),
+        r#"["kraken", "ask", 3.5, 1.0, null, [[1.5, 2.0]]]"#
+    );
+    let message = encoded(PythonLayout::Message);
+    assert!(message.starts_with(r#"["Quote", 1"#), "{message}");
+    assert!(
+        message.ends_with(r#", "kraken", "ask", 3.5, 1.0, null, [[1.5, 2.0]]]"#),
+        "{message}"
+    );
+    assert_eq!(
+        encoded(PythonLayout::Object),
+        r#"{"exchange": "kraken", "exchange_ts": null, "levels": [{"price": 1.5, "size": 2.0}], "price": 3.5, "side": "ask", "size": 1.0}"#
+    );
 }

@@ -6,12 +6,13 @@
 //! | --- | --- | --- |
 //! | [`Codec::Protobuf`] | protobuf (prost) | native two-frame envelope |
 //! | [`Codec::Json`] | JSON text (serde_json) | native two-frame envelope |
-//! | [`Codec::PythonJson`] | JSON text (serde_json) | the four JSON frames of hermes-zmq 1.3 |
+//! | [`Codec::PythonJson`] | JSON text as Python's `json.dumps` writes it, laid out by [`PythonLayout`] | the four JSON frames of hermes-zmq 1.3 |
 //!
-//! The functions in `protobuf` and `json` are what `#[derive(HermesMessage)]` and generated
-//! code call, through `__private`; they are not a public API.
+//! The functions in `protobuf`, `json` and `python` are what `#[derive(HermesMessage)]` and
+//! generated code call, through `__private`; they are not a public API.
 
 pub mod json;
 pub mod protobuf;
+pub mod python;
 
-pub use hermes_core::{Codec, UnknownCodec};
+pub use hermes_core::{Codec, PythonLayout, UnknownCodec, UnknownPythonLayout};

@@ -11,6 +11,7 @@ fn stamp(codec: Codec) -> Stamp<'static> {
         epoch: 7,
         seq: 42,
         timestamp_ns: 1_700_000_000_123_456_000,
+        python_layout: PythonLayout::Message,
     }
 }
 
@@ -30,7 +31,8 @@ fn python_json_frames_match_the_reference_page() {
     let expected: [&[u8]; 4] = [
         br#""quotes/bitstamp""#,
         br#""bitstamp""#,
-        br#"["Quote",101.5]"#,
+        // As `json.dumps` writes it: a space after each comma.
+        br#"["Quote", 101.5]"#,
         b"1700000000.123456",
     ];
     assert_eq!(parts(&frames), expected);
@@ -55,6 +57,23 @@ fn python_json_decodes_frames_as_python_writes_them() {
         envelope.message,
         json!(["Quote", 1700000000.5, "BTC", 101.5])
     );
+}
+
+#[test]
+fn python_json_timestamps_are_python_float_reprs() {
+    for (timestamp_ns, text) in [
+        (1_700_000_000_500_000_000, "1700000000.5"),
+        (1_700_000_000_000_000_000, "1700000000.0"),
+        (1_700_000_000_000_001_000, "1700000000.000001"),
+    ] {
+        let mut frames = Frames::new();
+        let stamp = Stamp {
+            timestamp_ns,
+            ..stamp(Codec::PythonJson)
+        };
+        encode(&stamp, &json!(null), &mut frames).unwrap();
+        assert_eq!(frames.parts()[3], text.as_bytes());
+    }
 }
 
 #[test]
@@ -270,7 +289,7 @@ proptest! {
         micros in 0u64..4_000_000_000_000_000,
     ) {
         for codec in [Codec::Json, Codec::PythonJson] {
-            let stamp = Stamp { codec, topic: &topic, origin: &origin, epoch, seq, timestamp_ns: micros * 1000 };
+            let stamp = Stamp { codec, topic: &topic, origin: &origin, epoch, seq, timestamp_ns: micros * 1000, python_layout: PythonLayout::Message };
             let mut frames = Frames::new();
             encode(&stamp, &json!({"k": seq}), &mut frames).unwrap();
             let raw = WireEnvelope::decode(codec, &parts(&frames)).unwrap();

@@ -213,12 +213,15 @@ impl Ports {
             receivers: VecDeque::new(),
         };
         for port in node.publishes {
-            let publisher = Publisher::<Untyped>::builder(context)
+            let mut builder = Publisher::<Untyped>::builder(context)
                 .topic(port.topic)
                 .origin(node.name)
                 .codec(port.codec)
-                .hwm(port.hwm)
-                .build()?;
+                .hwm(port.hwm);
+            if let Some(layout) = port.python_layout {
+                builder = builder.python_layout(layout);
+            }
+            let publisher = builder.build()?;
             ports.publishers.push_back((port, publisher));
         }
         for port in node.subscribes {
