@@ -1,9 +1,11 @@
-//! Schema evolution: which of buf's rule sets judges each message, and the lock file
-//! (`hermes.lock`) that records the wire schema of every message and enum as released.
+//! Schema evolution: which rule sets judge each message, the lock file (`hermes.lock`) that
+//! records the wire schema of every message and enum as released, and the comparison of a
+//! topology with its lock that [`crate::load`] makes.
 //!
-//! A message that only protobuf ports carry (or no port) is judged by `WIRE`; one that a
-//! `json` or `python-json` port carries, with every type its fields name, by `WIRE_JSON`.
-//! `hermes diff` and `hermes lock` both ask [`json_types`], so they never disagree.
+//! A message that only protobuf ports carry (or no port) is judged by buf's `WIRE`; one that a
+//! `json` port carries, with every type its fields name, by `WIRE_JSON`; one that travels in
+//! `python-json`'s array layouts by `PYTHON_POSITIONAL`. `hermes diff`, `hermes lock` and the
+//! lock check all ask [`rule_sets`], so they never disagree.
 //!
 //! ```
 //! use hermes_build::evolution::Lock;
@@ -14,7 +16,7 @@
 //! # Ok::<(), hermes_build::evolution::LockError>(())
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use hermes_core::proto::compat::{Finding, Rule, RuleSet, compare};
 use hermes_core::proto::{Enum, File, Kind, Message, Reserved};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Codec, Span};
+use crate::model::{Codec, Direction, PythonLayout, Span};
 use crate::{Code, Diagnostic, FileId, Loaded, LockCheck, Report};
 
 /// The lock file's name; it lives beside the topology file.
@@ -32,37 +34,72 @@ pub const LOCK_FILE_NAME: &str = "hermes.lock";
 /// The value of the lock's `@generated` field.
 pub const GENERATED: &str = "by hermes lock; commit it";
 
-/// The types (package, name) a JSON port carries, with every type their fields name, to the
-/// bottom: the types `WIRE_JSON` judges.
-pub fn json_types(loaded: &Loaded, files: &[File]) -> BTreeSet<(String, String)> {
+/// The rule sets that judge each type of a topology, by (package, name).
+///
+/// A port's codec picks the set for the message it carries: `WIRE` for protobuf, `WIRE_JSON`
+/// for `json` and for a `python-json` publication in the `object` layout, `PYTHON_POSITIONAL`
+/// for the `python-json` array layouts (`message` and `list`) and for every `python-json`
+/// subscription, since hermes-zmq publishers write arrays. Every type a field names is judged
+/// as the message that carries it. A type no port carries is judged by `WIRE`; `WIRE` is left
+/// out where `WIRE_JSON`, its superset, applies.
+pub fn rule_sets(loaded: &Loaded, files: &[File]) -> BTreeMap<(String, String), BTreeSet<RuleSet>> {
     let topology = &loaded.topology;
-    let mut pending: Vec<String> = topology
-        .nodes
-        .iter()
-        .flat_map(|(_, node)| node.ports())
-        .filter(|(_, _, port)| topology.port_settings(port).codec != Codec::Protobuf)
-        .map(|(_, _, port)| port.message.value.clone())
-        .collect();
-    let mut seen = BTreeSet::new();
-    while let Some(name) = pending.pop() {
+    let mut pending: Vec<(String, RuleSet)> = Vec::new();
+    for (_, node) in &topology.nodes {
+        for (direction, _, port) in node.ports() {
+            let name = port.message.value.clone();
+            let rules = match topology.port_settings(port).codec {
+                Codec::Protobuf => RuleSet::Wire,
+                Codec::Json => RuleSet::WireJson,
+                Codec::PythonJson => {
+                    let layout = loaded
+                        .message(&name)
+                        .map(|(_, message)| topology.python_layout(port, message));
+                    match (direction, layout) {
+                        (Direction::Publish, Some(PythonLayout::Object)) => RuleSet::WireJson,
+                        _ => RuleSet::PythonPositional,
+                    }
+                }
+            };
+            pending.push((name, rules));
+        }
+    }
+    let mut sets: BTreeMap<(String, String), BTreeSet<RuleSet>> = BTreeMap::new();
+    while let Some((name, rules)) = pending.pop() {
         for file in files {
+            let key = (file.package.clone(), name.clone());
             if file.enums.iter().any(|definition| definition.name == name) {
-                seen.insert((file.package.clone(), name.clone()));
+                sets.entry(key.clone()).or_default().insert(rules);
             }
             let Some(message) = file.messages.iter().find(|message| message.name == name) else {
                 continue;
             };
-            if !seen.insert((file.package.clone(), name.clone())) {
+            if !sets.entry(key).or_default().insert(rules) {
                 continue;
             }
             for field in &message.fields {
                 if let Kind::Enum(target) | Kind::Message(target) = &field.kind {
-                    pending.push(target.name.clone());
+                    pending.push((target.name.clone(), rules));
                 }
             }
         }
     }
-    seen
+    for file in files {
+        let names = file.messages.iter().map(|m| &m.name);
+        for name in names.chain(file.enums.iter().map(|e| &e.name)) {
+            let key = (file.package.clone(), name.clone());
+            sets.entry(key).or_default();
+        }
+    }
+    for rules in sets.values_mut() {
+        if rules.is_empty() {
+            rules.insert(RuleSet::Wire);
+        }
+        if rules.contains(&RuleSet::WireJson) {
+            rules.remove(&RuleSet::Wire);
+        }
+    }
+    sets
 }
 
 /// Where a topology's lock file is: `hermes.lock` in the topology file's directory.
@@ -104,8 +141,9 @@ pub struct LockedPackage {
 pub struct LockedMessage {
     /// The message's major version (`version:`, 1 when absent).
     pub version: u32,
-    /// `wire`, or `wire_json` when a JSON port carries it.
-    pub rules: RuleSet,
+    /// The rule sets that judge it (see [`rule_sets`]): `wire`, `wire_json`,
+    /// `python_positional`.
+    pub rules: Vec<RuleSet>,
     /// The message.
     #[serde(flatten)]
     pub message: Message,
@@ -114,8 +152,8 @@ pub struct LockedMessage {
 /// An enum as locked: its protobuf model and the rule set it was locked under.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockedEnum {
-    /// `wire`, or `wire_json` when a JSON port carries it.
-    pub rules: RuleSet,
+    /// The rule sets that judge it (see [`rule_sets`]).
+    pub rules: Vec<RuleSet>,
     /// The enum.
     #[serde(flatten)]
     pub definition: Enum,
@@ -145,13 +183,11 @@ impl Lock {
     /// out (it is not part of the wire schema).
     pub fn of(loaded: &Loaded) -> Lock {
         let files = crate::proto::files(loaded);
-        let json = json_types(loaded, &files);
-        let rules = |package: &str, name: &str| {
-            if json.contains(&(package.to_owned(), name.to_owned())) {
-                RuleSet::WireJson
-            } else {
-                RuleSet::Wire
-            }
+        let sets = rule_sets(loaded, &files);
+        let rules = |package: &str, name: &str| -> Vec<RuleSet> {
+            let key = (package.to_owned(), name.to_owned());
+            sets.get(&key)
+                .map_or_else(|| vec![RuleSet::Wire], |set| set.iter().copied().collect())
         };
         let mut packages: Vec<LockedPackage> = files
             .into_iter()
@@ -397,26 +433,28 @@ pub(crate) fn compare_with_lock(loaded: &mut Loaded, mode: LockCheck) {
 fn lock_findings(loaded: &Loaded, lock: &Lock) -> Vec<Diagnostic> {
     let locked_files = lock.files();
     let files = crate::proto::files(loaded);
-    let json_now = json_types(loaded, &files);
-    let locked_rules = |package: &str, parent: &str| {
-        let locked = lock.packages.iter().find(|p| p.package == package)?;
-        let message = locked.messages.iter().find(|m| m.message.name == parent);
-        let definition = locked.enums.iter().find(|e| e.definition.name == parent);
-        message
-            .map(|m| m.rules)
-            .or_else(|| definition.map(|e| e.rules))
-    };
+    // Judged by the rule sets locked and those the ports ask for now.
+    let mut sets = rule_sets(loaded, &files);
+    for package in &lock.packages {
+        let locked = (package.messages.iter())
+            .map(|m| (&m.message.name, &m.rules))
+            .chain(package.enums.iter().map(|e| (&e.definition.name, &e.rules)));
+        for (name, rules) in locked {
+            let key = (package.package.clone(), name.clone());
+            sets.entry(key).or_default().extend(rules.iter().copied());
+        }
+    }
     let mut diagnostics = Vec::new();
-    for rules in [RuleSet::Wire, RuleSet::WireJson] {
+    for rules in RuleSet::ALL {
         for finding in compare(&locked_files, &files, rules) {
             if !finding.breaking {
                 continue;
             }
-            let (package, parent) = (&finding.location.package, &finding.location.parent);
-            // Judged by the stricter of the locked rule set and the one the ports ask now.
-            let json = locked_rules(package, parent) == Some(RuleSet::WireJson)
-                || json_now.contains(&(package.clone(), parent.clone()));
-            if json != (rules == RuleSet::WireJson)
+            let key = (
+                finding.location.package.clone(),
+                finding.location.parent.clone(),
+            );
+            if !judged_by(&sets, &key, rules)
                 || version_raised(loaded, &|p, n| lock.version(p, n), &finding)
             {
                 continue;
@@ -458,6 +496,19 @@ fn lock_findings(loaded: &Loaded, lock: &Lock) -> Vec<Diagnostic> {
     diagnostics
 }
 
+/// Whether `rules` judges type `key`: one of its sets, with `WIRE` implied by `WIRE_JSON`.
+pub fn judged_by(
+    sets: &BTreeMap<(String, String), BTreeSet<RuleSet>>,
+    key: &(String, String),
+    rules: RuleSet,
+) -> bool {
+    let Some(set) = sets.get(key) else {
+        return rules == RuleSet::Wire;
+    };
+    // Checking `WIRE_JSON` checks `WIRE` too; reporting both would say everything twice.
+    set.contains(&rules) && !(rules == RuleSet::Wire && set.contains(&RuleSet::WireJson))
+}
+
 /// How to keep a change compatible, for a breaking finding's `help:`.
 pub fn undo_help(rule: Rule) -> &'static str {
     match rule {
@@ -478,6 +529,9 @@ pub fn undo_help(rule: Rule) -> &'static str {
         }
         Rule::ReservedMessageNoDelete | Rule::ReservedEnumNoDelete => {
             "keep the reservation: old payloads may still use the number or name"
+        }
+        Rule::FieldSamePosition => {
+            "python-json arrays are positional: keep every field where it was and append new ones"
         }
     }
 }
@@ -778,11 +832,11 @@ mod tests {
         let package = &lock.packages[0];
         let rules = |name: &str| {
             let message = package.messages.iter().find(|m| m.message.name == name);
-            message.expect("locked").rules
+            message.expect("locked").rules.clone()
         };
-        assert_eq!(rules("Order"), RuleSet::WireJson);
-        assert_eq!(rules("Quote"), RuleSet::Wire);
-        assert_eq!(package.enums[0].rules, RuleSet::WireJson);
+        assert_eq!(rules("Order"), [RuleSet::WireJson]);
+        assert_eq!(rules("Quote"), [RuleSet::Wire]);
+        assert_eq!(package.enums[0].rules, [RuleSet::WireJson]);
     }
 
     #[test]

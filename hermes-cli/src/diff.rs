@@ -2,7 +2,7 @@
 //! proxies, nodes, ports and message types added, removed or changed — and every schema
 //! change, classified compatible or breaking by buf's `WIRE` and `WIRE_JSON` rules.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -21,9 +21,11 @@ use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Schema changes are judged by buf's breaking-change rules: `WIRE` for a message that only \
-protobuf ports carry (or no port), `WIRE_JSON` for one that a `json` port carries in either \
-version, and, for now, a `python-json` port too. The types a message's fields name are judged as the message \
-is. Deleting a field without reserving its number (and, for JSON, its name) breaks; \
+protobuf ports carry (or no port), `WIRE_JSON` for one that a `json` port (or a `python-json` \
+publication in the `object` layout) carries in either version, and Hermes' `PYTHON_POSITIONAL` \
+for one that travels in `python-json`'s array layouts, where a field is its position: only \
+appending fields is compatible there. The types a message's fields name are judged as the \
+message is. Deleting a field without reserving its number (and, for JSON, its name) breaks; \
 renaming one breaks JSON only; appending fields or enum variants is compatible.
 
 A breaking change to a message whose `version:` NEW raised is deliberate: old and new \
@@ -456,25 +458,25 @@ impl Located {
     }
 }
 
-/// Every schema finding: `WIRE`'s for the types only protobuf ports carry, `WIRE_JSON`'s for
-/// the types a JSON port carries.
+/// Every schema finding of the rule sets that judge each type in either version
+/// ([`evolution::rule_sets`]).
 fn schema_findings(old: &Version, new: &Version) -> Vec<Located> {
     let (old_files, new_files) = (
         hermes_build::proto::files(&old.loaded),
         hermes_build::proto::files(&new.loaded),
     );
-    let mut json = BTreeSet::new();
-    for (version, files) in [(old, &old_files), (new, &new_files)] {
-        json.extend(hermes_build::evolution::json_types(&version.loaded, files));
+    let mut sets = evolution::rule_sets(&old.loaded, &old_files);
+    for (key, rules) in evolution::rule_sets(&new.loaded, &new_files) {
+        sets.entry(key).or_default().extend(rules);
     }
     let mut findings = Vec::new();
-    for rules in [RuleSet::Wire, RuleSet::WireJson] {
+    for rules in RuleSet::ALL {
         for finding in compare(&old_files, &new_files, rules) {
             let key = (
                 finding.location.package.clone(),
                 finding.location.parent.clone(),
             );
-            if json.contains(&key) != (rules == RuleSet::WireJson) {
+            if !evolution::judged_by(&sets, &key, rules) {
                 continue;
             }
             let (in_new, label) = locate(&finding, old, new);

@@ -1286,3 +1286,38 @@ fn diff_of_a_breaking_change_with_a_version_raise_exits_0_and_says_so() {
             "1 breaking (1 with a version raise)",
         ));
 }
+
+#[test]
+fn diff_judges_python_json_arrays_by_position() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (case, codec, code, rule) in [
+        (
+            "delete_field_reserved",
+            "python-json",
+            1,
+            "breaking[hermes::field_same_position]",
+        ),
+        ("delete_field_reserved", "protobuf", 0, "0 breaking"),
+        (
+            "rename_field",
+            "python-json",
+            0,
+            "compatible[hermes::field_same_name]",
+        ),
+        ("append_field", "python-json", 0, "0 breaking"),
+    ] {
+        let (old, new) = (
+            dir.path().join(case).join(codec).join("old"),
+            dir.path().join(case).join(codec).join("new"),
+        );
+        evolution_topology(&old, case, "old", codec, false);
+        evolution_topology(&new, case, "new", codec, false);
+        hermes()
+            .arg("diff")
+            .arg(&old)
+            .arg(&new)
+            .assert()
+            .code(code)
+            .stdout(predicate::str::contains(rule));
+    }
+}

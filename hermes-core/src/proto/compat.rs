@@ -1,6 +1,7 @@
 //! Whether a new version of a topology's messages can still read the old one's payloads and
 //! be read by it: buf's `WIRE` and `WIRE_JSON` breaking-change rules, for what the model can
-//! express.
+//! express, and `PYTHON_POSITIONAL` for the array layouts of `python-json` (hermes-zmq's
+//! `[dtype, ts, fields…]` and the plain list), where a field is its position.
 //!
 //! [`compare`] pairs files by package, messages and enums by name, fields by number and enum
 //! values by number, as buf does, and returns a [`Finding`] per change a rule looks at. A
@@ -43,13 +44,20 @@ use std::fmt;
 use super::{Cardinality, Enum, Field, File, Kind, Message, Reserved};
 
 /// Which of buf's breaking-change categories to check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, PartialOrd, Ord,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleSet {
     /// buf's `WIRE`: changes that break the binary protobuf encoding (protobuf ports).
     Wire,
-    /// buf's `WIRE_JSON`: changes that break the binary or the JSON encoding (`json` ports).
+    /// buf's `WIRE_JSON`: changes that break the binary or the JSON encoding (`json` ports,
+    /// and `python-json` ports that write objects).
     WireJson,
+    /// Hermes' rules for `python-json`'s array layouts, which carry a message as its fields in
+    /// order: only appending a field is compatible; names of fields do not travel, names of
+    /// enum values do, and JSON's types apply.
+    PythonPositional,
 }
 
 impl RuleSet {
@@ -62,8 +70,12 @@ impl RuleSet {
         match self {
             RuleSet::Wire => "WIRE",
             RuleSet::WireJson => "WIRE_JSON",
+            RuleSet::PythonPositional => "PYTHON_POSITIONAL",
         }
     }
+
+    /// Every rule set.
+    pub const ALL: [RuleSet; 3] = [RuleSet::Wire, RuleSet::WireJson, RuleSet::PythonPositional];
 }
 
 /// A compatibility rule, named as buf names it (in snake_case).
@@ -95,11 +107,14 @@ pub enum Rule {
     ReservedMessageNoDelete,
     /// An enum's reserved number or name was deleted.
     ReservedEnumNoDelete,
+    /// A field left its position, or a position lost its field (`PYTHON_POSITIONAL`; not
+    /// buf's).
+    FieldSamePosition,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 14] = [
         Rule::FieldNoDeleteUnlessNumberReserved,
         Rule::FieldNoDeleteUnlessNameReserved,
         Rule::FieldWireCompatibleType,
@@ -113,6 +128,7 @@ impl Rule {
         Rule::EnumValueSameName,
         Rule::ReservedMessageNoDelete,
         Rule::ReservedEnumNoDelete,
+        Rule::FieldSamePosition,
     ];
 
     /// The stable snake_case name: buf's rule ID in lowercase.
@@ -140,6 +156,7 @@ impl Rule {
             Rule::EnumValueSameName => "enum_value_same_name",
             Rule::ReservedMessageNoDelete => "reserved_message_no_delete",
             Rule::ReservedEnumNoDelete => "reserved_enum_no_delete",
+            Rule::FieldSamePosition => "field_same_position",
         }
     }
 
@@ -162,21 +179,31 @@ impl Rule {
     /// ```
     pub const fn belongs_to(self, rules: RuleSet) -> bool {
         match self {
-            Rule::FieldNoDeleteUnlessNumberReserved
-            | Rule::EnumValueNoDeleteUnlessNumberReserved
+            Rule::EnumValueNoDeleteUnlessNumberReserved
             | Rule::ReservedMessageNoDelete
             | Rule::ReservedEnumNoDelete => true,
+            Rule::FieldNoDeleteUnlessNumberReserved => {
+                matches!(rules, RuleSet::Wire | RuleSet::WireJson)
+            }
             Rule::FieldWireCompatibleType | Rule::FieldWireCompatibleCardinality => {
                 matches!(rules, RuleSet::Wire)
             }
-            Rule::FieldNoDeleteUnlessNameReserved
-            | Rule::FieldWireJsonCompatibleType
+            Rule::FieldWireJsonCompatibleType
             | Rule::FieldWireJsonCompatibleCardinality
-            | Rule::FieldSameName
-            | Rule::FieldSameJsonName
             | Rule::EnumValueNoDeleteUnlessNameReserved
-            | Rule::EnumValueSameName => matches!(rules, RuleSet::WireJson),
+            | Rule::EnumValueSameName => {
+                matches!(rules, RuleSet::WireJson | RuleSet::PythonPositional)
+            }
+            Rule::FieldNoDeleteUnlessNameReserved
+            | Rule::FieldSameName
+            | Rule::FieldSameJsonName => matches!(rules, RuleSet::WireJson),
+            Rule::FieldSamePosition => matches!(rules, RuleSet::PythonPositional),
         }
+    }
+
+    /// Whether buf has this rule (all but Hermes' `field_same_position`).
+    pub const fn is_buf(self) -> bool {
+        !matches!(self, Rule::FieldSamePosition)
     }
 }
 
@@ -322,7 +349,7 @@ impl Findings {
     fn pick(&self, wire: Rule, wire_json: Rule) -> Rule {
         match self.rules {
             RuleSet::Wire => wire,
-            RuleSet::WireJson => wire_json,
+            RuleSet::WireJson | RuleSet::PythonPositional => wire_json,
         }
     }
 
@@ -379,7 +406,7 @@ impl Findings {
                         self.push(rule, parent, Some(number), names, message);
                     }
                     let value_name = old.value_name(old_variant);
-                    if self.rules == RuleSet::WireJson && !new_reserved.has_name(&value_name) {
+                    if self.rules != RuleSet::Wire && !new_reserved.has_name(&value_name) {
                         let message = format!(
                             "enum value {number} '{old_variant}' of '{parent}' was deleted \
                              without reserving its name"
@@ -402,9 +429,16 @@ impl Findings {
             old_reserved,
             new_reserved,
         );
+        if self.rules == RuleSet::PythonPositional {
+            self.positions(old, new);
+        }
         for old_field in &old.fields {
             let number = old_field.number;
             let Some(new_field) = new.fields.iter().find(|field| field.number == number) else {
+                if self.rules == RuleSet::PythonPositional {
+                    // `positions` reported it: a deleted field moves every one after it.
+                    continue;
+                }
                 let names = (Some(old_field.name.as_str()), None);
                 let name = &old_field.name;
                 if !new.reserved.has_number(number) {
@@ -426,6 +460,42 @@ impl Findings {
                 continue;
             };
             self.field(parent, old_field, new_field);
+        }
+    }
+
+    /// Under `PYTHON_POSITIONAL`: every old position must still hold the same field (by
+    /// number); new fields may only follow the old ones.
+    fn positions(&mut self, old: &Message, new: &Message) {
+        let parent = old.name.as_str();
+        for (index, old_field) in old.fields.iter().enumerate() {
+            let position = index + 1;
+            let (number, name) = (old_field.number, &old_field.name);
+            match new.fields.get(index) {
+                Some(new_field) if new_field.number == number => {}
+                Some(new_field) => {
+                    let message = format!(
+                        "position {position} of '{parent}' held field {number} '{name}' and now \
+                         holds field {} '{}'",
+                        new_field.number, new_field.name
+                    );
+                    let names = (Some(name.as_str()), Some(new_field.name.as_str()));
+                    let rule = Rule::FieldSamePosition;
+                    self.push(rule, parent, Some(new_field.number), names, message);
+                }
+                None => {
+                    let message = format!(
+                        "field {number} '{name}' at position {position} of '{parent}' was deleted"
+                    );
+                    let names = (Some(name.as_str()), None);
+                    self.push(
+                        Rule::FieldSamePosition,
+                        parent,
+                        Some(number),
+                        names,
+                        message,
+                    );
+                }
+            }
         }
     }
 
@@ -536,7 +606,7 @@ fn cardinality_group(cardinality: Cardinality, rules: RuleSet) -> u8 {
     match (cardinality, rules) {
         (Cardinality::Single | Cardinality::Optional, _) => 0,
         (Cardinality::Repeated, _) | (Cardinality::Map, RuleSet::Wire) => 1,
-        (Cardinality::Map, RuleSet::WireJson) => 2,
+        (Cardinality::Map, RuleSet::WireJson | RuleSet::PythonPositional) => 2,
     }
 }
 
@@ -560,8 +630,8 @@ fn type_compatible(old: &Kind, new: &Kind, rules: RuleSet) -> bool {
         };
         match (scalar.proto_name(), rules) {
             ("bool" | "int32" | "int64" | "uint32" | "uint64", RuleSet::Wire) => Some(0),
-            ("int32" | "uint32", RuleSet::WireJson) => Some(1),
-            ("int64" | "uint64", RuleSet::WireJson) => Some(2),
+            ("int32" | "uint32", RuleSet::WireJson | RuleSet::PythonPositional) => Some(1),
+            ("int64" | "uint64", RuleSet::WireJson | RuleSet::PythonPositional) => Some(2),
             _ => None,
         }
     };
@@ -864,10 +934,106 @@ mod tests {
     }
 
     #[test]
-    fn every_rule_belongs_to_wire_json_or_wire() {
-        for rule in Rule::ALL {
+    fn every_buf_rule_belongs_to_wire_json_or_wire() {
+        for rule in Rule::ALL.into_iter().filter(|rule| rule.is_buf()) {
             assert!(rule.belongs_to(RuleSet::Wire) || rule.belongs_to(RuleSet::WireJson));
             assert_eq!(rule.buf_id().to_ascii_lowercase(), rule.name());
         }
+        assert!(Rule::FieldSamePosition.belongs_to(RuleSet::PythonPositional));
+    }
+
+    fn order(fields: Vec<Field>) -> Vec<File> {
+        vec![File {
+            package: "demo".into(),
+            enums: vec![],
+            messages: vec![Message {
+                name: "Order".into(),
+                doc: None,
+                fields,
+                reserved: Reserved::default(),
+            }],
+        }]
+    }
+
+    fn positional(old: Vec<Field>, new: Vec<Field>) -> Vec<(Rule, bool)> {
+        compare(&order(old), &order(new), RuleSet::PythonPositional)
+            .into_iter()
+            .map(|finding| (finding.rule, finding.breaking))
+            .collect()
+    }
+
+    #[test]
+    fn positionally_appending_a_field_is_compatible() {
+        let old = vec![scalar("id", 1, Scalar::U64)];
+        let new = vec![
+            scalar("id", 1, Scalar::U64),
+            scalar("note", 2, Scalar::String),
+        ];
+        assert!(positional(old, new).is_empty());
+    }
+
+    #[test]
+    fn positionally_renaming_a_field_is_compatible() {
+        let old = vec![scalar("id", 1, Scalar::U64)];
+        let new = vec![scalar("key", 1, Scalar::U64)];
+        assert_eq!(positional(old, new), [(Rule::FieldSameName, false)]);
+    }
+
+    #[test]
+    fn positionally_deleting_a_field_breaks_even_when_reserved() {
+        let old = vec![
+            scalar("id", 1, Scalar::U64),
+            scalar("note", 2, Scalar::String),
+        ];
+        let mut new = order(vec![scalar("id", 1, Scalar::U64)]);
+        new[0].messages[0].reserved = Reserved {
+            numbers: vec![2],
+            names: vec!["note".into()],
+        };
+        let findings = compare(&order(old), &new, RuleSet::PythonPositional);
+        let rules: Vec<_> = findings.iter().map(|f| (f.rule, f.breaking)).collect();
+        assert_eq!(rules, [(Rule::FieldSamePosition, true)]);
+        assert_eq!(
+            findings[0].message,
+            "field 2 'note' at position 2 of 'Order' was deleted"
+        );
+    }
+
+    #[test]
+    fn positionally_inserting_or_reordering_fields_breaks() {
+        let old = vec![
+            scalar("id", 1, Scalar::U64),
+            scalar("note", 2, Scalar::String),
+        ];
+        let inserted = vec![
+            scalar("id", 1, Scalar::U64),
+            scalar("venue", 3, Scalar::String),
+            scalar("note", 2, Scalar::String),
+        ];
+        assert_eq!(
+            positional(old.clone(), inserted),
+            [(Rule::FieldSamePosition, true)]
+        );
+        let swapped = vec![
+            scalar("note", 2, Scalar::String),
+            scalar("id", 1, Scalar::U64),
+        ];
+        assert_eq!(
+            positional(old, swapped),
+            [
+                (Rule::FieldSamePosition, true),
+                (Rule::FieldSamePosition, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn positionally_json_types_apply() {
+        let old = vec![scalar("size", 1, Scalar::F64)];
+        let new = vec![scalar("size", 1, Scalar::String)];
+        assert_eq!(
+            positional(old, new),
+            [(Rule::FieldWireJsonCompatibleType, true)]
+        );
     }
 }
