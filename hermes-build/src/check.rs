@@ -136,6 +136,9 @@ const CHECKS: &[Check] = &[
     check_empty_nodes,
     check_unused_proxies,
     check_cycles,
+    check_insecure_endpoints,
+    check_pointless_security,
+    check_security_pins,
 ];
 
 /// Runs every rule.
@@ -1413,4 +1416,143 @@ fn shortest_cycle(
         }
     }
     vec![start]
+}
+
+/// Every endpoint the topology writes, with where: proxies' three sockets and ports' `bind:`
+/// and `connect:`.
+fn written_endpoints<'a>(cx: &Context<'a>) -> Vec<&'a Spanned<String>> {
+    let topology = cx.topology;
+    let mut endpoints = Vec::new();
+    for (_, proxy) in &topology.proxies {
+        endpoints.push(&proxy.frontend);
+        endpoints.push(&proxy.backend);
+        endpoints.extend(proxy.capture.as_ref());
+    }
+    for (_, node) in &topology.nodes {
+        for (_, _, port) in node.ports() {
+            endpoints.extend(port.bind.as_ref());
+            endpoints.extend(port.connect.as_ref());
+        }
+    }
+    endpoints
+}
+
+/// `hermes::insecure_endpoint` (warning): without `security:`, a tcp endpoint that other hosts
+/// can reach carries every message in the clear and admits anyone.
+fn check_insecure_endpoints(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    if cx.topology.security.is_some() {
+        return;
+    }
+    for endpoint in written_endpoints(cx) {
+        let Ok(parsed) = Endpoint::parse(endpoint) else {
+            continue;
+        };
+        if parsed.is_loopback() {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                Code::InsecureEndpoint,
+                format!("`{endpoint}` is reachable beyond this host, in the clear and by anyone"),
+            )
+            .with_label(cx.file, endpoint.span, "not loopback")
+            .with_help(
+                "add `security: { keys: keys }` and run `hermes keygen` to encrypt every link \
+                 and admit only declared nodes, or bind to 127.0.0.1",
+            ),
+        );
+    }
+}
+
+/// `hermes::pointless_security` (warning): CURVE covers tcp and ipc; a topology whose every
+/// link is inproc gains nothing from `security:`.
+fn check_pointless_security(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(security) = &cx.topology.security else {
+        return;
+    };
+    let endpoints = written_endpoints(cx);
+    let all_inproc = !endpoints.is_empty()
+        && endpoints
+            .iter()
+            .all(|endpoint| matches!(Endpoint::parse(endpoint), Ok(Endpoint::Inproc { .. })));
+    if all_inproc {
+        out.push(
+            Diagnostic::new(
+                Code::PointlessSecurity,
+                "`security:` is on, but every link is inproc: CURVE does not cover inproc, and \
+                 no other process can reach it",
+            )
+            .with_label(cx.file, security.keys.span, "security declared here")
+            .with_help("remove `security:`, or use tcp or ipc endpoints"),
+        );
+    }
+}
+
+/// `hermes::invalid_value` for pinned keys: each is 40 characters of Z85 and names a declared
+/// node, proxy or operator.
+fn check_security_pins(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(security) = &cx.topology.security else {
+        return;
+    };
+    let z85 = |c: char| c.is_ascii_alphanumeric() || ".-:+=^!/*?&<>()[]{}@%$#".contains(c);
+    let operators = security.operator_names();
+    let groups = [
+        (
+            "node",
+            &security.pins.nodes,
+            cx.topology
+                .nodes
+                .names()
+                .map(|n| n.value.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "proxy",
+            &security.pins.proxies,
+            cx.topology
+                .proxies
+                .names()
+                .map(|n| n.value.as_str())
+                .collect(),
+        ),
+        ("operator", &security.pins.operators, operators),
+    ];
+    for (what, pins, declared) in groups {
+        for (name, key) in pins {
+            if !declared.contains(&name.as_str()) {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("a key is pinned for {what} `{name}`, which is not declared"),
+                    )
+                    .with_label(cx.file, name.span, "no such name")
+                    .with_optional_help(
+                        did_you_mean(name, declared.iter().copied())
+                            .map(|found| format!("did you mean `{found}`?")),
+                    ),
+                );
+            }
+            if key.chars().count() != 40 || !key.chars().all(z85) {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!(
+                            "the key pinned for {what} `{name}` is not a Z85 public key: expected \
+                             40 characters, found {}",
+                            key.chars().count()
+                        ),
+                    )
+                    .with_label(cx.file, key.span, "not a public key")
+                    .with_help(format!(
+                        "copy the `public-key` of `{}/{name}.key`, as `hermes keygen` wrote it",
+                        match what {
+                            "node" => "nodes",
+                            "proxy" => "proxies",
+                            _ => "operators",
+                        }
+                    )),
+                );
+            }
+        }
+    }
 }

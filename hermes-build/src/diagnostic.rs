@@ -107,6 +107,8 @@ codes! {
     EmptyNode => "empty_node", Warning, "A node neither publishes nor subscribes.";
     UnusedProxy => "unused_proxy", Warning, "No port uses a proxy.";
     Cycle => "cycle", Warning, "Nodes feed each other's subscriptions in a loop.";
+    InsecureEndpoint => "insecure_endpoint", Warning, "A tcp endpoint beyond loopback carries traffic in the clear: the topology has no `security:`.";
+    PointlessSecurity => "pointless_security", Warning, "`security:` is on, but every link is inproc, which CURVE does not cover and no other process can reach.";
     StaleLock => "stale_lock", Warning, "`hermes.lock` does not record the messages as they are (or, under `--locked`, is missing).";
 }
 
@@ -119,6 +121,8 @@ impl Code {
             Code::UnusedProxy => Some(Lint::UnusedProxy),
             Code::Cycle => Some(Lint::Cycles),
             Code::StaleLock => Some(Lint::StaleLock),
+            Code::InsecureEndpoint => Some(Lint::InsecureEndpoint),
+            Code::PointlessSecurity => Some(Lint::PointlessSecurity),
             _ => None,
         }
     }

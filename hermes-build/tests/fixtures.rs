@@ -232,3 +232,28 @@ fn a_lowered_version_is_a_breaking_change() {
 fn an_unchanged_schema_has_no_findings_against_its_lock() {
     assert!(codes_against_lock(SIDES, SIDES).is_empty());
 }
+
+#[test]
+fn pinned_keys_must_be_z85_public_keys_of_declared_names() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::create_dir(dir.path().join("common")).expect("common directory");
+    std::fs::copy(
+        "tests/fixtures/invalid/common/messages.yaml",
+        dir.path().join("common/messages.yaml"),
+    )
+    .expect("copy messages");
+    let topology = "name: trading\nmessages: [common/messages.yaml]\nsecurity:\n  keys: keys\n  pins:\n    nodes:\n      feed: \"short\"\n      fed: \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"\nnodes:\n  feed:\n    publishes:\n      - { topic: quotes, message: Quote, bind: \"tcp://127.0.0.1:7000\" }\n";
+    let path = dir.path().join("topology.yaml");
+    std::fs::write(&path, topology).expect("write topology");
+    let report = report_of(&path);
+    let rendered = report.render_human();
+    assert!(
+        rendered.contains("the key pinned for node `feed` is not a Z85 public key: expected 40 characters, found 5"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("a key is pinned for node `fed`, which is not declared"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("did you mean `feed`?"), "{rendered}");
+}

@@ -68,6 +68,12 @@ enum DenyLint {
     /// `hermes::stale_lock`.
     #[value(name = "stale_lock")]
     StaleLock,
+    /// `hermes::insecure_endpoint`.
+    #[value(name = "insecure_endpoint")]
+    InsecureEndpoint,
+    /// `hermes::pointless_security`.
+    #[value(name = "pointless_security")]
+    PointlessSecurity,
 }
 
 impl From<DenyLint> for Lint {
@@ -79,6 +85,8 @@ impl From<DenyLint> for Lint {
             DenyLint::EmptyNode => Lint::EmptyNode,
             DenyLint::UnusedProxy => Lint::UnusedProxy,
             DenyLint::StaleLock => Lint::StaleLock,
+            DenyLint::InsecureEndpoint => Lint::InsecureEndpoint,
+            DenyLint::PointlessSecurity => Lint::PointlessSecurity,
         }
     }
 }

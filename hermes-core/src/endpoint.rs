@@ -92,6 +92,26 @@ impl Endpoint {
         }
     }
 
+    /// Whether only this host can reach it over the network: a tcp loopback address
+    /// (`127.x.y.z`, `localhost`, `[::1]`), or ipc or inproc. A wildcard bind (`*`) is not.
+    ///
+    /// ```
+    /// use hermes_core::Endpoint;
+    /// assert!(Endpoint::parse("tcp://127.0.0.1:6000")?.is_loopback());
+    /// assert!(!Endpoint::parse("tcp://*:6000")?.is_loopback());
+    /// assert!(!Endpoint::parse("tcp://10.0.0.5:6000")?.is_loopback());
+    /// # Ok::<(), hermes_core::EndpointError>(())
+    /// ```
+    pub fn is_loopback(&self) -> bool {
+        match self {
+            Endpoint::Tcp { host, .. } => {
+                matches!(host.to_ascii_lowercase().as_str(), "localhost" | "[::1]")
+                    || host.starts_with("127.")
+            }
+            Endpoint::Ipc { .. } | Endpoint::Inproc { .. } => true,
+        }
+    }
+
     /// Where a peer on this host connects to reach a socket bound here: wildcard hosts (`*`,
     /// `0.0.0.0`, `[::]`) become loopback; everything else is unchanged.
     pub fn connectable(&self) -> Endpoint {

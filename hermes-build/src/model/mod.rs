@@ -15,7 +15,7 @@ pub use messages::{EnumDef, FieldDef, MessageDef, MessagesFile, ReservedDef};
 pub use named_map::NamedMap;
 pub use spanned::{Span, Spanned};
 pub use topology::{
-    Codec, Defaults, Direction, Lint, Node, Port, PortSettings, Proxy, PythonLayout, RestartPolicy,
-    RunCommand, SlowSubscriber, SlowSubscriberAction, Topology,
+    Codec, Defaults, Direction, Lint, Node, Pins, Port, PortSettings, Proxy, PythonLayout,
+    RestartPolicy, RunCommand, Security, SlowSubscriber, SlowSubscriberAction, Topology,
 };
 pub use types::{FieldType, ScalarType, TypeError};

@@ -31,6 +31,63 @@ pub struct Topology {
     /// Nodes by name: the programs that publish and subscribe.
     #[serde(default)]
     pub nodes: NamedMap<Node>,
+    /// CURVE encryption and access control from the topology: where keys live, the operators
+    /// and any pinned public keys. Absent: no security (a run can still turn it on with
+    /// `--keys DIR` or `HERMES_KEYS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Security>,
+}
+
+/// The `security:` section. With it, every tcp and ipc link is CURVE-encrypted, and proxies
+/// and binding nodes admit exactly the peers the topology declares on each socket, letting
+/// them publish and subscribe only the topics they declare. Secret keys never appear here:
+/// `hermes keygen` writes them into `keys`, one file per node, proxy and operator.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    /// The key directory, relative to this file: `nodes/<name>.key` (public) and
+    /// `nodes/<name>.key_secret` (mode 0600), likewise `proxies/` and `operators/`.
+    pub keys: Spanned<String>,
+    /// Operators: people and tools (`hermes tap`, `stats`, `pub`, `record`) admitted on every
+    /// proxy's backend and capture, with keys in `operators/`. `[operator]` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operators: Option<Vec<Spanned<String>>>,
+    /// Public keys (Z85, 40 characters) pinned in the topology: a key file that disagrees is an
+    /// error at start.
+    #[serde(default, skip_serializing_if = "Pins::is_empty")]
+    pub pins: Pins,
+}
+
+impl Security {
+    /// The operators' names: `operators:`, or `operator` alone.
+    pub fn operator_names(&self) -> Vec<&str> {
+        match &self.operators {
+            Some(names) => names.iter().map(|name| name.value.as_str()).collect(),
+            None => vec!["operator"],
+        }
+    }
+}
+
+/// Pinned public keys, by node, proxy and operator name.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pins {
+    /// Nodes' public keys.
+    #[serde(default, skip_serializing_if = "NamedMap::is_empty")]
+    pub nodes: NamedMap<Spanned<String>>,
+    /// Proxies' public keys.
+    #[serde(default, skip_serializing_if = "NamedMap::is_empty")]
+    pub proxies: NamedMap<Spanned<String>>,
+    /// Operators' public keys.
+    #[serde(default, skip_serializing_if = "NamedMap::is_empty")]
+    pub operators: NamedMap<Spanned<String>>,
+}
+
+impl Pins {
+    /// Whether nothing is pinned.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.proxies.is_empty() && self.operators.is_empty()
+    }
 }
 
 /// Settings that ports inherit.
@@ -103,6 +160,10 @@ pub enum Lint {
     UnusedProxy,
     /// `hermes::stale_lock`: `hermes.lock` does not record the messages as they are.
     StaleLock,
+    /// `hermes::insecure_endpoint`: a tcp endpoint beyond loopback without `security:`.
+    InsecureEndpoint,
+    /// `hermes::pointless_security`: `security:` where every link is inproc.
+    PointlessSecurity,
 }
 
 /// A proxy: binds an XSUB frontend and an XPUB backend and forwards between them.
