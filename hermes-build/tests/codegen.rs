@@ -245,3 +245,33 @@ fn a_raised_version_changes_the_generated_fingerprint() {
         "#[hermes(name = \"demo.Tick\", version = 2, crate = \"::hermes_runtime\")]"
     );
 }
+
+#[test]
+fn security_reaches_topology_without_any_secret() {
+    let path = Path::new("tests/fixtures/valid/trading/topology.yaml");
+    let text = std::fs::read_to_string(path).expect("fixture");
+    let pin = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    let secured = format!(
+        "{text}security:\n  keys: keys\n  operators: [alice, ci]\n  pins:\n    proxies:\n      market: \"{pin}\"\n"
+    );
+    let loaded = hermes_build::load_from_str(path, secured).expect("loads");
+    let files = hermes_build::generate(&loaded, &Settings::default()).expect("generates");
+    let code: String = files
+        .iter()
+        .map(|(_, contents)| contents.as_str())
+        .collect();
+    let at = code
+        .find(".with_security(")
+        .expect("TOPOLOGY carries the security section");
+    let security: String = code[at..].chars().take(400).collect();
+    assert!(
+        security.contains("\"tests/fixtures/valid/trading/keys\""),
+        "{security}"
+    );
+    assert!(security.contains("&[\"alice\", \"ci\"]"), "{security}");
+    assert!(
+        security.contains(&format!("(\"proxies\", \"market\", \"{pin}\")")),
+        "{security}"
+    );
+    assert!(!code.contains("secret"), "generated code mentions a secret");
+}

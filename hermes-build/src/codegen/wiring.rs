@@ -248,6 +248,7 @@ fn topology_value(
     let nodes = nodes
         .iter()
         .map(|(_, module, _)| quote!(nodes::#module::NODE));
+    let security = security_value(generator);
     quote! {
         /// The topology as a value: its messages, proxies, direct channels and every node's
         /// port table. `TOPOLOGY.wiring()` is where the YAML binds and connects.
@@ -257,7 +258,41 @@ fn topology_value(
             &[#(#proxies),*],
             &[#(#channels),*],
             &[#(#nodes),*],
-        );
+        )#security;
+    }
+}
+
+/// `.with_security(...)` for a topology with `security:`: the key directory (joined to the
+/// topology's directory), the operators and the pinned public keys. No secret is ever here.
+fn security_value(generator: &Gen<'_>) -> TokenStream {
+    let rt = &generator.rt;
+    let loaded = generator.loaded;
+    let Some(security) = &loaded.topology.security else {
+        return TokenStream::new();
+    };
+    let topology_path = loaded.sources().path(loaded.topology_file);
+    let dir = topology_path.parent().unwrap_or(std::path::Path::new(""));
+    let keys = dir.join(security.keys.as_str()).display().to_string();
+    let operators = security.operator_names();
+    let pins = &security.pins;
+    let pins = [
+        ("nodes", &pins.nodes),
+        ("proxies", &pins.proxies),
+        ("operators", &pins.operators),
+    ]
+    .into_iter()
+    .flat_map(|(role, pins)| {
+        pins.iter().map(move |(name, key)| {
+            let (name, key) = (name.as_str(), key.as_str());
+            quote!((#role, #name, #key))
+        })
+    });
+    quote! {
+        .with_security(#rt::topology::SecurityInfo::new(
+            #keys,
+            &[#(#operators),*],
+            &[#(#pins),*],
+        ))
     }
 }
 

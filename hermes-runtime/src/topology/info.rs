@@ -19,6 +19,43 @@ pub struct TopologyInfo {
     pub channels: &'static [ChannelInfo],
     /// Every node, by name.
     pub nodes: &'static [NodeInfo],
+    /// The `security:` section, when the topology has one.
+    pub security: Option<SecurityInfo>,
+}
+
+/// A topology's `security:` section: where keys live, the operators and the pinned public
+/// keys. Never a secret: those stay in the key directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SecurityInfo {
+    /// The key directory, as the topology's directory joined with `keys:` when the code was
+    /// generated; `--keys` and `HERMES_KEYS` override it.
+    pub keys: &'static str,
+    /// The operators admitted on every proxy's backend and capture.
+    pub operators: &'static [&'static str],
+    /// Public keys pinned in the topology: (`nodes`, `proxies` or `operators`, name, Z85 key).
+    pub pins: &'static [(&'static str, &'static str, &'static str)],
+}
+
+impl SecurityInfo {
+    /// A `security:` section (for generated code).
+    ///
+    /// ```
+    /// use hermes_runtime::topology::SecurityInfo;
+    /// static SECURITY: SecurityInfo = SecurityInfo::new("keys", &["operator"], &[]);
+    /// assert_eq!(SECURITY.operators, ["operator"]);
+    /// ```
+    pub const fn new(
+        keys: &'static str,
+        operators: &'static [&'static str],
+        pins: &'static [(&'static str, &'static str, &'static str)],
+    ) -> SecurityInfo {
+        SecurityInfo {
+            keys,
+            operators,
+            pins,
+        }
+    }
 }
 
 impl TopologyInfo {
@@ -36,7 +73,14 @@ impl TopologyInfo {
             proxies,
             channels,
             nodes,
+            security: None,
         }
+    }
+
+    /// This topology with a `security:` section (for generated code).
+    pub const fn with_security(mut self, security: SecurityInfo) -> TopologyInfo {
+        self.security = Some(security);
+        self
     }
 
     /// The node named `name`.

@@ -23,7 +23,9 @@ mod main;
 mod wiring;
 
 pub use driver::{Hooks, spawn_proxies, spawn_proxy};
-pub use info::{ChannelInfo, MessageInfo, NodeInfo, PortInfo, PortWiring, ProxyInfo, TopologyInfo};
+pub use info::{
+    ChannelInfo, MessageInfo, NodeInfo, PortInfo, PortWiring, ProxyInfo, SecurityInfo, TopologyInfo,
+};
 pub use main::{NoArgs, Options, exit_code, init_tracing, proxy_main, run};
 pub use wiring::{DirectEndpoint, Wiring};
 
