@@ -11,6 +11,7 @@ mod dynamic;
 mod generate;
 mod graph;
 mod interrupt;
+mod keygen;
 mod listen;
 mod lock;
 mod proxy;
@@ -48,6 +49,8 @@ enum Command {
     Diff(diff::Args),
     /// Write `hermes.lock`: the wire schema of every message and enum, as released.
     Lock(lock::Args),
+    /// Write CURVE key pairs for every node, proxy and operator of a topology.
+    Keygen(keygen::Args),
     /// Write the JSON Schemas of the topology and messages formats.
     Schema(schema::Args),
     /// Draw a topology as Mermaid, Graphviz DOT or SVG.
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Lock(args) => lock::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Tap(args) => tap::run(&args),

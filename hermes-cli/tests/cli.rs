@@ -1321,3 +1321,59 @@ fn diff_judges_python_json_arrays_by_position() {
             .stdout(predicate::str::contains(rule));
     }
 }
+
+#[test]
+fn keygen_writes_a_pair_per_node_proxy_and_operator_with_private_secrets() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let keys = dir.path().join("keys");
+    hermes()
+        .args(["keygen", TRADING, "-o"])
+        .arg(&keys)
+        .args(["--operator", "alice"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("written"))
+        .stderr(predicate::str::contains("secret-key").not());
+    for (role, name) in [
+        ("nodes", "strategy"),
+        ("nodes", "audit"),
+        ("proxies", "market"),
+        ("operators", "operator"),
+        ("operators", "alice"),
+    ] {
+        let public = keys.join(role).join(format!("{name}.key"));
+        let secret = keys.join(role).join(format!("{name}.key_secret"));
+        let text = std::fs::read_to_string(&public).expect("public key written");
+        assert!(text.contains("public-key = \""), "{text}");
+        assert!(!text.contains("secret-key"), "{text}");
+        let mode = std::fs::metadata(&secret)
+            .expect("secret written")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", secret.display());
+    }
+    let ignore = std::fs::read_to_string(keys.join(".gitignore")).expect(".gitignore");
+    assert!(ignore.contains("*.key_secret"));
+
+    // Again: every key is kept; with --force, replaced.
+    let before = std::fs::read(keys.join("nodes/strategy.key")).expect("key");
+    hermes()
+        .args(["keygen", TRADING, "-o"])
+        .arg(&keys)
+        .assert()
+        .code(0);
+    assert_eq!(
+        std::fs::read(keys.join("nodes/strategy.key")).expect("key"),
+        before
+    );
+    hermes()
+        .args(["keygen", TRADING, "--force", "-o"])
+        .arg(&keys)
+        .assert()
+        .code(0);
+    assert_ne!(
+        std::fs::read(keys.join("nodes/strategy.key")).expect("key"),
+        before
+    );
+}
