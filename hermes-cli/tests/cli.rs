@@ -1125,7 +1125,7 @@ fn lock_writes_the_schema_beside_the_topology() {
     let order = &lock["packages"][0]["messages"][0];
     assert_eq!(order["name"], "Order");
     assert_eq!(order["version"], 1);
-    assert_eq!(order["rules"], "wire");
+    assert_eq!(order["rules"], serde_json::json!(["wire"]));
     assert_eq!(order["fields"][2]["name"], "size");
     assert_eq!(order["fields"][2]["kind"]["scalar"], "f64");
 }
