@@ -142,6 +142,15 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// A CURVE key could not be read or written.
+    #[error(transparent)]
+    Key(#[from] crate::security::KeyError),
+    /// Security is on and something it needs does not hold (a key that disagrees with its pin).
+    #[error("security: {reason}")]
+    Security {
+        /// What does not hold.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -28,6 +28,9 @@ pub struct NoArgs {}
 ///   `--no-capture`;
 /// - for each direct channel `C`: `--C ENDPOINT` (or `HERMES_C`), where its binder binds and its
 ///   peers connect;
+/// - `--keys DIR` (or `HERMES_KEYS`): run secured with the CURVE keys in `DIR`, whether or not
+///   the topology has a `security:` section (whose directory it replaces), and `--insecure`
+///   to run without;
 /// - `--duration SECONDS` to stop by itself, and `--log-level LEVEL` (`RUST_LOG` wins when set);
 /// - `--help` and `--version`;
 /// - and the application's own options, `A` (a `clap::Args`).
@@ -119,6 +122,21 @@ fn command(topology: &TopologyInfo, process: &str) -> Command {
                 .help("Stop after this many seconds [default: run until Ctrl-C or SIGTERM]"),
         )
         .arg(
+            Arg::new("keys")
+                .long("keys")
+                .value_name("DIR")
+                .env("HERMES_KEYS")
+                .value_parser(clap::value_parser!(std::path::PathBuf))
+                .conflicts_with("insecure")
+                .help("Run secured (CURVE, access from the topology) with the keys in DIR, as `hermes keygen` wrote them"),
+        )
+        .arg(
+            Arg::new("insecure")
+                .long("insecure")
+                .action(ArgAction::SetTrue)
+                .help("Run without security, even if the topology has a `security:` section"),
+        )
+        .arg(
             Arg::new("log_level")
                 .long("log-level")
                 .value_name("LEVEL")
@@ -197,6 +215,12 @@ fn wiring(topology: &TopologyInfo, matches: &ArgMatches) -> Wiring {
         if let (Some(endpoint), Some(entry)) = (endpoint, wiring.channel_mut(channel.name)) {
             *entry = DirectEndpoint::shared(endpoint.clone());
         }
+    }
+    if let Some(keys) = matches.get_one::<std::path::PathBuf>("keys") {
+        wiring.secure(topology, keys.clone());
+    }
+    if matches.get_flag("insecure") {
+        wiring.insecure();
     }
     wiring
 }

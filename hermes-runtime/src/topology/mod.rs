@@ -20,6 +20,7 @@
 mod driver;
 mod info;
 mod main;
+mod security;
 mod wiring;
 
 pub use driver::{Hooks, spawn_proxies, spawn_proxy};
@@ -27,6 +28,7 @@ pub use info::{
     ChannelInfo, MessageInfo, NodeInfo, PortInfo, PortWiring, ProxyInfo, SecurityInfo, TopologyInfo,
 };
 pub use main::{NoArgs, Options, exit_code, init_tracing, proxy_main, run};
+pub use security::TopologySecurity;
 pub use wiring::{DirectEndpoint, Wiring};
 
 pub use hermes_core::ProxySide;

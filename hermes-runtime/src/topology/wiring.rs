@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use hermes_core::{Endpoint, ProxySide};
 
 use super::info::{ProxyInfo, TopologyInfo};
+use super::security::TopologySecurity;
 use crate::error::{Error, Result};
 use crate::proxy::ProxyConfig;
 
@@ -35,9 +36,27 @@ use crate::proxy::ProxyConfig;
 pub struct Wiring {
     proxies: BTreeMap<String, ProxyConfig>,
     channels: BTreeMap<String, DirectEndpoint>,
+    security: Option<TopologySecurity>,
 }
 
 impl Wiring {
+    /// The security every tcp and ipc socket runs with: `None` when off.
+    pub fn security(&self) -> Option<&TopologySecurity> {
+        self.security.as_ref()
+    }
+
+    /// Turns security on for `topology`'s sockets, with keys in `keys` (what `--keys` and
+    /// `HERMES_KEYS` do): its `security:` section's operators and pins, or operator `operator`
+    /// alone when it has none.
+    pub fn secure(&mut self, topology: &TopologyInfo, keys: impl Into<std::path::PathBuf>) {
+        self.security = Some(TopologySecurity::new(topology, keys));
+    }
+
+    /// Turns security off.
+    pub fn insecure(&mut self) {
+        self.security = None;
+    }
+
     /// Proxy `name`'s endpoints and settings.
     pub fn proxy(&self, name: &str) -> Option<&ProxyConfig> {
         self.proxies.get(name)
@@ -114,9 +133,9 @@ fn connectable(endpoint: &str) -> String {
 }
 
 impl TopologyInfo {
-    /// The wiring the YAML gives.
+    /// The wiring the YAML gives, with its `security:` section.
     pub fn wiring(&self) -> Wiring {
-        self.wiring_with(
+        let mut wiring = self.wiring_with(
             |proxy| {
                 let config = ProxyConfig::new(proxy.frontend, proxy.backend);
                 match proxy.capture {
@@ -125,7 +144,11 @@ impl TopologyInfo {
                 }
             },
             |_, endpoint| DirectEndpoint::new(endpoint),
-        )
+        );
+        if let Some(security) = &self.security {
+            wiring.secure(self, security.keys);
+        }
+        wiring
     }
 
     /// Every endpoint on `inproc://<prefix>/...`: the whole topology in one process, isolated
@@ -145,10 +168,10 @@ impl TopologyInfo {
     }
 
     /// Every endpoint on `tcp://127.0.0.1:0`: ephemeral loopback ports, which
-    /// a generated `launch` resolves.
+    /// a generated `launch` resolves; secured as the YAML says.
     pub fn loopback_wiring(&self) -> Wiring {
         const LOOPBACK: &str = "tcp://127.0.0.1:0";
-        self.wiring_with(
+        let mut wiring = self.wiring_with(
             |proxy| {
                 let config = ProxyConfig::new(LOOPBACK, LOOPBACK);
                 match proxy.capture {
@@ -157,7 +180,11 @@ impl TopologyInfo {
                 }
             },
             |_, _| DirectEndpoint::new(LOOPBACK),
-        )
+        );
+        if let Some(security) = &self.security {
+            wiring.secure(self, security.keys);
+        }
+        wiring
     }
 
     fn wiring_with(
@@ -180,6 +207,7 @@ impl TopologyInfo {
                 .iter()
                 .map(|info| (info.name.to_owned(), channel(info.name, info.endpoint)))
                 .collect(),
+            security: None,
         }
     }
 }

@@ -1,0 +1,163 @@
+//! A topology's security as its sockets need it: where keys live, whose keys each socket
+//! admits, and which topics each admitted peer may publish and subscribe to.
+//!
+//! The roster comes from the port tables: on a proxy's frontend, the nodes that publish `via:`
+//! it; on its backend, the nodes that subscribe `via:` it, and the operators; on its capture,
+//! the operators. On a direct channel, the binder admits the nodes on the other side of it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use hermes_core::ProxySide;
+
+use super::info::{PortWiring, TopologyInfo};
+use crate::error::{Error, Result};
+use crate::security::{KeyPair, KeyRole, KeyStore, PublicKey};
+
+/// The security of a [`Wiring`](super::Wiring): keys, operators, pins and the roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologySecurity {
+    keys: KeyStore,
+    operators: Vec<String>,
+    pins: Vec<(KeyRole, String, String)>,
+    roster: Roster,
+}
+
+/// A node and the topics it declared on one side of a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub(crate) node: String,
+    pub(crate) topics: Vec<String>,
+}
+
+/// Who is on each side of every proxy and channel.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Roster {
+    /// Per proxy: (publishers via it, subscribers via it).
+    pub(crate) proxies: BTreeMap<String, (Vec<Member>, Vec<Member>)>,
+    /// Per channel: (its binder, its publishers, its subscribers).
+    pub(crate) channels: BTreeMap<String, (Option<String>, Vec<Member>, Vec<Member>)>,
+}
+
+impl Roster {
+    fn of(topology: &TopologyInfo) -> Roster {
+        let mut roster = Roster::default();
+        for proxy in topology.proxies {
+            roster.proxies.entry(proxy.name.to_owned()).or_default();
+        }
+        for channel in topology.channels {
+            roster.channels.entry(channel.name.to_owned()).or_default();
+        }
+        let join = |members: &mut Vec<Member>, node: &str, topic: &str| {
+            match members.iter_mut().find(|member| member.node == node) {
+                Some(member) => member.topics.push(topic.to_owned()),
+                None => members.push(Member {
+                    node: node.to_owned(),
+                    topics: vec![topic.to_owned()],
+                }),
+            }
+        };
+        for node in topology.nodes {
+            let ports = (node.publishes.iter().map(|port| (true, port)))
+                .chain(node.subscribes.iter().map(|port| (false, port)));
+            for (publishes, port) in ports {
+                match port.wiring {
+                    PortWiring::Proxy(proxy, side) => {
+                        let entry = roster.proxies.entry(proxy.to_owned()).or_default();
+                        match side {
+                            ProxySide::Frontend => join(&mut entry.0, node.name, port.topic),
+                            ProxySide::Backend | ProxySide::Capture => {
+                                join(&mut entry.1, node.name, port.topic);
+                            }
+                        }
+                    }
+                    PortWiring::Bind(channel, _) | PortWiring::Connect(channel, _) => {
+                        let entry = roster.channels.entry(channel.to_owned()).or_default();
+                        if matches!(port.wiring, PortWiring::Bind(..)) {
+                            entry.0 = Some(node.name.to_owned());
+                        }
+                        let side = if publishes { &mut entry.1 } else { &mut entry.2 };
+                        join(side, node.name, port.topic);
+                    }
+                }
+            }
+        }
+        roster
+    }
+}
+
+impl TopologySecurity {
+    /// Security for `topology` with keys in `keys`: the topology's operators and pins, or
+    /// operator `operator` alone and no pins when it has no `security:` section.
+    pub(crate) fn new(topology: &TopologyInfo, keys: impl Into<PathBuf>) -> TopologySecurity {
+        let (operators, pins) = match &topology.security {
+            Some(security) => (
+                security.operators.iter().map(|name| (*name).to_owned()).collect(),
+                security
+                    .pins
+                    .iter()
+                    .filter_map(|(role, name, key)| {
+                        let role = match *role {
+                            "nodes" => KeyRole::Node,
+                            "proxies" => KeyRole::Proxy,
+                            "operators" => KeyRole::Operator,
+                            _ => return None,
+                        };
+                        Some((role, (*name).to_owned(), (*key).to_owned()))
+                    })
+                    .collect(),
+            ),
+            None => (vec!["operator".to_owned()], Vec::new()),
+        };
+        TopologySecurity {
+            keys: KeyStore::new(keys),
+            operators,
+            pins,
+            roster: Roster::of(topology),
+        }
+    }
+
+    /// The key directory.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// The operators admitted on every proxy's backend and capture.
+    pub fn operators(&self) -> &[String] {
+        &self.operators
+    }
+
+    pub(crate) fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// `name`'s key pair, from its secret file.
+    pub(crate) fn pair(&self, role: KeyRole, name: &str) -> Result<KeyPair> {
+        let pair = self.keys.pair(role, name).map_err(Error::from)?;
+        self.check_pin(role, name, pair.public())?;
+        Ok(pair)
+    }
+
+    /// `name`'s public key, from its public file, checked against any pin.
+    pub(crate) fn public(&self, role: KeyRole, name: &str) -> Result<PublicKey> {
+        let key = self.keys.public(role, name).map_err(Error::from)?;
+        self.check_pin(role, name, key)?;
+        Ok(key)
+    }
+
+    fn check_pin(&self, role: KeyRole, name: &str, key: PublicKey) -> Result<()> {
+        let pinned = self
+            .pins
+            .iter()
+            .find(|(pin_role, pin_name, _)| *pin_role == role && pin_name == name);
+        match pinned {
+            Some((_, _, pin)) if *pin != key.to_z85() => Err(Error::Security {
+                reason: format!(
+                    "the public key in `{}` is not the one the topology pins for `{name}`",
+                    self.keys.public_path(role, name).display()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
