@@ -1,8 +1,9 @@
 //! The shared ZeroMQ context.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
+use crate::security::ZapSlot;
 
 /// A ZeroMQ context: the I/O threads and socket registry that sockets of one process share.
 ///
@@ -24,6 +25,8 @@ use crate::error::{Error, Result};
 #[derive(Clone)]
 pub struct Context {
     inner: zmq::Context,
+    /// The ZAP authenticator of this context's CURVE server sockets, while there are any.
+    zap: Arc<ZapSlot>,
 }
 
 impl Context {
@@ -31,6 +34,7 @@ impl Context {
     pub fn new() -> Context {
         Context {
             inner: zmq::Context::new(),
+            zap: Arc::default(),
         }
     }
 
@@ -64,6 +68,16 @@ impl Context {
     /// to compare against or to send what Hermes never would (`__private::zmq_context`).
     pub(crate) fn as_zmq(&self) -> &zmq::Context {
         &self.inner
+    }
+
+    pub(crate) fn zap_slot(&self) -> &Arc<ZapSlot> {
+        &self.zap
+    }
+
+    /// Whether this context's ZAP authenticator thread is running: while any CURVE server
+    /// socket made on it is open.
+    pub(crate) fn authenticator_running(&self) -> bool {
+        crate::security::zap_running(&self.zap)
     }
 
     pub(crate) fn socket(&self, kind: zmq::SocketType) -> Result<zmq::Socket> {

@@ -53,7 +53,10 @@ pub use publisher::{Publisher, PublisherBuilder};
 pub use raw_receiver::{RawReceiver, RawReceiverBuilder};
 pub use receiver::{Receiver, ReceiverBuilder};
 pub use runtime::{NodeFailure, ProxyEndpoints, Runtime};
-pub use security::{KeyError, KeyPair, KeyRole, KeyStore, PublicKey, SecretKey};
+pub use security::{
+    Access, Curve, KeyError, KeyPair, KeyRole, KeyStore, Peer, ProxySecurity, PublicKey, SecretKey,
+    SecurityStats,
+};
 pub use shared_str::SharedStr;
 pub use shutdown::Shutdown;
 pub use stats::{ReceiverStats, SlowSubscriber, SlowSubscriberAction};
@@ -207,6 +210,10 @@ pub mod __private {
     /// sockets next to Hermes ones.
     pub fn zmq_context(context: &crate::Context) -> &zmq::Context {
         context.as_zmq()
+    }
+    /// Whether `context`'s ZAP authenticator thread runs: for Hermes' own tests.
+    pub fn authenticator_running(context: &crate::Context) -> bool {
+        context.authenticator_running()
     }
     pub use prost;
     pub use schemars;

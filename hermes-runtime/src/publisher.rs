@@ -10,7 +10,9 @@ use crate::endpoint::{self, Attach};
 use crate::envelope::{self, Frames, Stamp};
 use crate::error::{CodecError, Error, Result};
 use crate::message::Message;
+use crate::security::{Counters, Curve, Secured, SecurityStats};
 use crate::topic;
+use std::sync::Arc;
 
 /// Frames at least this long are handed to libzmq without copying. A zero-copy message costs
 /// libzmq a separate allocation for its reference count, which is cheaper than copying only
@@ -76,6 +78,10 @@ fn hand_over(len: usize) -> bool {
 /// ```
 pub struct Publisher<M> {
     socket: zmq::Socket,
+    /// A CURVE server's guard and authenticator registration: after `socket`, so the socket
+    /// closes before the authenticator may stop.
+    security: Option<Secured>,
+    counters: Arc<Counters>,
     codec: Codec,
     topic: String,
     origin: String,
@@ -105,6 +111,7 @@ impl<M: Message> Publisher<M> {
             linger: Duration::from_millis(500),
             xpub: false,
             python_layout: None,
+            curve: None,
             _message: PhantomData,
         }
     }
@@ -165,6 +172,10 @@ impl<M: Message> Publisher<M> {
     }
 
     fn transmit(&mut self) -> Result<()> {
+        if self.security.is_some() {
+            // Subscriptions are applied only when read: read them before sending.
+            self.read_subscriptions()?;
+        }
         let count = self.frames.parts().len();
         for i in 0..count {
             let flags = if i + 1 < count { zmq::SNDMORE } else { 0 };
@@ -262,27 +273,58 @@ impl<M: Message> Publisher<M> {
         }
     }
 
-    /// Reads the subscription messages an XPUB socket has queued into `subscriptions`.
+    /// Reads the subscription messages an XPUB socket has queued into `subscriptions`; on a
+    /// CURVE server, applies those the subscriber may make and drops the rest.
     fn read_subscriptions(&mut self) -> Result<()> {
         let Some(subscriptions) = self.subscriptions.as_mut() else {
             return Ok(());
         };
+        let mut message = zmq::Message::new();
         loop {
-            let message = match self.socket.recv_bytes(zmq::DONTWAIT) {
-                Ok(message) => message,
+            match self.socket.recv(&mut message, zmq::DONTWAIT) {
+                Ok(()) => {}
                 Err(zmq::Error::EAGAIN) => return Ok(()),
                 Err(zmq::Error::ETERM) => return Err(Error::Disconnected),
                 Err(other) => return Err(Error::zmq("read subscriptions")(other)),
-            };
+            }
+            let user = message.gets("User-Id").map(str::to_owned);
             // libzmq reports a subscription as 1 and an unsubscription as 0, then the prefix.
             match message.split_first() {
-                Some((1, prefix)) if !subscriptions.iter().any(|known| known == prefix) => {
-                    subscriptions.push(prefix.to_vec());
+                Some((1, prefix)) => {
+                    if let Some(secured) = self.security.as_mut() {
+                        if !secured.guard.admit_subscription(user.as_deref(), prefix) {
+                            continue;
+                        }
+                        self.socket
+                            .set_subscribe(prefix)
+                            .map_err(Error::zmq("apply a subscription"))?;
+                    }
+                    if !subscriptions.iter().any(|known| known == prefix) {
+                        subscriptions.push(prefix.to_vec());
+                    }
                 }
-                Some((0, prefix)) => subscriptions.retain(|known| known != prefix),
+                Some((0, prefix)) => {
+                    if let Some(secured) = self.security.as_ref() {
+                        // Without a user, the subscriber is gone and libzmq dropped its
+                        // subscriptions itself; a refused one was never applied.
+                        if user.is_none() || !secured.guard.may_subscribe(user.as_deref(), prefix) {
+                            continue;
+                        }
+                        self.socket
+                            .set_unsubscribe(prefix)
+                            .map_err(Error::zmq("apply an unsubscription"))?;
+                    }
+                    subscriptions.retain(|known| known != prefix);
+                }
                 _ => {}
             }
         }
+    }
+
+    /// What this publisher refused: subscriptions not declared by their subscriber (as a
+    /// CURVE server) and connections from keys not admitted. All zeros without CURVE.
+    pub fn security_stats(&self) -> SecurityStats {
+        self.counters.snapshot()
     }
 
     /// Also binds `endpoint`, returning it as resolved (the real port of `tcp://host:0`).
@@ -358,6 +400,8 @@ impl<M> Publisher<M> {
         }
         Ok(Publisher {
             socket: self.socket,
+            security: self.security,
+            counters: self.counters,
             codec: self.codec,
             topic: self.topic,
             origin: self.origin,
@@ -398,6 +442,7 @@ pub struct PublisherBuilder<M> {
     linger: Duration,
     xpub: bool,
     python_layout: Option<PythonLayout>,
+    curve: Option<Curve>,
     _message: PhantomData<fn(M)>,
 }
 
@@ -467,6 +512,19 @@ impl<M: Message> PublisherBuilder<M> {
         self
     }
 
+    /// Encrypts and authenticates the socket's links with CURVE.
+    ///
+    /// A [`Curve::Server`] (a publisher that binds) admits only the keys of its
+    /// [`Access`](crate::Access), and uses an XPUB socket that applies a subscription only when
+    /// its subscriber declared it (`ZMQ_XPUB_MANUAL`); the others are dropped and counted in
+    /// [`Publisher::security_stats`]. Subscriptions are read and applied when the publisher
+    /// sends (or waits for a subscriber). A [`Curve::Client`] (a publisher that connects, to a
+    /// proxy or a bound receiver) authenticates with its key pair to the server's public key.
+    pub fn curve(mut self, curve: Curve) -> Self {
+        self.curve = Some(curve);
+        self
+    }
+
     /// Makes the publisher and binds `endpoint`.
     ///
     /// # Errors
@@ -503,8 +561,24 @@ impl<M: Message> PublisherBuilder<M> {
             }));
         }
         topic::validate(&self.topic)?;
-        let kind = if self.xpub { zmq::XPUB } else { zmq::PUB };
-        let socket = self.context.socket(kind)?;
+        let server = matches!(self.curve, Some(Curve::Server { .. }));
+        let xpub = self.xpub || server;
+        let kind = if xpub { zmq::XPUB } else { zmq::PUB };
+        let mut socket = self.context.socket(kind)?;
+        if server {
+            zmq_ext::set_xpub_manual(&mut socket, true).map_err(Error::zmq("set XPUB manual"))?;
+        }
+        let counters = Arc::new(Counters::default());
+        let security = match &self.curve {
+            Some(curve) => crate::security::configure(
+                &self.context,
+                &socket,
+                curve,
+                Arc::clone(&counters),
+                &format!("publisher {}", self.topic),
+            )?,
+            None => None,
+        };
         socket
             .set_sndhwm(zmq_hwm(self.hwm))
             .map_err(Error::zmq("set send high-water mark"))?;
@@ -514,6 +588,8 @@ impl<M: Message> PublisherBuilder<M> {
             .map_err(Error::zmq("set linger"))?;
         Ok(Publisher {
             socket,
+            security,
+            counters,
             codec: self.codec,
             topic: self.topic,
             origin: self.origin.unwrap_or_else(default_origin),
@@ -523,7 +599,7 @@ impl<M: Message> PublisherBuilder<M> {
             frames: Frames::new(),
             endpoints: Vec::new(),
             sent: 0,
-            subscriptions: self.xpub.then(Vec::new),
+            subscriptions: xpub.then(Vec::new),
             python_layout: self.python_layout,
             _message: PhantomData,
         })

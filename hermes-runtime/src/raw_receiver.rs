@@ -7,9 +7,11 @@ use crate::context::Context;
 use crate::endpoint::{self, Attach};
 use crate::envelope::{self, RawEnvelope};
 use crate::error::{Error, FrameError, Result};
-use crate::receiver::{Tracker, map_recv_error, read_frame_set, sub_socket};
+use crate::receiver::{Tracker, admit, map_recv_error, read_frame_set, sub_socket};
+use crate::security::{Counters, Curve, Secured, SecurityStats};
 use crate::stats::{ReceiverStats, SlowSubscriber};
 use crate::topic::TopicFilter;
+use std::sync::Arc;
 
 /// A SUB socket that delivers every envelope on its topics as a [`RawEnvelope`], whatever its
 /// type and framing: native (`protobuf`, `json`) and `python-json` alike, as one proxy may
@@ -66,6 +68,9 @@ use crate::topic::TopicFilter;
 pub struct RawReceiver {
     /// `None` once the slow-subscriber policy disconnected it.
     socket: Option<zmq::Socket>,
+    /// A CURVE server's guard and registration, after `socket` so that it closes first.
+    security: Option<Secured>,
+    counters: Arc<Counters>,
     parts: [zmq::Message; 4],
     overflow: zmq::Message,
     tracker: Tracker,
@@ -82,6 +87,7 @@ impl RawReceiver {
             hwm: 1000,
             slow_subscriber: SlowSubscriber::default(),
             max_message_size: Some(16 * 1024 * 1024),
+            curve: None,
         }
     }
 
@@ -147,6 +153,11 @@ impl RawReceiver {
         std::iter::from_fn(move || self.try_recv().ok())
     }
 
+    /// What this receiver refused as a CURVE server (see [`Receiver::security_stats`](crate::Receiver::security_stats)).
+    pub fn security_stats(&self) -> SecurityStats {
+        self.counters.snapshot()
+    }
+
     /// What this receiver has counted so far; frame sets that are not envelopes are in
     /// [`decode_errors`](ReceiverStats::decode_errors).
     pub fn stats(&self) -> ReceiverStats {
@@ -197,6 +208,11 @@ impl RawReceiver {
     fn receive_one(&mut self, flags: i32) -> Result<Option<RawEnvelope>> {
         let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
         let count = read_frame_set(socket, &mut self.parts, &mut self.overflow, flags)?;
+        if let Some(secured) = self.security.as_mut()
+            && !admit(secured, &mut self.parts[0])
+        {
+            return Ok(None);
+        }
         let mut slices: [&[u8]; 4] = [&[]; 4];
         for (slice, part) in slices.iter_mut().zip(&self.parts).take(count) {
             *slice = part;
@@ -230,9 +246,18 @@ pub struct RawReceiverBuilder {
     hwm: u32,
     slow_subscriber: SlowSubscriber,
     max_message_size: Option<i64>,
+    curve: Option<Curve>,
 }
 
 impl RawReceiverBuilder {
+    /// Encrypts and authenticates the socket's links with CURVE, as
+    /// [`ReceiverBuilder::curve`](crate::ReceiverBuilder::curve) does: tools connect as a
+    /// [`Curve::Client`] with an operator's key pair.
+    pub fn curve(mut self, curve: Curve) -> Self {
+        self.curve = Some(curve);
+        self
+    }
+
     /// Subscribes to `prefix` (segment semantics) in both framings; call again for more
     /// topics. Without any, the receiver takes every topic.
     pub fn topic(mut self, prefix: impl Into<String>) -> Self {
@@ -323,8 +348,21 @@ impl RawReceiverBuilder {
             self.max_message_size,
             subscriptions,
         )?;
+        let counters = Arc::new(Counters::default());
+        let security = match &self.curve {
+            Some(curve) => crate::security::configure(
+                &self.context,
+                &socket,
+                curve,
+                Arc::clone(&counters),
+                "raw receiver",
+            )?,
+            None => None,
+        };
         Ok(RawReceiver {
             socket: Some(socket),
+            security,
+            counters,
             parts: std::array::from_fn(|_| zmq::Message::new()),
             overflow: zmq::Message::new(),
             tracker: Tracker::new(topics, self.origins, self.slow_subscriber),

@@ -15,9 +15,11 @@ use crate::endpoint::{self, Attach};
 use crate::envelope::{self, Envelope, Header, RawEnvelope, WireEnvelope};
 use crate::error::{CodecError, Error, FrameError, Result};
 use crate::message::Message;
+use crate::security::{Counters, Curve, Secured, SecurityStats};
 use crate::shared_str::SharedStr;
 use crate::stats::{ReceiverStats, SlowSubscriber, SlowSubscriberAction};
 use crate::topic::TopicFilter;
+use std::sync::Arc;
 
 /// Most publisher/topic pairs a receiver keeps sequence state for; past it, new pairs go
 /// untracked, so a hostile peer cannot grow memory without bound.
@@ -73,6 +75,10 @@ const RAW_RECEIVER: &str = "raw envelopes";
 /// ```
 pub struct Receiver<M> {
     socket: Option<zmq::Socket>,
+    /// A CURVE server's guard and authenticator registration: after `socket`, so the socket
+    /// closes before the authenticator may stop.
+    security: Option<Secured>,
+    counters: Arc<Counters>,
     codec: Codec,
     parts: [zmq::Message; 4],
     overflow: zmq::Message,
@@ -92,6 +98,7 @@ impl<M: Message> Receiver<M> {
             hwm: 1000,
             slow_subscriber: SlowSubscriber::default(),
             max_message_size: Some(16 * 1024 * 1024),
+            curve: None,
             _message: PhantomData,
         }
     }
@@ -220,6 +227,11 @@ impl<M: Message> Receiver<M> {
     fn receive_one(&mut self, flags: i32) -> Result<Option<Envelope<M>>> {
         let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
         let count = read_frame_set(socket, &mut self.parts, &mut self.overflow, flags)?;
+        if let Some(secured) = self.security.as_mut()
+            && !admit(secured, &mut self.parts[0])
+        {
+            return Ok(None);
+        }
         // Only the frames this message has: each look at a frame is two calls into libzmq.
         let mut slices: [&[u8]; 4] = [&[]; 4];
         for (slice, part) in slices.iter_mut().zip(&self.parts).take(count) {
@@ -234,7 +246,20 @@ impl<M: Message> Receiver<M> {
     }
 }
 
+/// Whether a CURVE server may pass on the envelope whose first frame is `first`: its sender
+/// (the frame's ZAP `User-Id`) declared its topic. Counts and logs it when not.
+pub(crate) fn admit(secured: &mut Secured, first: &mut zmq::Message) -> bool {
+    let user = first.gets("User-Id").map(str::to_owned);
+    secured.guard.admit_publication(user.as_deref(), first)
+}
+
 impl<M> Receiver<M> {
+    /// What this receiver refused: envelopes on topics their publisher did not declare (as
+    /// a CURVE server) and connections from keys not admitted. All zeros without CURVE.
+    pub fn security_stats(&self) -> SecurityStats {
+        self.counters.snapshot()
+    }
+
     /// This receiver carrying `N` instead: for the node driver, which makes sockets from a port
     /// table before generated code names their types.
     pub(crate) fn retype<N: Message>(self) -> Result<Receiver<N>> {
@@ -246,6 +271,8 @@ impl<M> Receiver<M> {
         }
         Ok(Receiver {
             socket: self.socket,
+            security: self.security,
+            counters: self.counters,
             codec: self.codec,
             parts: self.parts,
             overflow: self.overflow,
@@ -726,6 +753,7 @@ pub struct ReceiverBuilder<M> {
     hwm: u32,
     slow_subscriber: SlowSubscriber,
     max_message_size: Option<i64>,
+    curve: Option<Curve>,
     _message: PhantomData<fn() -> M>,
 }
 
@@ -771,6 +799,18 @@ impl<M: Message> ReceiverBuilder<M> {
     /// peer's connection (`ZMQ_MAXMSGSIZE`). `None` means no limit. Default 16 MiB.
     pub fn max_message_size(mut self, bytes: Option<u64>) -> Self {
         self.max_message_size = bytes.map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX));
+        self
+    }
+
+    /// Encrypts and authenticates the socket's links with CURVE.
+    ///
+    /// A [`Curve::Server`] (a receiver that binds) admits only the keys of its
+    /// [`Access`](crate::Access) and drops, counting them in [`Receiver::security_stats`],
+    /// envelopes on topics their publisher did not declare. A [`Curve::Client`] (a receiver that
+    /// connects, to a proxy or a bound publisher) authenticates with its key pair to the
+    /// server's public key.
+    pub fn curve(mut self, curve: Curve) -> Self {
+        self.curve = Some(curve);
         self
     }
 
@@ -827,8 +867,21 @@ impl<M: Message> ReceiverBuilder<M> {
             self.max_message_size,
             subscriptions,
         )?;
+        let counters = Arc::new(Counters::default());
+        let security = match &self.curve {
+            Some(curve) => crate::security::configure(
+                &self.context,
+                &socket,
+                curve,
+                Arc::clone(&counters),
+                "receiver",
+            )?,
+            None => None,
+        };
         Ok(Receiver {
             socket: Some(socket),
+            security,
+            counters,
             codec: self.codec,
             parts: std::array::from_fn(|_| zmq::Message::new()),
             overflow: zmq::Message::new(),

@@ -118,7 +118,6 @@ impl PublicKey {
     }
 
     /// A key from its 32 bytes.
-    #[allow(dead_code, reason = "used by the ZAP handler, next")]
     pub(crate) fn from_bytes(bytes: [u8; KEY_LEN]) -> PublicKey {
         PublicKey(bytes)
     }
@@ -151,7 +150,6 @@ pub struct SecretKey([u8; KEY_LEN]);
 
 impl SecretKey {
     /// The key's 32 bytes, for handing to libzmq.
-    #[allow(dead_code, reason = "used by CURVE sockets, next")]
     pub(crate) fn as_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
     }

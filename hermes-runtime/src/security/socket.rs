@@ -1,0 +1,63 @@
+//! Putting CURVE on a socket.
+
+use std::sync::Arc;
+
+use super::access::{Counters, Curve, Guard};
+use super::zap::{self, Registration};
+use crate::context::Context;
+use crate::error::{Error, Result};
+
+/// What a CURVE server socket keeps: its guard (access, counters) and its place in the
+/// authenticator. The owner declares it after the socket, so the socket closes first.
+#[derive(Debug)]
+pub(crate) struct Secured {
+    pub(crate) guard: Guard,
+    _registration: Registration,
+}
+
+/// Sets `curve` on `socket` (before it binds or connects). A server is registered with the
+/// context's authenticator under a domain of its own; `label` names it in logs.
+pub(crate) fn configure(
+    context: &Context,
+    socket: &zmq::Socket,
+    curve: &Curve,
+    counters: Arc<Counters>,
+    label: &str,
+) -> Result<Option<Secured>> {
+    match curve {
+        Curve::Server { keys, access } => {
+            let registration = zap::register(
+                context.as_zmq(),
+                context.zap_slot(),
+                Arc::new(access.clone()),
+                Arc::clone(&counters),
+                label.to_owned(),
+            )?;
+            socket
+                .set_zap_domain(registration.domain())
+                .map_err(Error::zmq("set ZAP domain"))?;
+            socket
+                .set_curve_server(true)
+                .map_err(Error::zmq("set CURVE server"))?;
+            socket
+                .set_curve_secretkey(keys.secret().as_bytes())
+                .map_err(Error::zmq("set CURVE secret key"))?;
+            Ok(Some(Secured {
+                guard: Guard::new(Arc::new(access.clone()), counters, label.to_owned()),
+                _registration: registration,
+            }))
+        }
+        Curve::Client { keys, server } => {
+            socket
+                .set_curve_serverkey(server.as_bytes())
+                .map_err(Error::zmq("set CURVE server key"))?;
+            socket
+                .set_curve_publickey(keys.public().as_bytes())
+                .map_err(Error::zmq("set CURVE public key"))?;
+            socket
+                .set_curve_secretkey(keys.secret().as_bytes())
+                .map_err(Error::zmq("set CURVE secret key"))?;
+            Ok(None)
+        }
+    }
+}
