@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use hermes_runtime::{Context, RawReceiver};
+use hermes_runtime::{Context, Curve, RawReceiver};
 
 /// Envelopes queued in the socket before the tool itself starts losing them.
 const RECEIVE_HWM: u32 = 100_000;
@@ -12,7 +12,7 @@ const RECEIVE_HWM: u32 = 100_000;
 const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Connects a raw receiver to `endpoint`, subscribed to `topics` (all topics when empty) in
-/// both framings.
+/// both framings, as a CURVE client when `curve` says.
 ///
 /// # Errors
 ///
@@ -21,10 +21,13 @@ pub fn connect(
     context: &Context,
     endpoint: &str,
     topics: &[String],
+    curve: Option<Curve>,
 ) -> Result<RawReceiver, String> {
-    RawReceiver::builder(context)
-        .topics(topics)
-        .hwm(RECEIVE_HWM)
+    let mut builder = RawReceiver::builder(context).topics(topics).hwm(RECEIVE_HWM);
+    if let Some(curve) = curve {
+        builder = builder.curve(curve);
+    }
+    builder
         .connect(endpoint)
         .map_err(|error| format!("cannot connect to `{endpoint}`: {error}"))
 }

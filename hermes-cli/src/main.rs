@@ -14,6 +14,7 @@ mod interrupt;
 mod keygen;
 mod listen;
 mod lock;
+mod operator;
 mod proxy;
 mod publish;
 mod schema;

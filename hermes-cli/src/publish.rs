@@ -62,6 +62,10 @@ pub struct Args {
     /// or `object`.
     #[arg(long, value_name = "LAYOUT")]
     python_layout: Option<PythonLayout>,
+    /// Keys, when the topology is secured: `hermes pub` then publishes as the node that declares
+    /// the topic, with its key pair.
+    #[command(flatten)]
+    operator: crate::operator::OperatorArgs,
 }
 
 /// Where `hermes pub`'s socket goes: connected to a proxy or peer, or bound for peers.
@@ -155,8 +159,21 @@ fn publish(args: &Args) -> Result<(), u8> {
         None => attach_for(&loaded, publication)
             .ok_or_else(|| usage(format!("the publication of `{topic}` has no endpoint")))?,
     };
+    let curve = match (&attach, publication.port.via.as_ref()) {
+        _ if !args.operator.secured(&loaded) => None,
+        (PublishAt::Connect(_), Some(proxy)) => args
+            .operator
+            .curve_as_node(&loaded, publication.node, proxy)
+            .map_err(usage)?,
+        _ => {
+            return Err(usage(
+                "security is on, and `hermes pub` publishes securely only through a proxy; \
+                 pass `--insecure` for an endpoint without security",
+            ));
+        }
+    };
     let context = Context::new();
-    let mut publisher = open_publisher(&context, &attach, topic, &args.origin, codec)?;
+    let mut publisher = open_publisher(&context, &attach, topic, &args.origin, codec, curve)?;
     let endpoint = match &attach {
         PublishAt::Connect(endpoint) | PublishAt::Bind(endpoint) => endpoint.clone(),
     };
@@ -212,14 +229,18 @@ fn open_publisher(
     topic: &str,
     origin: &str,
     codec: Codec,
+    curve: Option<hermes_runtime::Curve>,
 ) -> Result<Publisher<Payload>, u8> {
-    let builder = Publisher::<Payload>::builder(context)
+    let mut builder = Publisher::<Payload>::builder(context)
         .topic(topic)
         .origin(origin)
         .codec(codec)
         .hwm(100_000)
         .linger(Duration::from_secs(2))
         .xpub();
+    if let Some(curve) = curve {
+        builder = builder.curve(curve);
+    }
     match attach {
         PublishAt::Connect(endpoint) => builder
             .connect(endpoint)

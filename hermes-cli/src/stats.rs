@@ -44,6 +44,9 @@ pub struct Args {
     /// Listen to this endpoint instead (a proxy's capture or backend, or a bound publisher).
     #[arg(long, value_name = "EP")]
     endpoint: Option<String>,
+    /// Keys, when the topology is secured.
+    #[command(flatten)]
+    operator: crate::operator::OperatorArgs,
     /// Stop after this many seconds (default: until Ctrl-C; 5 with `--json`).
     #[arg(long, value_name = "S")]
     duration: Option<f64>,
@@ -204,7 +207,17 @@ pub fn run(args: &Args) -> u8 {
             }
         };
     let context = Context::new();
-    let mut receiver = match listen::connect(&context, &endpoint, &topics) {
+    let curve = match args
+        .operator
+        .curve_to_listen(&loaded, args.proxy.as_deref(), &endpoint)
+    {
+        Ok(curve) => curve,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return USAGE_OR_IO;
+        }
+    };
+    let mut receiver = match listen::connect(&context, &endpoint, &topics, curve) {
         Ok(receiver) => receiver,
         Err(error) => {
             eprintln!("error: {error}");

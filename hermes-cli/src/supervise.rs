@@ -33,6 +33,8 @@ pub struct Service {
     pub restart: RestartPolicy,
     /// Endpoints that accept connections once it is up (proxies); nodes start after them.
     pub ready_endpoints: Vec<String>,
+    /// Environment variables it gets besides those of `hermes` itself.
+    pub env: Vec<(String, String)>,
 }
 
 /// How the run ended.
@@ -179,6 +181,7 @@ impl Supervisor {
         };
         let mut child = Command::new(program)
             .args(args)
+            .envs(slot.service.env.iter().map(|(key, value)| (key, value)))
             .current_dir(&slot.service.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

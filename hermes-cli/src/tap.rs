@@ -43,6 +43,9 @@ pub struct Args {
     /// Listen to this endpoint instead (a proxy's capture or backend, or a bound publisher).
     #[arg(long, value_name = "EP")]
     endpoint: Option<String>,
+    /// Keys, when the topology is secured.
+    #[command(flatten)]
+    operator: crate::operator::OperatorArgs,
     /// Exit after printing this many envelopes.
     #[arg(long, short = 'n', value_name = "N")]
     count: Option<u64>,
@@ -102,7 +105,17 @@ pub fn run(args: &Args) -> u8 {
             }
         };
     let context = Context::new();
-    let mut receiver = match listen::connect(&context, &endpoint, &topics) {
+    let curve = match args
+        .operator
+        .curve_to_listen(&loaded, args.proxy.as_deref(), &endpoint)
+    {
+        Ok(curve) => curve,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return USAGE_OR_IO;
+        }
+    };
+    let mut receiver = match listen::connect(&context, &endpoint, &topics, curve) {
         Ok(receiver) => receiver,
         Err(error) => {
             eprintln!("error: {error}");

@@ -119,9 +119,33 @@ pub fn listen_endpoint(
     Ok(connectable(endpoint))
 }
 
+/// The proxy `tap` and `stats` listen to, by name: `--proxy`, or the only proxy when no
+/// `--endpoint` is given; with `--endpoint`, the proxy whose backend or capture it is.
+pub fn listened_proxy(loaded: &Loaded, proxy: Option<&str>, endpoint: Option<&str>) -> Option<String> {
+    let proxies = &loaded.topology.proxies;
+    if let Some(name) = proxy {
+        return proxies.get(name).map(|_| name.to_owned());
+    }
+    match endpoint {
+        None => match proxies.entries() {
+            [(name, _)] => Some(name.value.clone()),
+            _ => None,
+        },
+        Some(endpoint) => proxies
+            .iter()
+            .find(|(_, config)| {
+                let sides = std::iter::once(&config.backend).chain(config.capture.as_ref());
+                sides.map(|side| connectable(side)).any(|side| side == endpoint)
+            })
+            .map(|(name, _)| name.value.clone()),
+    }
+}
+
 /// One publication of the topology: who publishes what, with which codec, and how.
 #[derive(Clone, Debug)]
 pub struct Publication<'a> {
+    /// The node that publishes it.
+    pub node: &'a str,
     /// The port.
     pub port: &'a Port,
     /// Its codec after defaults.
@@ -136,8 +160,9 @@ pub fn publications(loaded: &Loaded) -> Vec<Publication<'_>> {
     topology
         .nodes
         .iter()
-        .flat_map(|(_, node)| {
+        .flat_map(|(name, node)| {
             node.publishes.iter().map(move |port| Publication {
+                node: name.as_str(),
                 port,
                 codec: topology.port_settings(port).codec,
                 python_layout: loaded

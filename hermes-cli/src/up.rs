@@ -44,6 +44,11 @@ pub struct Args {
     /// Stop everything after this many seconds.
     #[arg(long, value_parser = positive_seconds)]
     duration: Option<f64>,
+    /// Run secured with the CURVE keys in DIR (`hermes keygen` writes them): every process gets
+    /// `HERMES_KEYS=DIR`, and proxies run as the crate's own proxy binaries, which know the
+    /// topology's access rules. Default: the topology's `security.keys`, if it has one.
+    #[arg(long, value_name = "DIR", env = "HERMES_KEYS")]
+    keys: Option<PathBuf>,
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {
@@ -120,9 +125,36 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
     };
     let hermes =
         std::env::current_exe().map_err(|err| format!("cannot find the hermes binary: {err}"))?;
+    let keys = match (&args.keys, &topology.security) {
+        (Some(keys), _) => Some(std::path::absolute(keys).unwrap_or_else(|_| keys.clone())),
+        (None, Some(_)) => {
+            let keys = crate::keygen::key_directory(loaded);
+            Some(std::path::absolute(&keys).unwrap_or(keys))
+        }
+        (None, None) => None,
+    };
+    let env: Vec<(String, String)> = keys
+        .iter()
+        .map(|keys| ("HERMES_KEYS".to_owned(), keys.display().to_string()))
+        .collect();
     let mut services = Vec::new();
     for (name, proxy) in topology.proxies.iter() {
         if !selected(name, proxy.host.as_deref().map(String::as_str)) {
+            continue;
+        }
+        let mut ready = vec![proxy.frontend.to_string(), proxy.backend.to_string()];
+        ready.extend(proxy.capture.as_ref().map(|capture| capture.to_string()));
+        if keys.is_some() {
+            // `hermes proxy` forwards without knowing who may publish what; the crate's own
+            // proxy binary (generated `proxy_main`) enforces the topology's access.
+            services.push(Service {
+                name: name.to_string(),
+                command: crate_binary(&dir, name)?,
+                dir: dir.clone(),
+                restart: RestartPolicy::Always,
+                ready_endpoints: ready,
+                env: env.clone(),
+            });
             continue;
         }
         let mut command = vec![
@@ -137,14 +169,13 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
             Some(capture) => command.extend(["--capture".to_owned(), capture.to_string()]),
             None => command.push("--no-capture".to_owned()),
         }
-        let mut ready = vec![proxy.frontend.to_string(), proxy.backend.to_string()];
-        ready.extend(proxy.capture.as_ref().map(|capture| capture.to_string()));
         services.push(Service {
             name: name.to_string(),
             command,
             dir: dir.clone(),
             restart: RestartPolicy::Always,
             ready_endpoints: ready,
+            env: Vec::new(),
         });
     }
     let nodes = topology.nodes.entries();
@@ -167,6 +198,7 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
             dir: dir.clone(),
             restart: node.restart.as_deref().copied().unwrap_or_default(),
             ready_endpoints: Vec::new(),
+            env: env.clone(),
         });
     }
     Ok(services)

@@ -205,8 +205,9 @@ impl std::fmt::Debug for Ports {
 }
 
 impl Ports {
-    /// Makes every socket of `node`, neither bound nor connected.
-    fn new(context: &Context, node: &'static NodeInfo) -> Result<Ports> {
+    /// Makes every socket of `node`, neither bound nor connected, with CURVE as `wiring`'s
+    /// security says.
+    fn new(context: &Context, node: &'static NodeInfo, wiring: &Wiring) -> Result<Ports> {
         let mut ports = Ports {
             node,
             publishers: VecDeque::new(),
@@ -221,20 +222,30 @@ impl Ports {
             if let Some(layout) = port.python_layout {
                 builder = builder.python_layout(layout);
             }
+            if let Some(security) = wiring.security() {
+                if let Some(curve) = security.port(wiring, node, port, true)? {
+                    builder = builder.curve(curve);
+                }
+            }
             let publisher = builder.build()?;
             ports.publishers.push_back((port, publisher));
         }
         for port in node.subscribes {
             let (max_lag_ms, action) = port.slow_subscriber;
-            let receiver = Receiver::<Untyped>::builder(context)
+            let mut builder = Receiver::<Untyped>::builder(context)
                 .topic(port.topic)
                 .codec(port.codec)
                 .hwm(port.hwm)
                 .slow_subscriber(SlowSubscriber::new(
                     Duration::from_millis(max_lag_ms),
                     action,
-                ))
-                .build()?;
+                ));
+            if let Some(security) = wiring.security() {
+                if let Some(curve) = security.port(wiring, node, port, false)? {
+                    builder = builder.curve(curve);
+                }
+            }
+            let receiver = builder.build()?;
             ports.receivers.push_back((port, receiver));
         }
         Ok(ports)
@@ -375,7 +386,7 @@ impl std::fmt::Debug for Pending {
 
 /// A factory of a [`Pending`] node, for [`launch`]: generated `launch` makes one per node with
 /// [`node`].
-pub type NodeLauncher = Box<dyn FnOnce(&Context) -> Result<Pending>>;
+pub type NodeLauncher = Box<dyn FnOnce(&Context, &Wiring) -> Result<Pending>>;
 
 /// Node `N` run by `handler`, for [`launch`].
 pub fn node<N, H>(handler: H) -> NodeLauncher
@@ -383,9 +394,9 @@ where
     N: NodeSpec<H>,
     H: Hooks<N::Outputs> + Send + 'static,
 {
-    Box::new(move |context: &Context| {
+    Box::new(move |context: &Context, wiring: &Wiring| {
         Ok(Pending {
-            ports: Ports::new(context, N::INFO)?,
+            ports: Ports::new(context, N::INFO, wiring)?,
             spawn: Box::new(move |runtime: &mut Runtime, mut ports: Ports| {
                 let node = build::<N, H>(handler, &mut ports)?;
                 runtime.spawn_node(node)
@@ -439,7 +450,7 @@ where
     N: NodeSpec<H>,
     H: Hooks<N::Outputs> + Send + 'static,
 {
-    let mut ports = Ports::new(runtime.context(), N::INFO)?;
+    let mut ports = Ports::new(runtime.context(), N::INFO, wiring)?;
     ports.bind(wiring)?;
     ports.connect(wiring)?;
     let node = build::<N, H>(handler, &mut ports)?;
@@ -473,7 +484,14 @@ pub fn spawn_proxy(
     name: &str,
     config: crate::ProxyConfig,
 ) -> Result<()> {
-    let endpoints = runtime.spawn_proxy(name, config.clone())?;
+    // CURVE covers tcp and ipc; a proxy on inproc runs as it would without security.
+    let secured = match wiring.security() {
+        Some(security) if !config.frontend.starts_with("inproc://") => {
+            config.clone().with_security(security.proxy(name)?)
+        }
+        _ => config.clone(),
+    };
+    let endpoints = runtime.spawn_proxy(name, secured)?;
     let mut bound = config;
     bound.frontend = endpoints.frontend;
     bound.backend = endpoints.backend;
@@ -502,7 +520,7 @@ pub fn launch(
     let context = runtime.context().clone();
     let mut pending = nodes
         .into_iter()
-        .map(|open| open(&context))
+        .map(|open| open(&context, &wiring))
         .collect::<Result<Vec<_>>>()?;
     for node in &mut pending {
         node.ports.bind(&mut wiring)?;

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 
 use hermes_core::ProxySide;
 
-use super::info::{PortWiring, TopologyInfo};
+use super::info::{NodeInfo, PortInfo, PortWiring, TopologyInfo};
+use super::wiring::Wiring;
 use crate::error::{Error, Result};
-use crate::security::{KeyPair, KeyRole, KeyStore, PublicKey};
+use crate::security::{Access, Curve, KeyPair, KeyRole, KeyStore, Peer, ProxySecurity, PublicKey};
 
 /// The security of a [`Wiring`](super::Wiring): keys, operators, pins and the roster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,5 +160,127 @@ impl TopologySecurity {
             }),
             _ => Ok(()),
         }
+    }
+}
+
+/// Whether CURVE covers `endpoint`: tcp and ipc do; inproc has no handshake to secure.
+fn curve_covers(endpoint: &str) -> bool {
+    !endpoint.starts_with("inproc://")
+}
+
+impl TopologySecurity {
+    /// The operators as peers.
+    fn operator_peers(&self) -> Result<Vec<Peer>> {
+        self.operators
+            .iter()
+            .map(|name| Ok(Peer::operator(name.clone(), self.public(KeyRole::Operator, name)?)))
+            .collect()
+    }
+
+    /// `members` as peers: `publish` says whether they may publish their topics (or else
+    /// subscribe to them).
+    fn member_peers(&self, members: &[Member], publish: bool) -> Result<Vec<Peer>> {
+        members
+            .iter()
+            .map(|member| {
+                let peer = Peer::new(member.node.clone(), self.public(KeyRole::Node, &member.node)?);
+                Ok(if publish {
+                    peer.publishes(member.topics.iter().cloned())
+                } else {
+                    peer.subscribes(member.topics.iter().cloned())
+                })
+            })
+            .collect()
+    }
+
+    /// Proxy `name`'s keys and access: its publishers on the frontend, its subscribers and the
+    /// operators on the backend, the operators on the capture socket.
+    ///
+    /// # Errors
+    ///
+    /// A key that is missing, unreadable, malformed, too open or not as pinned.
+    pub(crate) fn proxy(&self, name: &str) -> Result<ProxySecurity> {
+        let (publishers, subscribers) = self.roster.proxies.get(name).cloned().unwrap_or_default();
+        let operators = self.operator_peers()?;
+        let mut backend = self.member_peers(&subscribers, false)?;
+        backend.extend(operators.iter().cloned());
+        Ok(ProxySecurity::new(self.pair(KeyRole::Proxy, name)?)
+            .frontend(Access::new(self.member_peers(&publishers, true)?))
+            .backend(Access::new(backend))
+            .capture(Access::new(operators)))
+    }
+
+    /// The CURVE role of `node`'s `port`, wired as `wiring` says: a client of its proxy or of
+    /// the node that binds its channel, or the server of a channel it binds, admitting the
+    /// nodes on the channel's other side (and, for a publication, the operators). `None` on
+    /// inproc.
+    ///
+    /// # Errors
+    ///
+    /// A key that is missing, unreadable, malformed, too open or not as pinned, or a channel
+    /// nobody binds.
+    pub(crate) fn port(
+        &self,
+        wiring: &Wiring,
+        node: &NodeInfo,
+        port: &PortInfo,
+        publishes: bool,
+    ) -> Result<Option<Curve>> {
+        let endpoint = match port.wiring {
+            PortWiring::Proxy(proxy, side) => wiring.proxy_endpoint(proxy, side)?,
+            PortWiring::Bind(channel, _) => wiring
+                .channel(channel)
+                .map_or_else(String::new, |entry| entry.bind.clone()),
+            PortWiring::Connect(channel, declared) => wiring
+                .channel(channel)
+                .map_or(declared, |entry| entry.connect_endpoint(declared))
+                .to_owned(),
+        };
+        if !curve_covers(&endpoint) {
+            return Ok(None);
+        }
+        let keys = self.pair(KeyRole::Node, node.name)?;
+        let curve = match port.wiring {
+            PortWiring::Proxy(proxy, _) => Curve::Client {
+                keys,
+                server: self.public(KeyRole::Proxy, proxy)?,
+            },
+            PortWiring::Bind(channel, _) => {
+                let (_, publishers, subscribers) =
+                    self.roster.channels.get(channel).cloned().unwrap_or_default();
+                let mut peers = if publishes {
+                    self.member_peers(&subscribers, false)?
+                } else {
+                    self.member_peers(&publishers, true)?
+                };
+                peers.retain(|peer| peer.name != node.name);
+                if publishes {
+                    peers.extend(self.operator_peers()?);
+                }
+                Curve::Server {
+                    keys,
+                    access: Access::new(peers),
+                }
+            }
+            PortWiring::Connect(channel, _) => {
+                let binder = self
+                    .roster
+                    .channels
+                    .get(channel)
+                    .and_then(|(binder, _, _)| binder.clone())
+                    .ok_or_else(|| Error::Security {
+                        reason: format!(
+                            "no node binds channel `{channel}`, so node `{}` has no server key \
+                             to connect with",
+                            node.name
+                        ),
+                    })?;
+                Curve::Client {
+                    keys,
+                    server: self.public(KeyRole::Node, &binder)?,
+                }
+            }
+        };
+        Ok(Some(curve))
     }
 }
