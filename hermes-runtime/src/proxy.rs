@@ -1,10 +1,13 @@
 //! The proxy (hermes-zmq's PostOffice): one address for a whole cluster.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
 use crate::error::{Error, Result};
+use crate::security::{Counters, ProxySecurity, Secured, SecurityStats};
 use crate::shutdown::Shutdown;
 
 /// Where a [`Proxy`] binds its sockets.
@@ -19,6 +22,8 @@ pub struct ProxyConfig {
     pub capture: Option<String>,
     /// High-water mark of each socket, in envelopes; 0 means no limit.
     pub hwm: u32,
+    /// CURVE keys and access; `None` forwards everything from anyone, as ZeroMQ does.
+    pub security: Option<ProxySecurity>,
 }
 
 impl Default for ProxyConfig {
@@ -29,6 +34,7 @@ impl Default for ProxyConfig {
             backend: "tcp://127.0.0.1:6001".to_owned(),
             capture: Some("tcp://127.0.0.1:6002".to_owned()),
             hwm: 1000,
+            security: None,
         }
     }
 }
@@ -41,6 +47,7 @@ impl ProxyConfig {
             backend: backend.into(),
             capture: None,
             hwm: 1000,
+            security: None,
         }
     }
 
@@ -62,6 +69,30 @@ impl ProxyConfig {
     /// ```
     pub fn with_hwm(mut self, hwm: u32) -> ProxyConfig {
         self.hwm = hwm;
+        self
+    }
+
+    /// Secures the proxy: each socket becomes a CURVE server admitting only the peers of its
+    /// [`Access`](crate::Access); an envelope is forwarded only when its sender (the frontend
+    /// peer it came from) declared its topic, and a subscription is applied on the backend and
+    /// sent upstream only when its subscriber declared it (operators: any). The rest is
+    /// dropped, counted in [`Proxy::security_stats`], and logged at most once a second per peer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hermes_runtime::{Access, Context, KeyPair, Peer, Proxy, ProxyConfig, ProxySecurity};
+    ///
+    /// let operator = Peer::operator("ops", KeyPair::generate()?.public());
+    /// let security = ProxySecurity::new(KeyPair::generate()?).backend(Access::new([operator]));
+    /// let config = ProxyConfig::new("tcp://127.0.0.1:0", "tcp://127.0.0.1:0").with_security(security);
+    /// let proxy = Proxy::spawn(&Context::new(), config)?;
+    /// assert_eq!(proxy.security_stats().refused_connections, 0);
+    /// proxy.stop()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_security(mut self, security: ProxySecurity) -> ProxyConfig {
+        self.security = Some(security);
         self
     }
 }
@@ -91,6 +122,7 @@ pub struct Proxy {
     backend: String,
     capture: Option<String>,
     shutdown: Shutdown,
+    counters: Arc<Counters>,
     thread: Option<JoinHandle<Result<()>>>,
 }
 
@@ -114,7 +146,29 @@ impl Proxy {
         thread_name: String,
     ) -> Result<Proxy> {
         let frontend_socket = context.socket(zmq::XSUB)?;
-        let backend_socket = context.socket(zmq::XPUB)?;
+        let mut backend_socket = context.socket(zmq::XPUB)?;
+        let counters = Arc::new(Counters::default());
+        let mut secure = None;
+        if let Some(security) = &config.security {
+            zmq_ext::set_xpub_manual(&mut backend_socket, true)
+                .map_err(Error::zmq("set XPUB manual"))?;
+            let server = |socket: &zmq::Socket, access: &crate::Access, side: &str| {
+                let curve = crate::Curve::Server {
+                    keys: security.keys.clone(),
+                    access: access.clone(),
+                };
+                let label = format!("{thread_name} {side}");
+                crate::security::configure(context, socket, &curve, Arc::clone(&counters), &label)
+                    .map(|secured| secured.expect("a CURVE server is secured"))
+            };
+            secure = Some(Secure {
+                frontend: server(&frontend_socket, &security.frontend, "frontend")?,
+                backend: server(&backend_socket, &security.backend, "backend")?,
+                _capture: None,
+                applied: HashMap::new(),
+                refused: HashMap::new(),
+            });
+        }
         for socket in [&frontend_socket, &backend_socket] {
             socket.set_linger(0).map_err(Error::zmq("set linger"))?;
             socket
@@ -130,6 +184,20 @@ impl Proxy {
             Some(endpoint) => {
                 let socket = context.socket(zmq::PUB)?;
                 socket.set_linger(0).map_err(Error::zmq("set linger"))?;
+                if let (Some(security), Some(secure)) = (&config.security, secure.as_mut()) {
+                    let curve = crate::Curve::Server {
+                        keys: security.keys.clone(),
+                        access: security.capture.clone(),
+                    };
+                    let label = format!("{thread_name} capture");
+                    secure._capture = crate::security::configure(
+                        context,
+                        &socket,
+                        &curve,
+                        Arc::clone(&counters),
+                        &label,
+                    )?;
+                }
                 socket
                     .set_sndhwm(zmq_hwm(config.hwm))
                     .map_err(Error::zmq("set send high-water mark"))?;
@@ -152,7 +220,17 @@ impl Proxy {
                     capture: capture_socket.map(|(socket, _)| socket),
                     control,
                 };
-                match sockets.forward_until_stopped(&stop) {
+                let outcome = match secure {
+                    None => sockets.forward_until_stopped(&stop),
+                    Some(mut secure) => {
+                        let outcome = sockets.forward_secured(&mut secure, &stop);
+                        // The sockets close before the authenticator registrations drop.
+                        drop(sockets);
+                        drop(secure);
+                        outcome
+                    }
+                };
+                match outcome {
                     Ok(()) | Err(zmq::Error::ETERM) => Ok(()),
                     Err(err) => Err(Error::zmq("proxy")(err)),
                 }
@@ -166,6 +244,7 @@ impl Proxy {
             backend,
             capture,
             shutdown,
+            counters,
             thread: Some(thread),
         })
     }
@@ -183,6 +262,13 @@ impl Proxy {
     /// The capture endpoint, as bound.
     pub fn capture(&self) -> Option<&str> {
         self.capture.as_deref()
+    }
+
+    /// What the proxy refused, over its three sockets: connections from keys not admitted,
+    /// envelopes on topics their sender did not declare, subscriptions their subscriber did
+    /// not declare. All zeros without [`ProxyConfig::with_security`].
+    pub fn security_stats(&self) -> SecurityStats {
+        self.counters.snapshot()
     }
 
     /// Stops forwarding and joins the thread.
@@ -262,6 +348,158 @@ impl Sockets {
             }
         }
         Ok(())
+    }
+}
+
+/// A secured proxy's checks: each socket's guard and authenticator registration, and the
+/// subscriptions applied and refused so far (by prefix, counted), so that an unsubscription
+/// undoes only what was applied.
+struct Secure {
+    frontend: Secured,
+    backend: Secured,
+    /// Kept for its registration: the capture socket's peers are admitted by the authenticator.
+    _capture: Option<Secured>,
+    applied: HashMap<Vec<u8>, u32>,
+    refused: HashMap<Vec<u8>, u32>,
+}
+
+impl Sockets {
+    /// As [`forward_until_stopped`](Sockets::forward_until_stopped), checking every envelope's
+    /// topic against its sender's declarations and every subscription against its
+    /// subscriber's.
+    fn forward_secured(&self, secure: &mut Secure, stop: &Shutdown) -> Result<(), zmq::Error> {
+        let mut frame = zmq::Message::new();
+        while !stop.is_triggered() {
+            let mut items = [
+                self.control.as_poll_item(zmq::POLLIN),
+                self.frontend.as_poll_item(zmq::POLLIN),
+                self.backend.as_poll_item(zmq::POLLIN),
+            ];
+            match zmq::poll(&mut items, -1) {
+                Ok(_) => {}
+                Err(zmq::Error::EINTR) => continue,
+                Err(err) => return Err(err),
+            }
+            if items[0].is_readable() {
+                return Ok(());
+            }
+            if items[1].is_readable() {
+                self.forward_publications(secure, &mut frame)?;
+            }
+            if items[2].is_readable() {
+                self.forward_subscriptions(secure, &mut frame)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Forwards up to [`BATCH`] waiting envelopes whose sender may publish their topic; drops
+    /// the others whole.
+    fn forward_publications(
+        &self,
+        secure: &mut Secure,
+        frame: &mut zmq::Message,
+    ) -> Result<(), zmq::Error> {
+        for _ in 0..BATCH {
+            match self.frontend.recv(frame, zmq::DONTWAIT) {
+                Ok(()) => {}
+                Err(zmq::Error::EAGAIN) => return Ok(()),
+                Err(err) => return Err(err),
+            }
+            let user = frame.gets("User-Id").map(str::to_owned);
+            let allowed = secure
+                .frontend
+                .guard
+                .admit_publication(user.as_deref(), frame);
+            loop {
+                let more = frame.get_more();
+                if allowed {
+                    let flags = if more { zmq::SNDMORE } else { 0 };
+                    if let Some(capture) = &self.capture {
+                        let _ = capture.send(&frame[..], flags | zmq::DONTWAIT);
+                    }
+                    self.backend
+                        .send(std::mem::replace(frame, zmq::Message::new()), flags)?;
+                }
+                if !more {
+                    break;
+                }
+                // The rest of a multipart message is already here.
+                self.frontend.recv(frame, 0)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies and sends upstream up to [`BATCH`] waiting subscriptions their subscriber may
+    /// make; drops the others.
+    fn forward_subscriptions(
+        &self,
+        secure: &mut Secure,
+        frame: &mut zmq::Message,
+    ) -> Result<(), zmq::Error> {
+        for _ in 0..BATCH {
+            match self.backend.recv(frame, zmq::DONTWAIT) {
+                Ok(()) => {}
+                Err(zmq::Error::EAGAIN) => return Ok(()),
+                Err(err) => return Err(err),
+            }
+            let user = frame.gets("User-Id").map(str::to_owned);
+            let Some((&kind, prefix)) = frame.split_first() else {
+                continue;
+            };
+            let prefix = prefix.to_vec();
+            match kind {
+                1 => {
+                    if secure
+                        .backend
+                        .guard
+                        .admit_subscription(user.as_deref(), &prefix)
+                    {
+                        self.backend.set_subscribe(&prefix)?;
+                        *secure.applied.entry(prefix).or_default() += 1;
+                        self.frontend.send(&frame[..], 0)?;
+                    } else {
+                        *secure.refused.entry(prefix).or_default() += 1;
+                    }
+                }
+                0 => {
+                    // With a user, the subscriber unsubscribed: what it may subscribe to was
+                    // applied. Without one, it disconnected and libzmq reports each of its
+                    // subscriptions, applied or not: a refused one of that prefix is undone
+                    // first, which at worst leaves an upstream subscription in place.
+                    let was_applied = match user.as_deref() {
+                        Some(user) => secure.backend.guard.may_subscribe(Some(user), &prefix),
+                        None => !take_one(&mut secure.refused, &prefix),
+                    };
+                    if was_applied && take_one(&mut secure.applied, &prefix) {
+                        if user.is_some() {
+                            self.backend.set_unsubscribe(&prefix)?;
+                        }
+                        self.frontend.send(&frame[..], 0)?;
+                    } else if user.is_some() {
+                        take_one(&mut secure.refused, &prefix);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Takes one from `prefix`'s count; whether there was one.
+fn take_one(counts: &mut HashMap<Vec<u8>, u32>, prefix: &[u8]) -> bool {
+    match counts.get_mut(prefix) {
+        Some(count) if *count > 1 => {
+            *count -= 1;
+            true
+        }
+        Some(_) => {
+            counts.remove(prefix);
+            true
+        }
+        None => false,
     }
 }
 
