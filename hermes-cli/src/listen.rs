@@ -23,7 +23,9 @@ pub fn connect(
     topics: &[String],
     curve: Option<Curve>,
 ) -> Result<RawReceiver, String> {
-    let mut builder = RawReceiver::builder(context).topics(topics).hwm(RECEIVE_HWM);
+    let mut builder = RawReceiver::builder(context)
+        .topics(topics)
+        .hwm(RECEIVE_HWM);
     if let Some(curve) = curve {
         builder = builder.curve(curve);
     }

@@ -121,7 +121,11 @@ pub fn listen_endpoint(
 
 /// The proxy `tap` and `stats` listen to, by name: `--proxy`, or the only proxy when no
 /// `--endpoint` is given; with `--endpoint`, the proxy whose backend or capture it is.
-pub fn listened_proxy(loaded: &Loaded, proxy: Option<&str>, endpoint: Option<&str>) -> Option<String> {
+pub fn listened_proxy(
+    loaded: &Loaded,
+    proxy: Option<&str>,
+    endpoint: Option<&str>,
+) -> Option<String> {
     let proxies = &loaded.topology.proxies;
     if let Some(name) = proxy {
         return proxies.get(name).map(|_| name.to_owned());
@@ -135,7 +139,9 @@ pub fn listened_proxy(loaded: &Loaded, proxy: Option<&str>, endpoint: Option<&st
             .iter()
             .find(|(_, config)| {
                 let sides = std::iter::once(&config.backend).chain(config.capture.as_ref());
-                sides.map(|side| connectable(side)).any(|side| side == endpoint)
+                sides
+                    .map(|side| connectable(side))
+                    .any(|side| side == endpoint)
             })
             .map(|(name, _)| name.value.clone()),
     }

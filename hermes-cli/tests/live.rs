@@ -563,3 +563,121 @@ fn tap_summarises_garbage_frame_sets_and_keeps_printing_envelopes() {
         "every garbage frame set is counted once: {warnings:?}"
     );
 }
+
+/// The live fixture in `dir`, secured with keys in `dir/keys`, its proxy at the endpoints a
+/// running secured proxy bound; the proxy's security as `hermes` derives it from the YAML.
+struct SecuredHub {
+    dir: tempfile::TempDir,
+    proxy: hermes_runtime::Proxy,
+}
+
+impl SecuredHub {
+    fn start() -> SecuredHub {
+        use hermes_runtime::{
+            Access, KeyPair, KeyRole, KeyStore, Peer, ProxyConfig, ProxySecurity,
+        };
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = KeyStore::new(dir.path().join("keys"));
+        for (role, name) in [
+            (KeyRole::Node, "feed"),
+            (KeyRole::Node, "sink"),
+            (KeyRole::Proxy, "hub"),
+            (KeyRole::Operator, "operator"),
+        ] {
+            let pair = KeyPair::generate().expect("key pair");
+            store.write_pair(role, name, &pair, false).expect("written");
+        }
+        let public = |role, name| store.public(role, name).expect("public key");
+        let operator = Peer::operator("operator", public(KeyRole::Operator, "operator"));
+        let security = ProxySecurity::new(store.pair(KeyRole::Proxy, "hub").expect("hub keys"))
+            .frontend(Access::new([Peer::new(
+                "feed",
+                public(KeyRole::Node, "feed"),
+            )
+            .publishes(["levels", "notes", "legacy"])]))
+            .backend(Access::new([
+                Peer::new("sink", public(KeyRole::Node, "sink"))
+                    .subscribes(["levels", "notes", "legacy"]),
+                operator.clone(),
+            ]))
+            .capture(Access::new([operator]));
+        let loopback = "tcp://127.0.0.1:0";
+        let config = ProxyConfig::new(loopback, loopback)
+            .with_capture(loopback)
+            .with_security(security);
+        let proxy = hermes_runtime::Proxy::spawn(&Context::new(), config).expect("proxy");
+        let fixture = std::fs::read_to_string(TOPOLOGY).expect("fixture");
+        let topology = fixture
+            .replace("tcp://127.0.0.1:6000", proxy.frontend())
+            .replace("tcp://127.0.0.1:6001", proxy.backend())
+            .replace("tcp://127.0.0.1:6002", proxy.capture().expect("capture"))
+            + "security:\n  keys: keys\n";
+        std::fs::write(dir.path().join("topology.yaml"), topology).expect("topology");
+        std::fs::copy(
+            "tests/fixtures/live/messages.yaml",
+            dir.path().join("messages.yaml"),
+        )
+        .expect("messages");
+        SecuredHub { dir, proxy }
+    }
+
+    fn topology(&self) -> String {
+        self.dir.path().join("topology.yaml").display().to_string()
+    }
+}
+
+#[test]
+fn tap_with_the_operator_key_decodes_what_a_declared_node_publishes_through_a_secured_proxy() {
+    let hub = SecuredHub::start();
+    let topology = hub.topology();
+    let backend = hub.proxy.backend().to_owned();
+    let tap = Running::spawn(hermes().args([
+        "tap",
+        &topology,
+        "levels",
+        "--endpoint",
+        &backend,
+        "--count",
+        "2",
+        "--format",
+        "json",
+        "--timeout",
+        "30",
+    ]));
+    // Without a key: admitted nowhere, so it sees nothing before its timeout.
+    let intruder = Running::spawn(hermes().args([
+        "tap",
+        &topology,
+        "--endpoint",
+        &backend,
+        "--insecure",
+        "--count",
+        "1",
+        "--timeout",
+        "4",
+    ]));
+    for price in ["1.5", "2.5"] {
+        // `hermes pub` publishes as `feed`, the node that declares `levels`, with its key.
+        let output = hermes()
+            .args(["pub", &topology, "levels"])
+            .arg(format!(r#"{{"price": {price}}}"#))
+            .args(["--wait", "10"])
+            .output()
+            .expect("pub runs");
+        assert!(output.status.success(), "pub failed: {output:?}");
+    }
+    let (code, stdout, stderr) = tap.finish(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "tap failed: {stderr}");
+    let prices: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON")["payload"]["price"].clone())
+        .collect();
+    assert_eq!(prices, [serde_json::json!(1.5), serde_json::json!(2.5)]);
+    let (code, stdout, _) = intruder.finish(Duration::from_secs(30));
+    assert_eq!(
+        code,
+        Some(1),
+        "a tap without a key must not reach its count"
+    );
+    assert!(stdout.is_empty(), "a tap without a key printed: {stdout}");
+}

@@ -11,9 +11,17 @@ use trading::{DeskConfig, Quote, desk, topology};
 /// A key pair for every node, proxy and the operator, as `hermes keygen` writes them.
 fn keys(dir: &std::path::Path) -> KeyStore {
     let store = KeyStore::new(dir);
-    let owners = (topology::TOPOLOGY.nodes.iter().map(|node| (KeyRole::Node, node.name)))
-        .chain(topology::TOPOLOGY.proxies.iter().map(|proxy| (KeyRole::Proxy, proxy.name)))
-        .chain([(KeyRole::Operator, "operator")]);
+    let owners = (topology::TOPOLOGY
+        .nodes
+        .iter()
+        .map(|node| (KeyRole::Node, node.name)))
+    .chain(
+        topology::TOPOLOGY
+            .proxies
+            .iter()
+            .map(|proxy| (KeyRole::Proxy, proxy.name)),
+    )
+    .chain([(KeyRole::Operator, "operator")]);
     for (role, name) in owners {
         let pair = KeyPair::generate().expect("key pair");
         store.write_pair(role, name, &pair, false).expect("written");
@@ -38,7 +46,9 @@ fn the_secured_desk_trades_and_admits_only_declared_keys() {
     let backend = wiring.proxy("market").expect("market").backend.clone();
 
     let operator = Curve::Client {
-        keys: store.pair(KeyRole::Operator, "operator").expect("operator keys"),
+        keys: store
+            .pair(KeyRole::Operator, "operator")
+            .expect("operator keys"),
         server: store.public(KeyRole::Proxy, "market").expect("proxy key"),
     };
     let mut tap = Receiver::<Quote>::builder(runtime.context())

@@ -222,10 +222,10 @@ impl Ports {
             if let Some(layout) = port.python_layout {
                 builder = builder.python_layout(layout);
             }
-            if let Some(security) = wiring.security() {
-                if let Some(curve) = security.port(wiring, node, port, true)? {
-                    builder = builder.curve(curve);
-                }
+            if let Some(security) = wiring.security()
+                && let Some(curve) = security.port(wiring, node, port, true)?
+            {
+                builder = builder.curve(curve);
             }
             let publisher = builder.build()?;
             ports.publishers.push_back((port, publisher));
@@ -240,10 +240,10 @@ impl Ports {
                     Duration::from_millis(max_lag_ms),
                     action,
                 ));
-            if let Some(security) = wiring.security() {
-                if let Some(curve) = security.port(wiring, node, port, false)? {
-                    builder = builder.curve(curve);
-                }
+            if let Some(security) = wiring.security()
+                && let Some(curve) = security.port(wiring, node, port, false)?
+            {
+                builder = builder.curve(curve);
             }
             let receiver = builder.build()?;
             ports.receivers.push_back((port, receiver));

@@ -31,13 +31,22 @@ pub(crate) struct Member {
     pub(crate) topics: Vec<String>,
 }
 
+/// Who is on each side of one proxy or channel.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Sides {
+    /// The node that binds it (channels only).
+    pub(crate) binder: Option<String>,
+    /// The nodes that publish on it.
+    pub(crate) publishers: Vec<Member>,
+    /// The nodes that subscribe on it.
+    pub(crate) subscribers: Vec<Member>,
+}
+
 /// Who is on each side of every proxy and channel.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Roster {
-    /// Per proxy: (publishers via it, subscribers via it).
-    pub(crate) proxies: BTreeMap<String, (Vec<Member>, Vec<Member>)>,
-    /// Per channel: (its binder, its publishers, its subscribers).
-    pub(crate) channels: BTreeMap<String, (Option<String>, Vec<Member>, Vec<Member>)>,
+    pub(crate) proxies: BTreeMap<String, Sides>,
+    pub(crate) channels: BTreeMap<String, Sides>,
 }
 
 impl Roster {
@@ -49,14 +58,15 @@ impl Roster {
         for channel in topology.channels {
             roster.channels.entry(channel.name.to_owned()).or_default();
         }
-        let join = |members: &mut Vec<Member>, node: &str, topic: &str| {
-            match members.iter_mut().find(|member| member.node == node) {
-                Some(member) => member.topics.push(topic.to_owned()),
-                None => members.push(Member {
-                    node: node.to_owned(),
-                    topics: vec![topic.to_owned()],
-                }),
-            }
+        let join = |members: &mut Vec<Member>, node: &str, topic: &str| match members
+            .iter_mut()
+            .find(|member| member.node == node)
+        {
+            Some(member) => member.topics.push(topic.to_owned()),
+            None => members.push(Member {
+                node: node.to_owned(),
+                topics: vec![topic.to_owned()],
+            }),
         };
         for node in topology.nodes {
             let ports = (node.publishes.iter().map(|port| (true, port)))
@@ -66,18 +76,24 @@ impl Roster {
                     PortWiring::Proxy(proxy, side) => {
                         let entry = roster.proxies.entry(proxy.to_owned()).or_default();
                         match side {
-                            ProxySide::Frontend => join(&mut entry.0, node.name, port.topic),
+                            ProxySide::Frontend => {
+                                join(&mut entry.publishers, node.name, port.topic);
+                            }
                             ProxySide::Backend | ProxySide::Capture => {
-                                join(&mut entry.1, node.name, port.topic);
+                                join(&mut entry.subscribers, node.name, port.topic);
                             }
                         }
                     }
                     PortWiring::Bind(channel, _) | PortWiring::Connect(channel, _) => {
                         let entry = roster.channels.entry(channel.to_owned()).or_default();
                         if matches!(port.wiring, PortWiring::Bind(..)) {
-                            entry.0 = Some(node.name.to_owned());
+                            entry.binder = Some(node.name.to_owned());
                         }
-                        let side = if publishes { &mut entry.1 } else { &mut entry.2 };
+                        let side = if publishes {
+                            &mut entry.publishers
+                        } else {
+                            &mut entry.subscribers
+                        };
                         join(side, node.name, port.topic);
                     }
                 }
@@ -93,7 +109,11 @@ impl TopologySecurity {
     pub(crate) fn new(topology: &TopologyInfo, keys: impl Into<PathBuf>) -> TopologySecurity {
         let (operators, pins) = match &topology.security {
             Some(security) => (
-                security.operators.iter().map(|name| (*name).to_owned()).collect(),
+                security
+                    .operators
+                    .iter()
+                    .map(|name| (*name).to_owned())
+                    .collect(),
                 security
                     .pins
                     .iter()
@@ -126,10 +146,6 @@ impl TopologySecurity {
     /// The operators admitted on every proxy's backend and capture.
     pub fn operators(&self) -> &[String] {
         &self.operators
-    }
-
-    pub(crate) fn roster(&self) -> &Roster {
-        &self.roster
     }
 
     /// `name`'s key pair, from its secret file.
@@ -173,7 +189,12 @@ impl TopologySecurity {
     fn operator_peers(&self) -> Result<Vec<Peer>> {
         self.operators
             .iter()
-            .map(|name| Ok(Peer::operator(name.clone(), self.public(KeyRole::Operator, name)?)))
+            .map(|name| {
+                Ok(Peer::operator(
+                    name.clone(),
+                    self.public(KeyRole::Operator, name)?,
+                ))
+            })
             .collect()
     }
 
@@ -183,7 +204,10 @@ impl TopologySecurity {
         members
             .iter()
             .map(|member| {
-                let peer = Peer::new(member.node.clone(), self.public(KeyRole::Node, &member.node)?);
+                let peer = Peer::new(
+                    member.node.clone(),
+                    self.public(KeyRole::Node, &member.node)?,
+                );
                 Ok(if publish {
                     peer.publishes(member.topics.iter().cloned())
                 } else {
@@ -200,12 +224,12 @@ impl TopologySecurity {
     ///
     /// A key that is missing, unreadable, malformed, too open or not as pinned.
     pub(crate) fn proxy(&self, name: &str) -> Result<ProxySecurity> {
-        let (publishers, subscribers) = self.roster.proxies.get(name).cloned().unwrap_or_default();
+        let sides = self.roster.proxies.get(name).cloned().unwrap_or_default();
         let operators = self.operator_peers()?;
-        let mut backend = self.member_peers(&subscribers, false)?;
+        let mut backend = self.member_peers(&sides.subscribers, false)?;
         backend.extend(operators.iter().cloned());
         Ok(ProxySecurity::new(self.pair(KeyRole::Proxy, name)?)
-            .frontend(Access::new(self.member_peers(&publishers, true)?))
+            .frontend(Access::new(self.member_peers(&sides.publishers, true)?))
             .backend(Access::new(backend))
             .capture(Access::new(operators)))
     }
@@ -246,12 +270,16 @@ impl TopologySecurity {
                 server: self.public(KeyRole::Proxy, proxy)?,
             },
             PortWiring::Bind(channel, _) => {
-                let (_, publishers, subscribers) =
-                    self.roster.channels.get(channel).cloned().unwrap_or_default();
+                let sides = self
+                    .roster
+                    .channels
+                    .get(channel)
+                    .cloned()
+                    .unwrap_or_default();
                 let mut peers = if publishes {
-                    self.member_peers(&subscribers, false)?
+                    self.member_peers(&sides.subscribers, false)?
                 } else {
-                    self.member_peers(&publishers, true)?
+                    self.member_peers(&sides.publishers, true)?
                 };
                 peers.retain(|peer| peer.name != node.name);
                 if publishes {
@@ -267,7 +295,7 @@ impl TopologySecurity {
                     .roster
                     .channels
                     .get(channel)
-                    .and_then(|(binder, _, _)| binder.clone())
+                    .and_then(|sides| sides.binder.clone())
                     .ok_or_else(|| Error::Security {
                         reason: format!(
                             "no node binds channel `{channel}`, so node `{}` has no server key \
