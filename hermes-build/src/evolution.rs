@@ -533,6 +533,10 @@ pub fn undo_help(rule: Rule) -> &'static str {
         Rule::FieldSamePosition => {
             "python-json arrays are positional: keep every field where it was and append new ones"
         }
+        Rule::MessageSameLineage => {
+            "keep the message's name and package, or publish the new one on a new topic while \
+             receivers move over"
+        }
     }
 }
 

@@ -443,7 +443,8 @@ fn types(old: &Version, new: &Version, changes: &mut Vec<Change>) {
 /// A compatibility finding, the rule set that judged it, and where it is in the YAML.
 struct Located {
     finding: Finding,
-    rules: RuleSet,
+    /// The rule set that judged it; `None` for a port's lineage, which no rule set judges.
+    rules: Option<RuleSet>,
     /// Whether `label` points into NEW (else OLD, for something deleted).
     in_new: bool,
     label: Label,
@@ -469,7 +470,7 @@ fn schema_findings(old: &Version, new: &Version) -> Vec<Located> {
     for (key, rules) in evolution::rule_sets(&new.loaded, &new_files) {
         sets.entry(key).or_default().extend(rules);
     }
-    let mut findings = Vec::new();
+    let mut findings = lineage_findings(old, new);
     for rules in RuleSet::ALL {
         for finding in compare(&old_files, &new_files, rules) {
             let key = (
@@ -488,7 +489,7 @@ fn schema_findings(old: &Version, new: &Version) -> Vec<Located> {
                 );
             findings.push(Located {
                 finding,
-                rules,
+                rules: Some(rules),
                 in_new,
                 label,
                 versioned,
@@ -506,6 +507,72 @@ fn schema_findings(old: &Version, new: &Version) -> Vec<Located> {
             located.finding.rule,
         )
     });
+    findings
+}
+
+/// `message_same_lineage` for every port (node, direction and topic in both versions) whose
+/// message changed name or package: its envelopes carry another fingerprint, which every
+/// receiver built before refuses. A raised version alone is a deliberate break and not this.
+fn lineage_findings(old: &Version, new: &Version) -> Vec<Located> {
+    let full_name = |version: &Version, message: &str| {
+        version
+            .loaded
+            .message(message)
+            .map(|(source, _)| format!("{}.{message}", source.schema.package.value))
+    };
+    let mut findings = Vec::new();
+    for (name, new_node) in &new.loaded.topology.nodes {
+        let Some(old_node) = old.loaded.topology.nodes.get(name) else {
+            continue;
+        };
+        for (direction, _, port) in new_node.ports() {
+            let before = old_node
+                .ports()
+                .find(|(d, _, before)| *d == direction && before.topic.value == port.topic.value);
+            let Some((_, _, before)) = before else {
+                continue;
+            };
+            let (Some(was), Some(is)) = (
+                full_name(old, &before.message.value),
+                full_name(new, &port.message.value),
+            ) else {
+                continue;
+            };
+            if was == is {
+                continue;
+            }
+            let (package, parent) = was.rsplit_once('.').unwrap_or(("", was.as_str()));
+            let finding = Finding {
+                rule: Rule::MessageSameLineage,
+                breaking: true,
+                location: hermes_core::proto::compat::Location {
+                    package: package.to_owned(),
+                    parent: parent.to_owned(),
+                    number: None,
+                    old_name: Some(was.clone()),
+                    new_name: Some(is.clone()),
+                },
+                message: format!(
+                    "port `{name} {} {}` now carries {is} instead of {was}: receivers built \
+                     before refuse its envelopes",
+                    verb(direction),
+                    port.topic
+                ),
+            };
+            let label = Label {
+                file: new.loaded.topology_file,
+                span: port.message.span,
+                message: "in the new version".to_owned(),
+            };
+            findings.push(Located {
+                finding,
+                rules: None,
+                in_new: true,
+                label,
+                versioned: false,
+            });
+        }
+    }
     findings
 }
 
@@ -591,7 +658,7 @@ fn print_human(old: &Version, new: &Version, plan: &[Change], findings: &[Locate
             message: &format!(
                 "{} ({}{versioned})",
                 finding.message,
-                located.rules.buf_name()
+                located.rules.map_or("LINEAGE", RuleSet::buf_name)
             ),
         };
         let help = located.fails().then(|| evolution::undo_help(finding.rule));
@@ -652,7 +719,7 @@ fn print_json(old: &Version, new: &Version, plan: &[Change], findings: &[Located
                 "code": code(finding.rule),
                 "breaking": finding.breaking,
                 "version_raised": located.versioned,
-                "rules": located.rules.buf_name(),
+                "rules": located.rules.map_or("LINEAGE", RuleSet::buf_name),
                 "message": finding.message,
                 "package": location.package,
                 "parent": location.parent,

@@ -1377,3 +1377,30 @@ fn keygen_writes_a_pair_per_node_proxy_and_operator_with_private_secrets() {
         before
     );
 }
+
+#[test]
+fn diff_of_a_port_whose_message_was_renamed_breaks_its_lineage() {
+    let old = tempfile::tempdir().expect("temporary directory");
+    write_lockable(old.path(), &topology_to_lock("f64", false, None));
+    let new = tempfile::tempdir().expect("temporary directory");
+    write_lockable(
+        new.path(),
+        &topology_to_lock("f64", false, None).replace("  Order:", "  Purchase:"),
+    );
+    let topology = std::fs::read_to_string(new.path().join("topology.yaml")).expect("topology");
+    std::fs::write(
+        new.path().join("topology.yaml"),
+        topology.replace("message: Order", "message: Purchase"),
+    )
+    .expect("write");
+    hermes()
+        .arg("diff")
+        .arg(old.path())
+        .arg(new.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "breaking[hermes::message_same_lineage]: port `till publishes orders` now carries \
+             shop.Purchase instead of shop.Order",
+        ));
+}

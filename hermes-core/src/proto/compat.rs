@@ -110,11 +110,15 @@ pub enum Rule {
     /// A field left its position, or a position lost its field (`PYTHON_POSITIONAL`; not
     /// buf's).
     FieldSamePosition,
+    /// A port's message was renamed or moved to another package: its lineage, and so the
+    /// fingerprint every envelope carries, changed, and receivers built before refuse it
+    /// (Hermes' rule for ports, not buf's; [`compare`] never reports it).
+    MessageSameLineage,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 14] = [
+    pub const ALL: [Rule; 15] = [
         Rule::FieldNoDeleteUnlessNumberReserved,
         Rule::FieldNoDeleteUnlessNameReserved,
         Rule::FieldWireCompatibleType,
@@ -129,6 +133,7 @@ impl Rule {
         Rule::ReservedMessageNoDelete,
         Rule::ReservedEnumNoDelete,
         Rule::FieldSamePosition,
+        Rule::MessageSameLineage,
     ];
 
     /// The stable snake_case name: buf's rule ID in lowercase.
@@ -157,6 +162,7 @@ impl Rule {
             Rule::ReservedMessageNoDelete => "reserved_message_no_delete",
             Rule::ReservedEnumNoDelete => "reserved_enum_no_delete",
             Rule::FieldSamePosition => "field_same_position",
+            Rule::MessageSameLineage => "message_same_lineage",
         }
     }
 
@@ -181,7 +187,8 @@ impl Rule {
         match self {
             Rule::EnumValueNoDeleteUnlessNumberReserved
             | Rule::ReservedMessageNoDelete
-            | Rule::ReservedEnumNoDelete => true,
+            | Rule::ReservedEnumNoDelete
+            | Rule::MessageSameLineage => true,
             Rule::FieldNoDeleteUnlessNumberReserved => {
                 matches!(rules, RuleSet::Wire | RuleSet::WireJson)
             }
@@ -203,7 +210,7 @@ impl Rule {
 
     /// Whether buf has this rule (all but Hermes' `field_same_position`).
     pub const fn is_buf(self) -> bool {
-        !matches!(self, Rule::FieldSamePosition)
+        !matches!(self, Rule::FieldSamePosition | Rule::MessageSameLineage)
     }
 }
 
