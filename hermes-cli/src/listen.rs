@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use hermes_runtime::{Context, Curve, RawReceiver};
+use hermes_runtime::{Context, RawReceiver};
 
 /// Envelopes queued in the socket before the tool itself starts losing them.
 const RECEIVE_HWM: u32 = 100_000;
@@ -11,27 +11,40 @@ const RECEIVE_HWM: u32 = 100_000;
 /// The shortest time between two summaries of frame sets that are not envelopes.
 const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Connects a raw receiver to `endpoint`, subscribed to `topics` (all topics when empty) in
-/// both framings, as a CURVE client when `curve` says.
-///
-/// # Errors
-///
-/// A message when the socket cannot be made or the endpoint is not valid.
-pub fn connect(
-    context: &Context,
-    endpoint: &str,
-    topics: &[String],
-    curve: Option<Curve>,
-) -> Result<RawReceiver, String> {
-    let mut builder = RawReceiver::builder(context)
-        .topics(topics)
-        .hwm(RECEIVE_HWM);
-    if let Some(curve) = curve {
-        builder = builder.curve(curve);
+/// Where and as whom `tap` and `stats` listen.
+pub struct Listener<'a> {
+    /// The topology.
+    pub loaded: &'a hermes_build::Loaded,
+    /// The operator's credentials.
+    pub operator: &'a crate::operator::OperatorArgs,
+    /// `--proxy`.
+    pub proxy: Option<&'a str>,
+    /// The endpoint to connect to.
+    pub endpoint: &'a str,
+}
+
+impl Listener<'_> {
+    /// Connects a raw receiver subscribed to `topics` (all topics when empty) in both
+    /// framings, as a CURVE client with the operator's keys when the topology is secured.
+    ///
+    /// # Errors
+    ///
+    /// A message when a key cannot be read, the socket cannot be made or the endpoint is not
+    /// valid.
+    pub fn connect(&self, context: &Context, topics: &[String]) -> Result<RawReceiver, String> {
+        let curve = self
+            .operator
+            .curve_to_listen(self.loaded, self.proxy, self.endpoint)?;
+        let mut builder = RawReceiver::builder(context)
+            .topics(topics)
+            .hwm(RECEIVE_HWM);
+        if let Some(curve) = curve {
+            builder = builder.curve(curve);
+        }
+        builder
+            .connect(self.endpoint)
+            .map_err(|error| format!("cannot connect to `{}`: {error}", self.endpoint))
     }
-    builder
-        .connect(endpoint)
-        .map_err(|error| format!("cannot connect to `{endpoint}`: {error}"))
 }
 
 /// Turns a receiver's count of frame sets that are not envelopes into warning lines: the

@@ -105,17 +105,13 @@ pub fn run(args: &Args) -> u8 {
             }
         };
     let context = Context::new();
-    let curve = match args
-        .operator
-        .curve_to_listen(&loaded, args.proxy.as_deref(), &endpoint)
-    {
-        Ok(curve) => curve,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return USAGE_OR_IO;
-        }
+    let listener = listen::Listener {
+        loaded: &loaded,
+        operator: &args.operator,
+        proxy: args.proxy.as_deref(),
+        endpoint: &endpoint,
     };
-    let mut receiver = match listen::connect(&context, &endpoint, &topics, curve) {
+    let mut receiver = match listener.connect(&context, &topics) {
         Ok(receiver) => receiver,
         Err(error) => {
             eprintln!("error: {error}");

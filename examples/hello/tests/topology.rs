@@ -268,24 +268,9 @@ fn a_generated_main_takes_endpoints_from_flags_and_environment_and_stops_after_i
 
 #[test]
 fn secured_loopback_wiring_delivers_typed_orders_over_curve_through_proxy_and_channel() {
-    use hermes_runtime::{KeyPair, KeyRole, KeyStore};
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store = KeyStore::new(dir.path());
-    let owners = (hello::TOPOLOGY
-        .nodes
-        .iter()
-        .map(|node| (KeyRole::Node, node.name)))
-    .chain(
-        hello::TOPOLOGY
-            .proxies
-            .iter()
-            .map(|proxy| (KeyRole::Proxy, proxy.name)),
-    )
-    .chain([(KeyRole::Operator, "operator")]);
-    for (role, name) in owners {
-        let pair = KeyPair::generate().expect("key pair");
-        store.write_pair(role, name, &pair, false).expect("written");
-    }
+    let store = hermes_runtime::KeyStore::new(dir.path());
+    hello::TOPOLOGY.generate_keys(&store).expect("keys");
     let mut wiring = hello::TOPOLOGY.loopback_wiring();
     wiring.secure(&hello::TOPOLOGY, dir.path());
     assert!(wiring.security().is_some());

@@ -4,28 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use hermes_runtime::{Curve, KeyPair, KeyRole, KeyStore, Receiver, Runtime};
+use hermes_runtime::{Curve, KeyRole, KeyStore, Receiver, Runtime};
 use trading::exchange::VENUES;
 use trading::{DeskConfig, Quote, desk, topology};
 
 /// A key pair for every node, proxy and the operator, as `hermes keygen` writes them.
 fn keys(dir: &std::path::Path) -> KeyStore {
     let store = KeyStore::new(dir);
-    let owners = (topology::TOPOLOGY
-        .nodes
-        .iter()
-        .map(|node| (KeyRole::Node, node.name)))
-    .chain(
-        topology::TOPOLOGY
-            .proxies
-            .iter()
-            .map(|proxy| (KeyRole::Proxy, proxy.name)),
-    )
-    .chain([(KeyRole::Operator, "operator")]);
-    for (role, name) in owners {
-        let pair = KeyPair::generate().expect("key pair");
-        store.write_pair(role, name, &pair, false).expect("written");
-    }
+    topology::TOPOLOGY.generate_keys(&store).expect("keys");
     store
 }
 

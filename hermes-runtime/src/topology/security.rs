@@ -179,6 +179,54 @@ impl TopologySecurity {
     }
 }
 
+impl TopologyInfo {
+    /// Writes a new key pair into `store` for every node and proxy of the topology and for its
+    /// operators (those of its `security:` section, else `operator`), as `hermes keygen` does
+    /// from the YAML: for tests and for programs that make their own keys.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Key`] when a pair cannot be made or written, or already exists.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hermes_runtime::topology::{ProxyInfo, TopologyInfo};
+    /// use hermes_runtime::{KeyRole, KeyStore};
+    ///
+    /// static TOPOLOGY: TopologyInfo = TopologyInfo::new(
+    ///     "demo",
+    ///     &[],
+    ///     &[ProxyInfo::new("market", "tcp://*:6000", "tcp://*:6001", None, 1000)],
+    ///     &[],
+    ///     &[],
+    /// );
+    /// let dir = tempfile::tempdir()?;
+    /// let store = KeyStore::new(dir.path());
+    /// TOPOLOGY.generate_keys(&store)?;
+    /// assert!(store.public(KeyRole::Proxy, "market").is_ok());
+    /// assert!(store.pair(KeyRole::Operator, "operator").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn generate_keys(&self, store: &KeyStore) -> Result<()> {
+        let operators: Vec<&str> = match &self.security {
+            Some(security) => security.operators.to_vec(),
+            None => vec!["operator"],
+        };
+        let owners = (self.nodes.iter().map(|node| (KeyRole::Node, node.name)))
+            .chain(
+                self.proxies
+                    .iter()
+                    .map(|proxy| (KeyRole::Proxy, proxy.name)),
+            )
+            .chain(operators.into_iter().map(|name| (KeyRole::Operator, name)));
+        for (role, name) in owners {
+            store.write_pair(role, name, &KeyPair::generate()?, false)?;
+        }
+        Ok(())
+    }
+}
+
 /// Whether CURVE covers `endpoint`: tcp and ipc do; inproc has no handshake to secure.
 fn curve_covers(endpoint: &str) -> bool {
     !endpoint.starts_with("inproc://")
