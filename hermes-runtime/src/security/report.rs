@@ -106,9 +106,11 @@ mod tests {
 
     #[test]
     fn a_report_reads_back_from_its_json() {
-        let mut stats = SecurityStats::default();
-        stats.refused_connections = 3;
-        stats.dropped_publications = 2;
+        let stats = SecurityStats {
+            refused_connections: 3,
+            dropped_publications: 2,
+            ..SecurityStats::default()
+        };
         let report = SecurityReport::new("hub", stats);
         let mut buf = Vec::new();
         report.encode(Codec::Json, &mut buf).unwrap();
