@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use hermes_runtime::{Context, Error, RawEnvelope};
+use hermes_runtime::{Context, Error, RawEnvelope, SecurityReport, SecurityStats};
 use serde_json::{Value, json};
 
 use crate::interrupt::Interrupt;
@@ -24,6 +24,9 @@ const MAX_LAG_SAMPLES: usize = 100_000;
 Live, the table is redrawn every second: rate, bandwidth and lag over the last second, lost \
 and received since the start. With `--json`, one report over the whole `--duration` is \
 printed and stats exits.
+
+On a secured topology, each proxy's security report (topic `hermes/security/<proxy>`) adds \
+its refused connections, dropped publications and dropped subscriptions to the output.
 
 Lag is the receiving clock minus the envelope's send timestamp (one-way, so across machines it \
 includes their clock offset). Lost envelopes are gaps in each publisher's per-topic sequence \
@@ -109,6 +112,8 @@ struct Counters {
     topics: BTreeMap<String, TopicStats>,
     sequences: HashMap<(String, String), Sequence>,
     malformed: u64,
+    /// The latest security report of each secured proxy, by name.
+    security: BTreeMap<String, SecurityStats>,
 }
 
 impl Counters {
@@ -213,6 +218,11 @@ pub fn run(args: &Args) -> u8 {
         proxy: args.proxy.as_deref(),
         endpoint: &endpoint,
     };
+    let mut topics = topics;
+    if args.operator.secured(&loaded) && !topics.is_empty() {
+        // Security reports come whatever topics are counted.
+        topics.push(SecurityReport::TOPIC_PREFIX.to_owned());
+    }
     let mut receiver = match listener.connect(&context, &topics) {
         Ok(receiver) => receiver,
         Err(error) => {
@@ -263,6 +273,13 @@ pub fn run(args: &Args) -> u8 {
         });
         match receiver.recv_timeout(wait) {
             Ok(received) => {
+                if SecurityReport::is_report_topic(&received.topic)
+                    && let Ok(report) = received.decode::<SecurityReport>()
+                {
+                    let report = report.message;
+                    counters.security.insert(report.proxy, report.stats);
+                    continue;
+                }
                 let message = decoder.message_of(&received);
                 counters.record(&Sample::of(&received), message);
             }
@@ -316,14 +333,79 @@ fn report(counters: &Counters, elapsed: Duration, endpoint: &str) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut report = json!({
         "endpoint": endpoint,
         "duration_s": elapsed.as_secs_f64(),
         "received": counters.topics.values().map(|s| s.received).sum::<u64>(),
         "lost": counters.topics.values().map(|s| s.lost).sum::<u64>(),
         "malformed": counters.malformed,
         "topics": topics,
-    })
+    });
+    if !counters.security.is_empty() {
+        let security: Vec<Value> = counters
+            .security
+            .iter()
+            .map(|(proxy, stats)| {
+                json!({
+                    "proxy": proxy,
+                    "refused_connections": stats.refused_connections,
+                    "dropped_publications": stats.dropped_publications,
+                    "dropped_subscriptions": stats.dropped_subscriptions,
+                })
+            })
+            .collect();
+        report["security"] = Value::Array(security);
+    }
+    report
+}
+
+/// The security section of the tables: one row per secured proxy; empty without reports.
+fn render_security(counters: &Counters) -> String {
+    if counters.security.is_empty() {
+        return String::new();
+    }
+    const HEADER: [&str; 4] = [
+        "PROXY",
+        "REFUSED CONNECTIONS",
+        "DROPPED PUBLICATIONS",
+        "DROPPED SUBSCRIPTIONS",
+    ];
+    let rows: Vec<[String; 4]> = counters
+        .security
+        .iter()
+        .map(|(proxy, stats)| {
+            [
+                proxy.clone(),
+                stats.refused_connections.to_string(),
+                stats.dropped_publications.to_string(),
+                stats.dropped_subscriptions.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = HEADER.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::from("\nsecurity:\n");
+    for row in std::iter::once(HEADER.map(str::to_owned)).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(column, (cell, width))| {
+                if column == 0 {
+                    format!("{cell:<width$}")
+                } else {
+                    format!("{cell:>width$}")
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 fn bandwidth(bytes_per_second: f64) -> String {
@@ -402,6 +484,7 @@ fn render_table(counters: &Counters, window: Duration, endpoint: &str) -> String
     if counters.topics.is_empty() {
         out.push_str("(no envelopes yet)\n");
     }
+    out.push_str(&render_security(counters));
     out
 }
 
@@ -423,7 +506,12 @@ fn render_table_totals(counters: &Counters, elapsed: Duration) -> String {
             ]
         })
         .collect();
-    format!("\nover {:.1}s:\n{}", elapsed.as_secs_f64(), table(rows))
+    format!(
+        "\nover {:.1}s:\n{}{}",
+        elapsed.as_secs_f64(),
+        table(rows),
+        render_security(counters)
+    )
 }
 
 #[cfg(test)]
@@ -470,6 +558,26 @@ mod tests {
         counters.record(&envelope("b", 7, 52), None);
         assert_eq!(counters.topics["ticks"].lost, 1);
         assert_eq!(counters.publishers("ticks"), 2);
+    }
+
+    #[test]
+    fn security_counts_show_only_when_a_proxy_reported_them() {
+        let mut counters = Counters::default();
+        let quiet = report(&counters, Duration::from_secs(1), "tcp://x:1");
+        assert!(quiet.get("security").is_none());
+        assert_eq!(render_security(&counters), "");
+        let mut stats = SecurityStats::default();
+        stats.refused_connections = 4;
+        stats.dropped_publications = 2;
+        counters.security.insert("hub".to_owned(), stats);
+        let loud = report(&counters, Duration::from_secs(1), "tcp://x:1");
+        assert_eq!(
+            loud["security"],
+            json!([{"proxy": "hub", "refused_connections": 4, "dropped_publications": 2, "dropped_subscriptions": 0}])
+        );
+        let table = render_security(&counters);
+        assert!(table.contains("PROXY  REFUSED CONNECTIONS"), "{table}");
+        assert!(table.lines().last().unwrap().starts_with("hub"), "{table}");
     }
 
     #[test]

@@ -441,6 +441,11 @@ fn stats_counts_exactly_the_envelopes_lost_to_sequence_gaps() {
     let levels = topic_report(&stdout, "levels");
     assert_eq!(levels["received"], 95, "{levels}");
     assert_eq!(levels["lost"], 5, "{levels}");
+    let report: Value = serde_json::from_str(&stdout).expect("one JSON report");
+    assert!(
+        report.get("security").is_none(),
+        "an unsecured topology reports no security counts: {report}"
+    );
 }
 
 #[test]
@@ -604,6 +609,7 @@ impl SecuredHub {
         let loopback = "tcp://127.0.0.1:0";
         let config = ProxyConfig::new(loopback, loopback)
             .with_capture(loopback)
+            .with_name("hub")
             .with_security(security);
         let proxy = hermes_runtime::Proxy::spawn(&Context::new(), config).expect("proxy");
         let fixture = std::fs::read_to_string(TOPOLOGY).expect("fixture");
@@ -680,4 +686,82 @@ fn tap_with_the_operator_key_decodes_what_a_declared_node_publishes_through_a_se
         "a tap without a key must not reach its count"
     );
     assert!(stdout.is_empty(), "a tap without a key printed: {stdout}");
+}
+
+#[test]
+fn stats_with_the_operator_key_reports_a_secured_proxys_refusals() {
+    use hermes_runtime::{Curve, KeyRole, KeyStore, Publisher};
+    let hub = SecuredHub::start();
+    let topology = hub.topology();
+    let keys = hub.dir.path().join("keys");
+    let store = KeyStore::new(&keys);
+    let server = store.public(KeyRole::Proxy, "hub").expect("hub key");
+    let context = Context::new();
+    // An operator subscribed to everything, so the feed sends every topic to the proxy.
+    let mut operator = Receiver::<Value>::builder(&context)
+        .topic("")
+        .curve(Curve::Client {
+            keys: store
+                .pair(KeyRole::Operator, "operator")
+                .expect("operator keys"),
+            server,
+        })
+        .connect(hub.proxy.backend())
+        .expect("operator connects");
+    // The feed, declared for `levels`, `notes` and `legacy`, publishes `secret`.
+    let mut feed = Publisher::<Value>::builder(&context)
+        .topic("secret")
+        .curve(Curve::Client {
+            keys: store.pair(KeyRole::Node, "feed").expect("feed keys"),
+            server,
+        })
+        .connect(hub.proxy.frontend())
+        .expect("feed connects");
+    // A client without a key: refused at each (re)connection, so the counts keep changing
+    // and the proxy reports them every second.
+    let _keyless = Receiver::<Value>::builder(&context)
+        .topic("")
+        .connect(hub.proxy.backend())
+        .expect("keyless client connects");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = hub.proxy.security_stats();
+        if stats.refused_connections >= 1 && stats.dropped_publications >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not refused in time: {stats:?}");
+        feed.send(&serde_json::json!({"price": 1})).expect("sends");
+        // Paces the loop: whatever arrives (reports) is skipped.
+        let _ = operator.recv_timeout(Duration::from_millis(10));
+    }
+    let stats = Running::spawn(hermes().args([
+        "stats",
+        &topology,
+        "--keys",
+        &keys.display().to_string(),
+        "--json",
+        "--duration",
+        "4",
+    ]));
+    let (code, stdout, stderr) = stats.finish(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("one JSON report");
+    let security = &report["security"][0];
+    assert_eq!(security["proxy"], "hub", "{report}");
+    assert!(
+        security["refused_connections"].as_u64() >= Some(1),
+        "{report}"
+    );
+    assert!(
+        security["dropped_publications"].as_u64() >= Some(1),
+        "{report}"
+    );
+    assert_eq!(security["dropped_subscriptions"], 0, "{report}");
+    let topics = report["topics"].as_array().expect("topics");
+    assert!(
+        topics
+            .iter()
+            .all(|topic| topic["topic"] != "hermes/security/hub"),
+        "reports are not counted as traffic: {report}"
+    );
 }

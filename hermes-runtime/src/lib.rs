@@ -55,7 +55,7 @@ pub use receiver::{Receiver, ReceiverBuilder};
 pub use runtime::{NodeFailure, ProxyEndpoints, Runtime};
 pub use security::{
     Access, Curve, KeyError, KeyPair, KeyRole, KeyStore, Peer, ProxySecurity, PublicKey, SecretKey,
-    SecurityStats,
+    SecurityReport, SecurityStats,
 };
 pub use shared_str::SharedStr;
 pub use shutdown::Shutdown;

@@ -3,11 +3,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
+use crate::envelope::{self, Frames, Stamp};
 use crate::error::{Error, Result};
-use crate::security::{Counters, ProxySecurity, Secured, SecurityStats};
+use crate::security::{
+    Counters, LogLimiter, ProxySecurity, Secured, SecurityReport, SecurityStats,
+};
 use crate::shutdown::Shutdown;
 
 /// Where a [`Proxy`] binds its sockets.
@@ -24,6 +28,8 @@ pub struct ProxyConfig {
     pub hwm: u32,
     /// CURVE keys and access; `None` forwards everything from anyone, as ZeroMQ does.
     pub security: Option<ProxySecurity>,
+    /// The proxy's name in its [`SecurityReport`]s and their topic; `None`: `proxy`.
+    pub name: Option<String>,
 }
 
 impl Default for ProxyConfig {
@@ -35,6 +41,7 @@ impl Default for ProxyConfig {
             capture: Some("tcp://127.0.0.1:6002".to_owned()),
             hwm: 1000,
             security: None,
+            name: None,
         }
     }
 }
@@ -48,6 +55,7 @@ impl ProxyConfig {
             capture: None,
             hwm: 1000,
             security: None,
+            name: None,
         }
     }
 
@@ -77,6 +85,9 @@ impl ProxyConfig {
     /// peer it came from) declared its topic, and a subscription is applied on the backend and
     /// sent upstream only when its subscriber declared it (operators: any). The rest is
     /// dropped, counted in [`Proxy::security_stats`], and logged at most once a second per peer.
+    /// A client whose handshake fails before the authenticator is asked (no CURVE, the wrong
+    /// server key) is counted too, from each socket's monitor. The counts are published as a
+    /// [`SecurityReport`] on the backend and capture socket (see [`ProxyConfig::with_name`]).
     ///
     /// # Examples
     ///
@@ -93,6 +104,22 @@ impl ProxyConfig {
     /// ```
     pub fn with_security(mut self, security: ProxySecurity) -> ProxyConfig {
         self.security = Some(security);
+        self
+    }
+
+    /// Names the proxy (a topology's proxy name): a secured proxy publishes its
+    /// [`SecurityReport`]s on `hermes/security/<name>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hermes_runtime::ProxyConfig;
+    ///
+    /// let config = ProxyConfig::new("tcp://127.0.0.1:0", "tcp://127.0.0.1:0").with_name("market");
+    /// assert_eq!(config.name.as_deref(), Some("market"));
+    /// ```
+    pub fn with_name(mut self, name: impl Into<String>) -> ProxyConfig {
+        self.name = Some(name.into());
         self
     }
 }
@@ -149,6 +176,11 @@ impl Proxy {
         let mut backend_socket = context.socket(zmq::XPUB)?;
         let counters = Arc::new(Counters::default());
         let mut secure = None;
+        let proxy_name = config.name.clone().unwrap_or_else(|| "proxy".to_owned());
+        let report_topic = SecurityReport::topic(&proxy_name);
+        if config.security.is_some() {
+            crate::topic::validate(&report_topic)?;
+        }
         if let Some(security) = &config.security {
             zmq_ext::set_xpub_manual(&mut backend_socket, true)
                 .map_err(Error::zmq("set XPUB manual"))?;
@@ -161,12 +193,15 @@ impl Proxy {
                 crate::security::configure(context, socket, &curve, Arc::clone(&counters), &label)
                     .map(|secured| secured.expect("a CURVE server is secured"))
             };
+            let mut frontend = server(&frontend_socket, &security.frontend, "frontend")?;
+            frontend.guard.reserve(SecurityReport::TOPIC_PREFIX);
             secure = Some(Secure {
-                frontend: server(&frontend_socket, &security.frontend, "frontend")?,
+                frontend,
                 backend: server(&backend_socket, &security.backend, "backend")?,
-                _capture: None,
+                capture: None,
                 applied: HashMap::new(),
                 refused: HashMap::new(),
+                reporter: Reporter::new(proxy_name, report_topic),
             });
         }
         for socket in [&frontend_socket, &backend_socket] {
@@ -190,7 +225,7 @@ impl Proxy {
                         access: security.capture.clone(),
                     };
                     let label = format!("{thread_name} capture");
-                    secure._capture = crate::security::configure(
+                    secure.capture = crate::security::configure(
                         context,
                         &socket,
                         &curve,
@@ -264,9 +299,12 @@ impl Proxy {
         self.capture.as_deref()
     }
 
-    /// What the proxy refused, over its three sockets: connections from keys not admitted,
-    /// envelopes on topics their sender did not declare, subscriptions their subscriber did
-    /// not declare. All zeros without [`ProxyConfig::with_security`].
+    /// What the proxy refused, over its three sockets: connections from keys not admitted or
+    /// whose handshake failed, envelopes on topics their sender did not declare, subscriptions
+    /// their subscriber did not declare. All zeros without [`ProxyConfig::with_security`].
+    ///
+    /// Handshake failures are counted when the proxy thread reads its sockets' monitors,
+    /// promptly but not synchronously: wait on the count with a deadline.
     pub fn security_stats(&self) -> SecurityStats {
         self.counters.snapshot()
     }
@@ -351,44 +389,198 @@ impl Sockets {
     }
 }
 
-/// A secured proxy's checks: each socket's guard and authenticator registration, and the
-/// subscriptions applied and refused so far (by prefix, counted), so that an unsubscription
-/// undoes only what was applied.
+/// A secured proxy's checks: each socket's guard, monitor and authenticator registration,
+/// the subscriptions applied and refused so far (by prefix, counted), so that an
+/// unsubscription undoes only what was applied, and its security reports.
 struct Secure {
     frontend: Secured,
     backend: Secured,
-    /// Kept for its registration: the capture socket's peers are admitted by the authenticator.
-    _capture: Option<Secured>,
+    /// Its monitor counts failed handshakes; the authenticator admits its peers.
+    capture: Option<Secured>,
     applied: HashMap<Vec<u8>, u32>,
     refused: HashMap<Vec<u8>, u32>,
+    reporter: Reporter,
+}
+
+impl Secure {
+    /// Counts the handshake failures the sockets' monitors have reported.
+    fn drain_monitors(&self) {
+        self.frontend.monitor.drain();
+        self.backend.monitor.drain();
+        if let Some(capture) = &self.capture {
+            capture.monitor.drain();
+        }
+    }
+}
+
+/// How often a changing [`SecurityReport`] is published.
+const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The longest time between two reports, changed or not.
+const REPORT_AT_LEAST_EVERY: Duration = Duration::from_secs(5);
+
+/// Publishes a secured proxy's [`SecurityReport`] on its backend and capture socket.
+///
+/// On the backend, libzmq delivers by byte prefix: a peer that declared `herm` (a topic that
+/// is not the report's by whole segments) and subscribed to it would be sent the report too.
+/// So the subscriptions applied for such peers are counted in `unentitled`, and while any is
+/// held the report goes to the capture socket only.
+struct Reporter {
+    proxy: String,
+    topic: String,
+    epoch: u32,
+    seq: u64,
+    frames: Frames,
+    /// When the counts were last looked at, and when a report was last sent, with its counts.
+    checked: Option<Instant>,
+    sent: Option<(Instant, SecurityStats)>,
+    unentitled: HashMap<Vec<u8>, u32>,
+    limiter: LogLimiter,
+}
+
+impl Reporter {
+    fn new(proxy: String, topic: String) -> Reporter {
+        Reporter {
+            proxy,
+            topic,
+            epoch: crate::publisher::new_epoch(),
+            seq: 0,
+            frames: Frames::new(),
+            checked: None,
+            sent: None,
+            unentitled: HashMap::new(),
+            limiter: LogLimiter::default(),
+        }
+    }
+
+    /// How long the poll may wait before the next look at the counts.
+    fn wait(&self, now: Instant) -> Duration {
+        self.checked.map_or(Duration::ZERO, |checked| {
+            (checked + REPORT_INTERVAL).saturating_duration_since(now)
+        })
+    }
+
+    /// Whether a subscription to `prefix` by `user` is one the report must not reach.
+    fn is_unentitled(
+        &self,
+        guard: &crate::security::Guard,
+        user: Option<&str>,
+        prefix: &[u8],
+    ) -> bool {
+        self.topic.as_bytes().starts_with(prefix)
+            && !guard.may_subscribe(user, self.topic.as_bytes())
+    }
+
+    /// Publishes the report if it is due: once a second while the counts change, and at
+    /// least every five seconds.
+    fn publish_if_due(
+        &mut self,
+        stats: SecurityStats,
+        backend: &zmq::Socket,
+        capture: Option<&zmq::Socket>,
+    ) -> Result<(), zmq::Error> {
+        let now = Instant::now();
+        if self.wait(now) > Duration::ZERO {
+            return Ok(());
+        }
+        self.checked = Some(now);
+        let due = match self.sent {
+            None => true,
+            Some((at, sent)) => sent != stats || now.duration_since(at) >= REPORT_AT_LEAST_EVERY,
+        };
+        if !due {
+            return Ok(());
+        }
+        self.sent = Some((now, stats));
+        let report = SecurityReport::new(self.proxy.clone(), stats);
+        let stamp = Stamp {
+            codec: crate::Codec::Json,
+            topic: &self.topic,
+            origin: &self.proxy,
+            epoch: self.epoch,
+            seq: self.seq,
+            timestamp_ns: envelope::now_ns(),
+            python_layout: crate::PythonLayout::Message,
+        };
+        if let Err(err) = envelope::encode(&stamp, &report, &mut self.frames) {
+            tracing::warn!(%err, "cannot encode the proxy's security report");
+            return Ok(());
+        }
+        self.seq += 1;
+        let withheld = self.unentitled.values().any(|&count| count > 0);
+        if withheld && self.limiter.allow(&self.topic) {
+            tracing::warn!(
+                topic = %self.topic,
+                "security report sent to the capture socket only: a backend subscriber that \
+                 may not read it holds a subscription matching its bytes"
+            );
+        }
+        let parts = self.frames.parts();
+        for (socket, send) in [(Some(backend), !withheld), (capture, true)] {
+            let Some(socket) = socket.filter(|_| send) else {
+                continue;
+            };
+            for (i, part) in parts.iter().enumerate() {
+                let more = if i + 1 < parts.len() { zmq::SNDMORE } else { 0 };
+                // Both are PUB-like: a full queue drops the report, never blocks the proxy.
+                match socket.send(part.as_slice(), more | zmq::DONTWAIT) {
+                    Ok(()) | Err(zmq::Error::EAGAIN) => {}
+                    Err(err) => return Err(err),
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Sockets {
     /// As [`forward_until_stopped`](Sockets::forward_until_stopped), checking every envelope's
     /// topic against its sender's declarations and every subscription against its
     /// subscriber's.
+    ///
+    /// The same loop reads the sockets' monitors (handshake failures) and publishes the
+    /// proxy's [`SecurityReport`] when it is due.
     fn forward_secured(&self, secure: &mut Secure, stop: &Shutdown) -> Result<(), zmq::Error> {
         let mut frame = zmq::Message::new();
         while !stop.is_triggered() {
+            let wait = secure.reporter.wait(Instant::now());
+            let timeout = i64::try_from(wait.as_millis().saturating_add(1)).unwrap_or(i64::MAX);
+            let capture_monitor = secure
+                .capture
+                .as_ref()
+                .map_or(secure.frontend.monitor.socket(), |capture| {
+                    capture.monitor.socket()
+                });
             let mut items = [
                 self.control.as_poll_item(zmq::POLLIN),
                 self.frontend.as_poll_item(zmq::POLLIN),
                 self.backend.as_poll_item(zmq::POLLIN),
+                secure.frontend.monitor.socket().as_poll_item(zmq::POLLIN),
+                secure.backend.monitor.socket().as_poll_item(zmq::POLLIN),
+                capture_monitor.as_poll_item(zmq::POLLIN),
             ];
-            match zmq::poll(&mut items, -1) {
+            match zmq::poll(&mut items, timeout) {
                 Ok(_) => {}
                 Err(zmq::Error::EINTR) => continue,
                 Err(err) => return Err(err),
             }
-            if items[0].is_readable() {
+            let readable = items.map(|item| item.is_readable());
+            if readable[0] {
                 return Ok(());
             }
-            if items[1].is_readable() {
+            if readable[1] {
                 self.forward_publications(secure, &mut frame)?;
             }
-            if items[2].is_readable() {
+            if readable[2] {
                 self.forward_subscriptions(secure, &mut frame)?;
             }
+            if readable[3..].contains(&true) {
+                secure.drain_monitors();
+            }
+            let stats = secure.frontend.guard.counters.snapshot();
+            secure
+                .reporter
+                .publish_if_due(stats, &self.backend, self.capture.as_ref())?;
         }
         Ok(())
     }
@@ -457,6 +649,17 @@ impl Sockets {
                         .admit_subscription(user.as_deref(), &prefix)
                     {
                         self.backend.set_subscribe(&prefix)?;
+                        if secure.reporter.is_unentitled(
+                            &secure.backend.guard,
+                            user.as_deref(),
+                            &prefix,
+                        ) {
+                            *secure
+                                .reporter
+                                .unentitled
+                                .entry(prefix.clone())
+                                .or_default() += 1;
+                        }
                         *secure.applied.entry(prefix).or_default() += 1;
                         self.frontend.send(&frame[..], 0)?;
                     } else {
@@ -475,6 +678,22 @@ impl Sockets {
                     if was_applied && take_one(&mut secure.applied, &prefix) {
                         if user.is_some() {
                             self.backend.set_unsubscribe(&prefix)?;
+                            if secure.reporter.is_unentitled(
+                                &secure.backend.guard,
+                                user.as_deref(),
+                                &prefix,
+                            ) {
+                                take_one(&mut secure.reporter.unentitled, &prefix);
+                            }
+                        } else {
+                            // Whose subscription left is unknown: no more are held than applied.
+                            let held = secure.applied.get(&prefix).copied().unwrap_or(0);
+                            if held == 0 {
+                                secure.reporter.unentitled.remove(&prefix);
+                            } else if let Some(count) = secure.reporter.unentitled.get_mut(&prefix)
+                            {
+                                *count = (*count).min(held);
+                            }
                         }
                         self.frontend.send(&frame[..], 0)?;
                     } else if user.is_some() {

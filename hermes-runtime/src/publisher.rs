@@ -324,7 +324,11 @@ impl<M: Message> Publisher<M> {
     /// What this publisher refused: subscriptions not declared by their subscriber (as a
     /// CURVE server) and connections from keys not admitted. All zeros without CURVE.
     pub fn security_stats(&self) -> SecurityStats {
-        self.counters.snapshot()
+        match &self.security {
+            // Handshake failures are read from the socket's monitor here, on its owner's thread.
+            Some(secured) => secured.stats(),
+            None => self.counters.snapshot(),
+        }
     }
 
     /// Also binds `endpoint`, returning it as resolved (the real port of `tcp://host:0`).
@@ -618,7 +622,7 @@ fn default_origin() -> String {
 }
 
 /// A number that differs between publishers and between runs of the same program.
-fn new_epoch() -> u32 {
+pub(crate) fn new_epoch() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);

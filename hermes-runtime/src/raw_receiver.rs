@@ -155,7 +155,11 @@ impl RawReceiver {
 
     /// What this receiver refused as a CURVE server (see [`Receiver::security_stats`](crate::Receiver::security_stats)).
     pub fn security_stats(&self) -> SecurityStats {
-        self.counters.snapshot()
+        match &self.security {
+            // Handshake failures are read from the socket's monitor here, on its owner's thread.
+            Some(secured) => secured.stats(),
+            None => self.counters.snapshot(),
+        }
     }
 
     /// What this receiver has counted so far; frame sets that are not envelopes are in

@@ -257,7 +257,11 @@ impl<M> Receiver<M> {
     /// What this receiver refused: envelopes on topics their publisher did not declare (as
     /// a CURVE server) and connections from keys not admitted. All zeros without CURVE.
     pub fn security_stats(&self) -> SecurityStats {
-        self.counters.snapshot()
+        match &self.security {
+            // Handshake failures are read from the socket's monitor here, on its owner's thread.
+            Some(secured) => secured.stats(),
+            None => self.counters.snapshot(),
+        }
     }
 
     /// This receiver carrying `N` instead: for the node driver, which makes sockets from a port

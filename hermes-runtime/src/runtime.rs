@@ -179,12 +179,16 @@ impl Runtime {
         self.shutdown.clone()
     }
 
-    /// Starts a proxy named `name`; it stops with the runtime.
+    /// Starts a proxy named `name` (also its [`ProxyConfig::name`] unless that is set); it
+    /// stops with the runtime.
     ///
     /// # Errors
     ///
     /// As [`Proxy::spawn`].
-    pub fn spawn_proxy(&mut self, name: &str, config: ProxyConfig) -> Result<ProxyEndpoints> {
+    pub fn spawn_proxy(&mut self, name: &str, mut config: ProxyConfig) -> Result<ProxyEndpoints> {
+        if config.name.is_none() {
+            config.name = Some(name.to_owned());
+        }
         let proxy = Proxy::spawn_with(
             &self.context,
             config,

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use hermes_runtime::{
     Access, Context, Curve, KeyPair, Peer, Proxy, ProxyConfig, ProxySecurity, Publisher, Receiver,
+    SecurityReport,
 };
 use serde_json::{Value, json};
 
@@ -33,11 +34,14 @@ fn pump(mut send: impl FnMut(u64), mut done: impl FnMut() -> bool) {
     }
 }
 
-/// Drains what `receiver` has now (waiting at most a few ms), returning the topics.
+/// Drains what `receiver` has now (waiting at most a few ms), returning the topics but the
+/// proxy's own security reports.
 fn topics(receiver: &mut Receiver<Value>) -> Vec<String> {
     let mut topics = Vec::new();
     while let Ok(envelope) = receiver.recv_timeout(Duration::from_millis(5)) {
-        topics.push(envelope.topic.to_string());
+        if !SecurityReport::is_report_topic(&envelope.topic) {
+            topics.push(envelope.topic.to_string());
+        }
     }
     topics
 }
@@ -125,7 +129,9 @@ fn declared_nodes_exchange_through_a_secured_proxy_and_an_operator_sees_everythi
         |n| publisher.send(&json!(n)).unwrap(),
         || {
             seen |= subscriber.try_recv().is_ok();
-            operated |= operator.try_recv().is_ok();
+            operated |= operator
+                .try_recv()
+                .is_ok_and(|envelope| !SecurityReport::is_report_topic(&envelope.topic));
             seen && operated
         },
     );
@@ -133,12 +139,11 @@ fn declared_nodes_exchange_through_a_secured_proxy_and_an_operator_sees_everythi
 }
 
 /// Three intruders: an unknown key, no CURVE at all, and a known key aimed at the wrong server
-/// key. None of them delivers or receives anything.
+/// key. None of them delivers or receives anything, and each is counted as refused.
 ///
-/// What is counted: the unknown key reaches the ZAP handler, which refuses it and counts it in
-/// `refused_connections`. The other two fail the CURVE handshake before ZAP is asked (a NULL
-/// client does not speak CURVE; a HELLO boxed for another server key cannot be opened), so
-/// libzmq drops them without telling the handler and they are not counted.
+/// The unknown key reaches the ZAP handler, which refuses and counts it. The other two fail
+/// the CURVE handshake before ZAP is asked (a NULL client does not speak CURVE; a HELLO boxed
+/// for another server key cannot be opened); the proxy's socket monitors count those.
 #[test]
 fn unknown_keys_plain_clients_and_wrong_server_keys_get_and_deliver_nothing() {
     let cluster = cluster();
@@ -180,16 +185,192 @@ fn unknown_keys_plain_clients_and_wrong_server_keys_get_and_deliver_nothing() {
         },
         || {
             while let Ok(envelope) = operator.recv_timeout(Duration::from_millis(1)) {
+                if SecurityReport::is_report_topic(&envelope.topic) {
+                    continue; // the proxy's own report
+                }
                 assert_ne!(envelope.message, json!("rogue"));
                 good += 1;
             }
-            // Both strangers (a publisher and a receiver) were refused at least once.
-            good >= 20 && cluster.proxy.security_stats().refused_connections >= 2
+            good >= 20
         },
     );
     for receiver in &mut rogue_receivers {
         assert!(topics(receiver).is_empty());
     }
+    // Six intruders: each refused at least once, however the refusal happened.
+    wait_for(|| cluster.proxy.security_stats().refused_connections >= 6);
+}
+
+/// Handshakes that fail before ZAP is asked are counted by the proxy's socket monitors: a
+/// client without CURVE on the backend, and one with the wrong server key on the frontend,
+/// each against a proxy of its own so that each count is its alone.
+#[test]
+fn plain_clients_and_wrong_server_keys_are_counted_as_refused() {
+    let plain = cluster();
+    let _receiver = Receiver::<Value>::builder(&plain.context)
+        .topic("")
+        .connect(plain.proxy.backend())
+        .unwrap();
+    wait_for(|| plain.proxy.security_stats().refused_connections >= 1);
+
+    let misdirected = cluster();
+    let _publisher = Publisher::<Value>::builder(&misdirected.context)
+        .topic("ticks")
+        .curve(client(&misdirected.publisher, &keys()))
+        .connect(misdirected.proxy.frontend())
+        .unwrap();
+    wait_for(|| misdirected.proxy.security_stats().refused_connections >= 1);
+
+    for cluster in [plain, misdirected] {
+        let stats = cluster.proxy.security_stats();
+        assert_eq!(
+            (stats.dropped_publications, stats.dropped_subscriptions),
+            (0, 0)
+        );
+    }
+}
+
+#[test]
+fn an_operator_reads_the_proxys_security_report_with_its_refusals() {
+    let cluster = cluster();
+    let mut operator = Receiver::<SecurityReport>::builder(&cluster.context)
+        .topic(SecurityReport::TOPIC_PREFIX)
+        .curve(client(&cluster.operator, &cluster.proxy_keys))
+        .connect(cluster.proxy.backend())
+        .unwrap();
+    // Refused over and over: a client without CURVE reconnects after each refusal.
+    let _plain = Receiver::<Value>::builder(&cluster.context)
+        .topic("")
+        .connect(cluster.proxy.backend())
+        .unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    let report = loop {
+        let envelope = operator
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("a report with a refusal before the deadline");
+        if envelope.message.stats.refused_connections >= 1 {
+            break envelope;
+        }
+    };
+    assert_eq!(report.topic, "hermes/security/proxy");
+    assert_eq!(report.origin, "proxy");
+    assert_eq!(report.message.proxy, "proxy");
+}
+
+/// On the wire a subscription is a byte prefix: a node that declared `herm` and subscribes to
+/// it would match `hermes/security/…`. The report must not reach it, so while it holds that
+/// subscription the report goes to the capture socket only.
+#[test]
+fn a_node_whose_declared_prefix_matches_the_report_bytes_does_not_receive_it() {
+    let (proxy_keys, nosy, source, operator) = (keys(), keys(), keys(), keys());
+    let security = ProxySecurity::new(proxy_keys.clone())
+        .frontend(Access::new([
+            Peer::new("source", source.public()).publishes(["herm"])
+        ]))
+        .backend(Access::new([
+            Peer::new("nosy", nosy.public()).subscribes(["herm"])
+        ]))
+        .capture(Access::new([Peer::operator("ops", operator.public())]));
+    let context = Context::new();
+    let config = ProxyConfig::new(TCP, TCP)
+        .with_capture(TCP)
+        .with_name("hub")
+        .with_security(security);
+    let proxy = Proxy::spawn(&context, config).unwrap();
+    let mut nosy: Receiver<Value> = Receiver::builder(&context)
+        .topic("herm")
+        .curve(client(&nosy, &proxy_keys))
+        .connect(proxy.backend())
+        .unwrap();
+    let mut publisher: Publisher<Value> = Publisher::builder(&context)
+        .topic("herm")
+        .curve(client(&source, &proxy_keys))
+        .connect(proxy.frontend())
+        .unwrap();
+    // Its subscription is applied once it receives what it subscribed to.
+    pump(
+        |n| publisher.send(&json!(n)).unwrap(),
+        || nosy.try_recv().is_ok(),
+    );
+    let mut reports = Receiver::<SecurityReport>::builder(&context)
+        .topic(SecurityReport::TOPIC_PREFIX)
+        .curve(client(&operator, &proxy_keys))
+        .connect(proxy.capture().unwrap())
+        .unwrap();
+    // A client without CURVE keeps the counts changing, so a report is due every second.
+    let _plain = Receiver::<Value>::builder(&context)
+        .topic("")
+        .connect(proxy.backend())
+        .unwrap();
+    let mut seen = 0;
+    let deadline = Instant::now() + DEADLINE;
+    while seen < 2 {
+        let report = reports
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("reports on the capture socket");
+        assert_eq!(report.topic, "hermes/security/hub");
+        seen += 1;
+    }
+    while let Ok(envelope) = nosy.try_recv() {
+        assert_eq!(
+            envelope.topic, "herm",
+            "the report reached a node that may not read it"
+        );
+    }
+    assert!(
+        nosy.stats().filtered == 0,
+        "nothing else reached it: {:?}",
+        nosy.stats()
+    );
+}
+
+#[test]
+fn a_node_may_not_publish_on_the_reserved_report_topic() {
+    let cluster = cluster();
+    let (proxy_keys, forger) = (keys(), keys());
+    let security = ProxySecurity::new(proxy_keys.clone())
+        .frontend(Access::new([
+            Peer::new("forger", forger.public()).publishes(["hermes", "ticks"])
+        ]))
+        .backend(Access::new([Peer::operator(
+            "ops",
+            cluster.operator.public(),
+        )]));
+    let proxy = Proxy::spawn(
+        &cluster.context,
+        ProxyConfig::new(TCP, TCP).with_security(security),
+    )
+    .unwrap();
+    let mut operator: Receiver<Value> = Receiver::builder(&cluster.context)
+        .topic("")
+        .curve(client(&cluster.operator, &proxy_keys))
+        .connect(proxy.backend())
+        .unwrap();
+    let mut forged: Publisher<Value> = Publisher::builder(&cluster.context)
+        .topic("ticks")
+        .curve(client(&forger, &proxy_keys))
+        .connect(proxy.frontend())
+        .unwrap();
+    let mut ticks = 0;
+    pump(
+        |n| {
+            forged
+                .send_to("hermes/security/proxy", &json!({"proxy": "proxy"}))
+                .unwrap();
+            forged.send(&json!(n)).unwrap();
+        },
+        || {
+            while let Ok(envelope) = operator.recv_timeout(Duration::from_millis(1)) {
+                if envelope.topic == "ticks" {
+                    ticks += 1;
+                } else {
+                    assert_eq!(envelope.origin, "proxy", "a forged report passed");
+                }
+            }
+            ticks >= 20
+        },
+    );
+    assert!(proxy.security_stats().dropped_publications >= 20);
 }
 
 #[test]

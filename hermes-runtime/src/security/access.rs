@@ -256,7 +256,9 @@ impl ProxySecurity {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct SecurityStats {
-    /// Connections refused at the CURVE handshake: ZAP refusals of unknown keys.
+    /// Connections refused at the CURVE handshake: keys the ZAP handler refused, and
+    /// handshakes that failed before it was asked (no CURVE, the wrong server key, a peer
+    /// that left mid-handshake), as the socket's monitor reports them. Each is counted once.
     pub refused_connections: u64,
     /// Envelopes dropped because their sender may not publish their topic.
     pub dropped_publications: u64,
@@ -359,6 +361,8 @@ pub(crate) struct Guard {
     pub(crate) access: Arc<Access>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) label: String,
+    /// A topic nobody may publish here, whatever they declared (a proxy's reports).
+    reserved: Option<&'static str>,
     limiter: LogLimiter,
 }
 
@@ -368,8 +372,14 @@ impl Guard {
             access,
             counters,
             label,
+            reserved: None,
             limiter: LogLimiter::default(),
         }
+    }
+
+    /// Refuses every publication on `topic` and below, declared or not.
+    pub(crate) fn reserve(&mut self, topic: &'static str) {
+        self.reserved = Some(topic);
     }
 
     /// Whether the peer named `user` (the message's `User-Id`) may publish the envelope whose
@@ -378,7 +388,12 @@ impl Guard {
         let topic = frame_topic(topic_frame);
         let peer = user.and_then(|user| self.access.peer(user));
         let allowed = match (peer, &topic) {
-            (Some(peer), Some(topic)) => peer.may_publish(topic),
+            (Some(peer), Some(topic)) => {
+                peer.may_publish(topic)
+                    && !self
+                        .reserved
+                        .is_some_and(|reserved| matches(reserved, topic))
+            }
             _ => false,
         };
         if !allowed {

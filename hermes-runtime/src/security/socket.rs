@@ -3,20 +3,32 @@
 use std::sync::Arc;
 
 use super::access::{Counters, Curve, Guard};
+use super::monitor::HandshakeMonitor;
 use super::zap::{self, Registration};
 use crate::context::Context;
 use crate::error::{Error, Result};
 
-/// What a CURVE server socket keeps: its guard (access, counters) and its place in the
-/// authenticator. The owner declares it after the socket, so the socket closes first.
+/// What a CURVE server socket keeps: its guard (access, counters), the monitor that counts
+/// the handshakes it fails before ZAP is asked, and its place in the authenticator. The owner
+/// declares it after the socket, so the socket closes first.
 #[derive(Debug)]
 pub(crate) struct Secured {
     pub(crate) guard: Guard,
+    pub(crate) monitor: HandshakeMonitor,
     _registration: Registration,
 }
 
+impl Secured {
+    /// The socket's counts, with the handshake failures its monitor has reported so far.
+    pub(crate) fn stats(&self) -> super::SecurityStats {
+        self.monitor.drain();
+        self.guard.counters.snapshot()
+    }
+}
+
 /// Sets `curve` on `socket` (before it binds or connects). A server is registered with the
-/// context's authenticator under a domain of its own; `label` names it in logs.
+/// context's authenticator under a domain of its own and monitored for failed handshakes;
+/// `label` names it in logs.
 pub(crate) fn configure(
     context: &Context,
     socket: &zmq::Socket,
@@ -42,8 +54,10 @@ pub(crate) fn configure(
             socket
                 .set_curve_secretkey(keys.secret().as_bytes())
                 .map_err(Error::zmq("set CURVE secret key"))?;
+            let monitor = HandshakeMonitor::attach(context, socket, Arc::clone(&counters), label)?;
             Ok(Some(Secured {
                 guard: Guard::new(Arc::new(access.clone()), counters, label.to_owned()),
+                monitor,
                 _registration: registration,
             }))
         }

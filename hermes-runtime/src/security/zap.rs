@@ -130,9 +130,7 @@ fn start(context: &zmq::Context, domains: Arc<RwLock<HashMap<String, Domain>>>) 
         .socket(zmq::REP)
         .map_err(Error::zmq("create ZAP socket"))?;
     handler.set_linger(0).map_err(Error::zmq("set linger"))?;
-    handler
-        .bind(ZAP_ENDPOINT)
-        .map_err(Error::zmq_at("bind", ZAP_ENDPOINT))?;
+    bind_zap(&handler)?;
     let stop_endpoint = format!(
         "inproc://hermes-zap-stop-{}-{}",
         std::process::id(),
@@ -161,6 +159,22 @@ fn start(context: &zmq::Context, domains: Arc<RwLock<HashMap<String, Domain>>>) 
     Ok(Running { stop, thread })
 }
 
+/// Binds the ZAP endpoint. A previous authenticator of this context unbinds it as it stops,
+/// but libzmq closes sockets on its reaper thread, so the endpoint can stay taken for a moment
+/// after; retry briefly rather than fail a socket that starts right after another closed.
+fn bind_zap(handler: &zmq::Socket) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match handler.bind(ZAP_ENDPOINT) {
+            Ok(()) => return Ok(()),
+            Err(zmq::Error::EADDRINUSE) if std::time::Instant::now() < deadline => {
+                std::thread::yield_now();
+            }
+            Err(err) => return Err(Error::zmq_at("bind", ZAP_ENDPOINT)(err)),
+        }
+    }
+}
+
 fn stop(running: Running) {
     if let Err(err) = running.stop.send(&b"STOP"[..], 0) {
         tracing::warn!(%err, "cannot stop the ZAP authenticator");
@@ -170,8 +184,19 @@ fn stop(running: Running) {
     }
 }
 
-/// Answers ZAP requests until told to stop; the handler socket closes when it returns.
+/// Answers ZAP requests until told to stop, then releases the ZAP endpoint; the handler socket
+/// closes when it returns.
 fn serve(handler: &zmq::Socket, stop: &zmq::Socket, domains: &RwLock<HashMap<String, Domain>>) {
+    answer_until_stopped(handler, stop, domains);
+    // The next authenticator of this context binds the endpoint again.
+    let _ = handler.unbind(ZAP_ENDPOINT);
+}
+
+fn answer_until_stopped(
+    handler: &zmq::Socket,
+    stop: &zmq::Socket,
+    domains: &RwLock<HashMap<String, Domain>>,
+) {
     let mut limiter = LogLimiter::default();
     loop {
         let mut items = [
