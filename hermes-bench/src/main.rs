@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p hermes-bench -- [--scenario NAME...] [--transport tcp|ipc|inproc]
-//!     [--payload BYTES...] [--duration S] [--runs N] [--rate MSG/S] [--stall S] [--smoke]
+//!     [--payload BYTES...] [--duration S] [--runs N] [--rate MSG/S] [--stall S] [--curve] [--smoke]
 //!     [--json] [--plot FILE] [--plot-from REPORT]
 //! ```
 
@@ -29,6 +29,7 @@ Examples (from the workspace, `cargo run --release -p hermes-bench --` in place 
   hermes-bench                                   # every scenario, under 3 minutes
   hermes-bench --scenario proxy --transport tcp --payload 64 1KiB
   hermes-bench --scenario stall --stall 10       # memory while a subscriber stalls
+  hermes-bench --scenario direct,proxy --transport tcp,ipc --payload 64,1KiB --curve
   hermes-bench --json > report.json              # the same figures, machine-readable
   hermes-bench --plot-from report.json --plot bench.svg
   hermes-bench --smoke                           # about 10 s, as CI runs it")]
