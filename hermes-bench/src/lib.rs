@@ -7,6 +7,9 @@
 //! throughput with unlimited high-water marks, delivery and drops at the default high-water
 //! mark, one-way latency at a fixed rate, round trips, CPU per million messages and peak RSS;
 //! then the CPU of an idle runtime, and the RSS of three processes while a subscriber stalls.
+//! With `--curve` ([`Options::curve_rows`]), the direct and proxy paths over tcp and ipc are
+//! also measured with CURVE ([`CurveRow`]): secured Hermes against raw libzmq with CURVE, and
+//! against unsecured Hermes.
 //!
 //! ```no_run
 //! use hermes_bench::{Args, Scenario};

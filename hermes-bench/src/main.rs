@@ -23,6 +23,9 @@ Hermes/raw; the targets follow in one table, each with its measured value and wh
 
 The `stall` scenario starts this program again as helper processes.
 
+`--curve` adds the direct and proxy rows over tcp and ipc with CURVE: secured Hermes (CURVE, \
+ZAP, per-sender topic checks) against raw libzmq with CURVE and against unsecured Hermes.
+
 Exit codes: 0 done, 1 a figure failed to measure, 2 usage or I/O error.
 
 Examples (from the workspace, `cargo run --release -p hermes-bench --` in place of `hermes-bench`):
