@@ -7,6 +7,9 @@
 //! throughput with unlimited high-water marks, delivery and drops at the default high-water
 //! mark, one-way latency at a fixed rate, round trips, CPU per million messages and peak RSS;
 //! then the CPU of an idle runtime, and the RSS of three processes while a subscriber stalls.
+//! With `--curve` ([`Options::curve_rows`]), the direct and proxy paths over tcp and ipc are
+//! also measured with CURVE ([`CurveRow`]): secured Hermes against raw libzmq with CURVE, and
+//! against unsecured Hermes.
 //!
 //! ```no_run
 //! use hermes_bench::{Args, Scenario};
@@ -42,8 +45,8 @@ pub use options::{
     Args, MAX_PAYLOAD, MIN_PAYLOAD, Options, RowSpec, Scenario, Transport, parse_size,
 };
 pub use report::{
-    Delivered, Delivery, Idle, Latency, Machine, Percentiles, Rate, Report, Row, Settings, Stall,
-    StallProcess, Target, Throughput,
+    CurveLatency, CurveRow, CurveThroughput, Delivered, Delivery, Idle, Latency, Machine,
+    Percentiles, Rate, Report, Row, Settings, Stall, StallProcess, Target, Throughput,
 };
 pub use stall::{Role, STALL_PAYLOAD, run_role};
 
@@ -86,6 +89,29 @@ pub fn run_with_progress(options: &Options, progress: &mut dyn FnMut(&str)) -> R
             )),
         }
     }
+    if !options.curve_rows.is_empty() && zmq::has("curve") != Some(true) {
+        report
+            .errors
+            .push("curve: this libzmq was built without CURVE".to_owned());
+    } else {
+        for (i, spec) in options.curve_rows.iter().enumerate() {
+            progress(&format!(
+                "[{}/{}] {} {} {} B, CURVE",
+                i + 1,
+                options.curve_rows.len(),
+                spec.scenario,
+                spec.transport,
+                spec.payload
+            ));
+            match measure_curve_row(spec, options) {
+                Ok(row) => report.curve.push(row),
+                Err(err) => report.errors.push(format!(
+                    "{} {} {} B, CURVE: {err}",
+                    spec.scenario, spec.transport, spec.payload
+                )),
+            }
+        }
+    }
     if options.idle {
         progress("idle runtime");
         match idle_cpu(options.idle_time) {
@@ -116,9 +142,15 @@ fn order<T: Copy>(run: usize, sides: &[T]) -> Vec<T> {
 fn measure_row(spec: &RowSpec, options: &Options) -> Result<Row, String> {
     let (wire_hermes, wire_raw) = path::wire_bytes(spec);
     let padding = wire_hermes.saturating_sub(wire_raw);
-    let raw = Side::Raw { padding: 0 };
-    let padded = Side::Raw { padding };
-    let hermes = Side::Hermes;
+    let raw = Side::Raw {
+        padding: 0,
+        curve: false,
+    };
+    let padded = Side::Raw {
+        padding,
+        curve: false,
+    };
+    let hermes = Side::Hermes { curve: false };
     let run_time = options.run_time;
 
     // Throughput, nothing dropped.
@@ -130,28 +162,6 @@ fn measure_row(spec: &RowSpec, options: &Options) -> Result<Row, String> {
             floods[index].push(measure::flood(path, run_time, spec.payload, false)?);
         }
     }
-    let rate = |floods: &[Flood], bytes: usize| Rate {
-        msg_per_s: median(&floods.iter().map(Flood::rate).collect::<Vec<_>>()),
-        mb_per_s: median(
-            &floods
-                .iter()
-                .map(|f| f.rate() * bytes as f64 / 1e6)
-                .collect::<Vec<_>>(),
-        ),
-        cpu_s_per_million: median(
-            &floods
-                .iter()
-                .map(|f| f.cpu.as_secs_f64() * 1e6 / f.received.max(1) as f64)
-                .collect::<Vec<_>>(),
-        ),
-        peak_rss_mib: floods
-            .iter()
-            .filter_map(|f| f.peak_rss_kib)
-            .max()
-            .unwrap_or(0) as f64
-            / 1024.0,
-        runs_msg_per_s: floods.iter().map(Flood::rate).collect(),
-    };
     let throughput = {
         let raw = rate(&floods[0], spec.payload);
         let raw_padded = rate(&floods[1], spec.payload);
@@ -240,6 +250,102 @@ fn measure_row(spec: &RowSpec, options: &Options) -> Result<Row, String> {
         latency: latency(&mut one_way, options.rate),
         round_trip: latency(&mut round, 0),
     })
+}
+
+/// The CURVE figures of `spec` (`--curve`): raw and Hermes, each with and without CURVE, in
+/// alternating runs; throughput with unlimited high-water marks, and one-way latency.
+fn measure_curve_row(spec: &RowSpec, options: &Options) -> Result<CurveRow, String> {
+    let sides = [
+        (
+            0,
+            Side::Raw {
+                padding: 0,
+                curve: false,
+            },
+        ),
+        (
+            1,
+            Side::Raw {
+                padding: 0,
+                curve: true,
+            },
+        ),
+        (2, Side::Hermes { curve: false }),
+        (3, Side::Hermes { curve: true }),
+    ];
+    let mut floods: [Vec<Flood>; 4] = Default::default();
+    for run in 0..options.runs {
+        for (index, side) in order(run, &sides) {
+            let mut path = open(spec, side, 0)?;
+            path.warm_up()?;
+            floods[index].push(measure::flood(path, options.run_time, spec.payload, false)?);
+        }
+    }
+    let [raw, raw_curve, hermes, hermes_curve] = floods.map(|floods| rate(&floods, spec.payload));
+    let throughput = CurveThroughput {
+        ratio: ratio(hermes_curve.msg_per_s, raw_curve.msg_per_s),
+        ratio_vs_unsecured: ratio(hermes_curve.msg_per_s, hermes.msg_per_s),
+        raw_ratio: ratio(raw_curve.msg_per_s, raw.msg_per_s),
+        raw,
+        raw_curve,
+        hermes,
+        hermes_curve,
+    };
+    let mut one_way: [Vec<u64>; 4] = Default::default();
+    for run in 0..options.runs {
+        for (index, side) in order(run, &sides) {
+            let mut path = open(spec, side, 1000)?;
+            path.warm_up()?;
+            one_way[index].extend(measure::paced(path, options.rate, options.run_time)?);
+        }
+    }
+    let [raw, raw_curve, hermes, hermes_curve] =
+        one_way.map(|mut samples| percentiles(&mut samples));
+    let latency = CurveLatency {
+        rate: options.rate,
+        ratio_p50: ratio(hermes_curve.p50_us, raw_curve.p50_us),
+        ratio_p99: ratio(hermes_curve.p99_us, raw_curve.p99_us),
+        ratio_p50_vs_unsecured: ratio(hermes_curve.p50_us, hermes.p50_us),
+        ratio_p99_vs_unsecured: ratio(hermes_curve.p99_us, hermes.p99_us),
+        raw,
+        raw_curve,
+        hermes,
+        hermes_curve,
+    };
+    Ok(CurveRow {
+        scenario: spec.scenario,
+        transport: spec.transport,
+        payload_bytes: spec.payload,
+        throughput,
+        latency,
+    })
+}
+
+/// One side's throughput figures from its flood runs with `bytes` of payload: medians, and the
+/// largest peak RSS.
+fn rate(floods: &[Flood], bytes: usize) -> Rate {
+    Rate {
+        msg_per_s: median(&floods.iter().map(Flood::rate).collect::<Vec<_>>()),
+        mb_per_s: median(
+            &floods
+                .iter()
+                .map(|f| f.rate() * bytes as f64 / 1e6)
+                .collect::<Vec<_>>(),
+        ),
+        cpu_s_per_million: median(
+            &floods
+                .iter()
+                .map(|f| f.cpu.as_secs_f64() * 1e6 / f.received.max(1) as f64)
+                .collect::<Vec<_>>(),
+        ),
+        peak_rss_mib: floods
+            .iter()
+            .filter_map(|f| f.peak_rss_kib)
+            .max()
+            .unwrap_or(0) as f64
+            / 1024.0,
+        runs_msg_per_s: floods.iter().map(Flood::rate).collect(),
+    }
 }
 
 fn ratio(hermes: f64, raw: f64) -> f64 {

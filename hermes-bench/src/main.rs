@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p hermes-bench -- [--scenario NAME...] [--transport tcp|ipc|inproc]
-//!     [--payload BYTES...] [--duration S] [--runs N] [--rate MSG/S] [--stall S] [--smoke]
+//!     [--payload BYTES...] [--duration S] [--runs N] [--rate MSG/S] [--stall S] [--curve] [--smoke]
 //!     [--json] [--plot FILE] [--plot-from REPORT]
 //! ```
 
@@ -23,12 +23,16 @@ Hermes/raw; the targets follow in one table, each with its measured value and wh
 
 The `stall` scenario starts this program again as helper processes.
 
+`--curve` adds the direct and proxy rows over tcp and ipc with CURVE: secured Hermes (CURVE, \
+ZAP, per-sender topic checks) against raw libzmq with CURVE and against unsecured Hermes.
+
 Exit codes: 0 done, 1 a figure failed to measure, 2 usage or I/O error.
 
 Examples (from the workspace, `cargo run --release -p hermes-bench --` in place of `hermes-bench`):
   hermes-bench                                   # every scenario, under 3 minutes
   hermes-bench --scenario proxy --transport tcp --payload 64 1KiB
   hermes-bench --scenario stall --stall 10       # memory while a subscriber stalls
+  hermes-bench --scenario direct,proxy --transport tcp,ipc --payload 64,1KiB --curve
   hermes-bench --json > report.json              # the same figures, machine-readable
   hermes-bench --plot-from report.json --plot bench.svg
   hermes-bench --smoke                           # about 10 s, as CI runs it")]

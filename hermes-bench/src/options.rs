@@ -63,6 +63,13 @@ impl Scenario {
         !matches!(self, Scenario::Idle | Scenario::Stall)
     }
 
+    /// Whether `--curve` measures the scenario with CURVE too: the direct and proxy paths,
+    /// whose sockets the benchmark configures itself (the pipeline's relays are generated
+    /// nodes, and the codec and capture variations add nothing CURVE changes).
+    pub const fn carries_curve(self) -> bool {
+        matches!(self, Scenario::Direct | Scenario::Proxy)
+    }
+
     /// The codec the Hermes side uses.
     pub const fn codec(self) -> Codec {
         match self {
@@ -171,6 +178,11 @@ pub struct Args {
     /// Seconds the subscriber of the `stall` scenario stays stalled.
     #[arg(long, value_name = "S")]
     pub stall: Option<f64>,
+    /// Also measure the direct and proxy rows over tcp and ipc with CURVE: Hermes secured
+    /// (CURVE, ZAP, per-sender topic checks) against raw libzmq with CURVE, and against
+    /// Hermes without it (inproc has no CURVE; the other scenarios are measured without).
+    #[arg(long)]
+    pub curve: bool,
     /// A quick run for CI (about 10 s): 64-byte payloads only, one short run per figure, so
     /// ratios are rough.
     #[arg(long)]
@@ -206,6 +218,7 @@ impl Default for Args {
             runs: None,
             rate: DEFAULT_RATE,
             stall: None,
+            curve: false,
             smoke: false,
             json: false,
             plot: None,
@@ -264,6 +277,8 @@ pub struct RowSpec {
 pub struct Options {
     /// The message-path rows, in order.
     pub rows: Vec<RowSpec>,
+    /// The rows also measured with CURVE (`--curve`), in order.
+    pub curve_rows: Vec<RowSpec>,
     /// Whether to measure an idle node's CPU.
     pub idle: bool,
     /// Whether to run the stalled-subscriber RSS check.
@@ -368,8 +383,24 @@ impl Args {
                 }
             }
         }
+        let curve_rows: Vec<RowSpec> = if self.curve {
+            rows.iter()
+                .copied()
+                .filter(|row| row.scenario.carries_curve() && row.transport != Transport::Inproc)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if self.curve && curve_rows.is_empty() {
+            return Err(
+                "`--curve` expected a `direct` or `proxy` row over tcp or ipc, found none\n\
+                 help: add `--scenario proxy --transport tcp`"
+                    .to_owned(),
+            );
+        }
         Ok(Options {
             rows,
+            curve_rows,
             idle: scenarios.contains(&Scenario::Idle),
             stall: scenarios.contains(&Scenario::Stall),
             run_time: Duration::from_secs_f64(run_time),
@@ -401,7 +432,37 @@ mod tests {
         // python-json 1 each.
         assert_eq!(options.rows.len(), 3 + 9 + 2 + 3);
         assert!(options.idle && options.stall);
+        assert!(options.curve_rows.is_empty());
         assert_eq!(options.runs, 5);
+    }
+
+    #[test]
+    fn curve_rows_are_direct_and_proxy_over_tcp_and_ipc() {
+        let args = Args {
+            curve: true,
+            payloads: vec![64, 1024],
+            ..Args::default()
+        };
+        let options = args.options().expect("valid arguments");
+        // direct tcp; proxy tcp and ipc; each at two payloads.
+        assert_eq!(options.curve_rows.len(), 2 + 4);
+        assert!(
+            options
+                .curve_rows
+                .iter()
+                .all(|row| { row.scenario.carries_curve() && row.transport != Transport::Inproc })
+        );
+    }
+
+    #[test]
+    fn curve_without_a_row_that_carries_it_is_refused() {
+        let args = Args {
+            curve: true,
+            scenarios: vec![Scenario::Proxy],
+            transports: vec![Transport::Inproc],
+            ..Args::default()
+        };
+        assert!(args.options().unwrap_err().contains("`--curve`"));
     }
 
     #[test]

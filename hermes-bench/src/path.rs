@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hermes_runtime::{Codec, Context, Error, Proxy, ProxyConfig, Publisher, Receiver, Runtime};
+use hermes_runtime::{
+    Access, Codec, Context, Curve, Error, KeyPair, Peer, Proxy, ProxyConfig, ProxySecurity,
+    Publisher, Receiver, Runtime,
+};
 
 use crate::message::{BenchMessage, Blob, Text};
 use crate::options::{RowSpec, Scenario, Transport};
@@ -31,14 +34,17 @@ pub(crate) trait Sink: Send {
     fn recv(&mut self, timeout: Duration) -> Result<Option<u64>, String>;
 }
 
-/// Which implementation a path uses.
+/// Which implementation a path uses, and whether its links use CURVE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
     /// Raw `zmq` sockets, `zmq_proxy`, hand-written relay threads; `padding` extra bytes per
-    /// message.
-    Raw { padding: usize },
-    /// Typed Hermes sockets, `Proxy`, `Node`s.
-    Hermes,
+    /// message. With `curve`, binding sockets are CURVE servers and connecting ones clients,
+    /// with no ZAP handler: libzmq admits any client that knows the server's key.
+    Raw { padding: usize, curve: bool },
+    /// Typed Hermes sockets, `Proxy`, `Node`s. With `curve`, secured as a topology with
+    /// security on runs them: CURVE servers whose ZAP handler admits exactly the declared
+    /// peers, and the per-sender checks of topics and subscriptions.
+    Hermes { curve: bool },
 }
 
 /// A built path; dropping it stops everything in it, in order.
@@ -70,11 +76,21 @@ impl Path {
 /// Builds the path `spec` describes on `side`, every socket with high-water mark `hwm`
 /// (0 = unlimited).
 pub(crate) fn open(spec: &RowSpec, side: Side, hwm: i32) -> Result<Path, String> {
+    if matches!(
+        side,
+        Side::Raw { curve: true, .. } | Side::Hermes { curve: true }
+    ) && !(spec.scenario.carries_curve() && spec.transport != Transport::Inproc)
+    {
+        return Err(format!(
+            "CURVE is measured on direct and proxy paths over tcp or ipc, not {} over {}",
+            spec.scenario, spec.transport
+        ));
+    }
     match side {
-        Side::Raw { padding } => raw::open(spec, spec.payload + padding, hwm),
-        Side::Hermes => match spec.scenario.codec() {
-            Codec::Protobuf => typed::open::<Blob>(spec, Codec::Protobuf, hwm),
-            codec => typed::open::<Text>(spec, codec, hwm),
+        Side::Raw { padding, curve } => raw::open(spec, spec.payload + padding, hwm, curve),
+        Side::Hermes { curve } => match spec.scenario.codec() {
+            Codec::Protobuf => typed::open::<Blob>(spec, Codec::Protobuf, hwm, curve),
+            codec => typed::open::<Text>(spec, codec, hwm, curve),
         },
     }
 }
@@ -243,8 +259,50 @@ mod raw {
         Ok(socket)
     }
 
-    fn sink(context: &zmq::Context, endpoint: &str, hwm: i32) -> Result<RawSink, String> {
+    /// CURVE keys for a raw path: the binding sockets' (servers) and the connecting ones'
+    /// (clients). No ZAP handler runs, as raw libzmq has no access rules to apply; a ZAP
+    /// handler would be asked once per connection anyway, never per message.
+    struct RawCurve {
+        server: zmq::CurveKeyPair,
+        client: zmq::CurveKeyPair,
+    }
+
+    impl RawCurve {
+        fn generate() -> Result<RawCurve, String> {
+            Ok(RawCurve {
+                server: zmq::CurveKeyPair::new().map_err(zmq_error("CURVE key pair"))?,
+                client: zmq::CurveKeyPair::new().map_err(zmq_error("CURVE key pair"))?,
+            })
+        }
+
+        /// Makes `socket` a CURVE server (before it binds).
+        fn serve(&self, socket: &zmq::Socket) -> Result<(), String> {
+            socket
+                .set_curve_server(true)
+                .and_then(|()| socket.set_curve_secretkey(&self.server.secret_key))
+                .map_err(zmq_error("CURVE server"))
+        }
+
+        /// Makes `socket` a CURVE client of the server (before it connects).
+        fn join(&self, socket: &zmq::Socket) -> Result<(), String> {
+            socket
+                .set_curve_serverkey(&self.server.public_key)
+                .and_then(|()| socket.set_curve_publickey(&self.client.public_key))
+                .and_then(|()| socket.set_curve_secretkey(&self.client.secret_key))
+                .map_err(zmq_error("CURVE client"))
+        }
+    }
+
+    fn sink(
+        context: &zmq::Context,
+        endpoint: &str,
+        hwm: i32,
+        curve: Option<&RawCurve>,
+    ) -> Result<RawSink, String> {
         let socket = socket(context, zmq::SUB, hwm)?;
+        if let Some(curve) = curve {
+            curve.join(&socket)?;
+        }
         socket
             .set_subscribe(SUBSCRIPTION.as_bytes())
             .map_err(zmq_error("subscribe"))?;
@@ -278,7 +336,7 @@ mod raw {
         transport: Transport,
         hwm: i32,
     ) -> Result<(Worker, String), String> {
-        let input = sink(context, from, hwm)?.socket;
+        let input = sink(context, from, hwm, None)?.socket;
         let output = socket(context, zmq::PUB, hwm)?;
         let bound = bind(&output, &endpoint(transport))?;
         let worker = Worker::spawn("bench-relay", move |stop| {
@@ -304,7 +362,18 @@ mod raw {
         Ok((worker, bound))
     }
 
-    pub(super) fn open(spec: &RowSpec, payload: usize, hwm: i32) -> Result<Path, String> {
+    pub(super) fn open(
+        spec: &RowSpec,
+        payload: usize,
+        hwm: i32,
+        curve: bool,
+    ) -> Result<Path, String> {
+        let curve = if curve {
+            Some(RawCurve::generate()?)
+        } else {
+            None
+        };
+        let curve = curve.as_ref();
         let context = zmq::Context::new();
         let mut parts: Vec<Box<dyn Any + Send>> = Vec::new();
         let publisher = socket(&context, zmq::PUB, hwm)?;
@@ -314,8 +383,11 @@ mod raw {
         };
         let sink = match spec.scenario {
             Scenario::Direct => {
+                if let Some(curve) = curve {
+                    curve.serve(&source.socket)?;
+                }
                 let bound = bind(&source.socket, &endpoint(spec.transport))?;
-                sink(&context, &bound, hwm)?
+                sink(&context, &bound, hwm, curve)?
             }
             Scenario::Pipeline => {
                 let mut upstream = bind(&source.socket, &endpoint(spec.transport))?;
@@ -325,11 +397,16 @@ mod raw {
                     parts.push(Box::new(worker));
                     upstream = bound;
                 }
-                sink(&context, &upstream, hwm)?
+                sink(&context, &upstream, hwm, None)?
             }
             _ => {
                 let frontend = socket(&context, zmq::XSUB, hwm)?;
                 let backend = socket(&context, zmq::XPUB, hwm)?;
+                if let Some(curve) = curve {
+                    curve.serve(&frontend)?;
+                    curve.serve(&backend)?;
+                    curve.join(&source.socket)?;
+                }
                 let front = bind(&frontend, &endpoint(spec.transport))?;
                 let back = bind(&backend, &endpoint(spec.transport))?;
                 let capture = if spec.scenario == Scenario::Capture {
@@ -378,7 +455,7 @@ mod raw {
                     .socket
                     .connect(&front)
                     .map_err(zmq_error("connect"))?;
-                sink(&context, &back, hwm)?
+                sink(&context, &back, hwm, curve)?
             }
         };
         parts.push(Box::new(context));
@@ -441,15 +518,20 @@ mod typed {
         codec: Codec,
         origin: &str,
         hwm: i32,
+        curve: Option<Curve>,
     ) -> Result<Publisher<M>, String> {
-        Publisher::<M>::builder(context)
+        let builder = Publisher::<M>::builder(context)
             .topic(TOPIC)
             .origin(origin)
             .codec(codec)
             .hwm(hwm.unsigned_abs())
-            .linger(Duration::ZERO)
-            .build()
-            .map_err(|err| err.to_string())
+            .linger(Duration::ZERO);
+        match curve {
+            Some(curve) => builder.curve(curve),
+            None => builder,
+        }
+        .build()
+        .map_err(|err| err.to_string())
     }
 
     fn receiver<M: BenchMessage>(
@@ -457,25 +539,75 @@ mod typed {
         codec: Codec,
         endpoint: &str,
         hwm: i32,
+        curve: Option<Curve>,
     ) -> Result<Receiver<M>, String> {
-        Receiver::<M>::builder(context)
+        let builder = Receiver::<M>::builder(context)
             .topic(SUBSCRIPTION)
             .codec(codec)
-            .hwm(hwm.unsigned_abs())
-            .connect(endpoint)
-            .map_err(|err| err.to_string())
+            .hwm(hwm.unsigned_abs());
+        match curve {
+            Some(curve) => builder.curve(curve),
+            None => builder,
+        }
+        .connect(endpoint)
+        .map_err(|err| err.to_string())
+    }
+
+    /// The keys of a secured path and who may do what, as a topology with security on
+    /// declares them: the source publishes `TOPIC`, the sink subscribes to `SUBSCRIPTION`.
+    struct Keys {
+        server: KeyPair,
+        source: KeyPair,
+        sink: KeyPair,
+    }
+
+    impl Keys {
+        fn generate() -> Result<Keys, String> {
+            let pair = || KeyPair::generate().map_err(|err| err.to_string());
+            Ok(Keys {
+                server: pair()?,
+                source: pair()?,
+                sink: pair()?,
+            })
+        }
+
+        fn source(&self) -> Peer {
+            Peer::new("source", self.source.public()).publishes([TOPIC])
+        }
+
+        fn sink(&self) -> Peer {
+            Peer::new("sink", self.sink.public()).subscribes([SUBSCRIPTION])
+        }
+
+        fn client(&self, keys: &KeyPair) -> Curve {
+            Curve::Client {
+                keys: keys.clone(),
+                server: self.server.public(),
+            }
+        }
     }
 
     pub(super) fn open<M: BenchMessage>(
         spec: &RowSpec,
         codec: Codec,
         hwm: i32,
+        curve: bool,
     ) -> Result<Path, String> {
+        let keys = if curve { Some(Keys::generate()?) } else { None };
         let context = Context::new();
         let mut parts: Vec<Box<dyn Any + Send>> = Vec::new();
         let error = |err: Error| err.to_string();
+        let source_curve = keys.as_ref().map(|keys| match spec.scenario {
+            // A publisher that binds is the server, and applies only declared subscriptions.
+            Scenario::Direct => Curve::Server {
+                keys: keys.server.clone(),
+                access: Access::new([keys.sink()]),
+            },
+            _ => keys.client(&keys.source),
+        });
+        let sink_curve = keys.as_ref().map(|keys| keys.client(&keys.sink));
         let mut source = TypedSource {
-            publisher: publisher::<M>(&context, codec, "source", hwm)?,
+            publisher: publisher::<M>(&context, codec, "source", hwm, source_curve)?,
             message: M::sized(spec.payload, codec),
         };
         let receiver = match spec.scenario {
@@ -484,7 +616,7 @@ mod typed {
                     .publisher
                     .bind(&endpoint(spec.transport))
                     .map_err(error)?;
-                receiver::<M>(&context, codec, &bound, hwm)?
+                receiver::<M>(&context, codec, &bound, hwm, sink_curve)?
             }
             Scenario::Pipeline => {
                 // The two relays are generated nodes (`pipeline/topology.yaml`).
@@ -494,7 +626,7 @@ mod typed {
                     .map_err(error)?;
                 let (runtime, upstream) = M::relays(&context, spec.transport, &upstream)?;
                 parts.push(Box::new(Relays(Some(runtime))));
-                receiver::<M>(&context, codec, &upstream, hwm)?
+                receiver::<M>(&context, codec, &upstream, hwm, sink_curve)?
             }
             _ => {
                 let mut config =
@@ -503,9 +635,16 @@ mod typed {
                 if spec.scenario == Scenario::Capture {
                     config = config.with_capture(endpoint(spec.transport));
                 }
+                if let Some(keys) = &keys {
+                    config = config.with_security(
+                        ProxySecurity::new(keys.server.clone())
+                            .frontend(Access::new([keys.source()]))
+                            .backend(Access::new([keys.sink()])),
+                    );
+                }
                 let proxy = Proxy::spawn(&context, config).map_err(error)?;
                 source.publisher.connect(proxy.frontend()).map_err(error)?;
-                let sink = receiver::<M>(&context, codec, proxy.backend(), hwm)?;
+                let sink = receiver::<M>(&context, codec, proxy.backend(), hwm, sink_curve)?;
                 let tap = proxy.capture().map(str::to_owned);
                 parts.push(Box::new(proxy));
                 if let Some(tap) = tap {

@@ -15,6 +15,10 @@ pub struct Report {
     pub settings: Settings,
     /// One row per scenario, transport and payload size.
     pub rows: Vec<Row>,
+    /// The rows measured with CURVE too (`--curve`); empty otherwise, and in reports saved
+    /// before it existed.
+    #[serde(default)]
+    pub curve: Vec<CurveRow>,
     /// CPU of an idle runtime, when measured.
     pub idle: Option<Idle>,
     /// The stalled-subscriber RSS check, when run.
@@ -162,6 +166,69 @@ pub struct Percentiles {
     pub p99_us: f64,
     /// 99.9th percentile, µs.
     pub p999_us: f64,
+}
+
+/// A direct or proxy path over tcp or ipc, raw and Hermes, each with and without CURVE, in
+/// alternating runs (`--curve`).
+///
+/// Secured Hermes runs as a topology with security on: CURVE servers whose ZAP handler admits
+/// the declared peers, and per-sender checks (a proxy checks every envelope's topic; a bound
+/// publisher, every subscription). Raw libzmq has CURVE and no ZAP handler: it has no rules
+/// to check.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CurveRow {
+    /// The scenario (`direct` or `proxy`).
+    pub scenario: Scenario,
+    /// The transport (`tcp` or `ipc`).
+    pub transport: Transport,
+    /// Payload bytes per message.
+    pub payload_bytes: usize,
+    /// Throughput with every high-water mark unlimited.
+    pub throughput: CurveThroughput,
+    /// One-way latency at a fixed rate.
+    pub latency: CurveLatency,
+}
+
+/// Throughput of the four sides of a [`CurveRow`], medians over the runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CurveThroughput {
+    /// Raw libzmq without CURVE.
+    pub raw: Rate,
+    /// Raw libzmq with CURVE.
+    pub raw_curve: Rate,
+    /// Hermes without security.
+    pub hermes: Rate,
+    /// Hermes with security.
+    pub hermes_curve: Rate,
+    /// Hermes with security / raw with CURVE, messages per second (the headline).
+    pub ratio: f64,
+    /// Hermes with security / Hermes without: what security costs Hermes.
+    pub ratio_vs_unsecured: f64,
+    /// Raw with CURVE / raw without: what the encryption alone costs libzmq.
+    pub raw_ratio: f64,
+}
+
+/// One-way latency of the four sides of a [`CurveRow`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CurveLatency {
+    /// Messages per second sent.
+    pub rate: u64,
+    /// Raw libzmq without CURVE.
+    pub raw: Percentiles,
+    /// Raw libzmq with CURVE.
+    pub raw_curve: Percentiles,
+    /// Hermes without security.
+    pub hermes: Percentiles,
+    /// Hermes with security.
+    pub hermes_curve: Percentiles,
+    /// Hermes with security / raw with CURVE at p50.
+    pub ratio_p50: f64,
+    /// Hermes with security / raw with CURVE at p99.
+    pub ratio_p99: f64,
+    /// Hermes with security / Hermes without at p50.
+    pub ratio_p50_vs_unsecured: f64,
+    /// Hermes with security / Hermes without at p99.
+    pub ratio_p99_vs_unsecured: f64,
 }
 
 /// CPU of a runtime with a proxy and a subscribed node and no traffic.
@@ -384,6 +451,9 @@ impl Report {
                 );
             }
         }
+        if !self.curve.is_empty() {
+            self.render_curve(&mut out);
+        }
         if let Some(idle) = &self.idle {
             let _ = writeln!(
                 out,
@@ -439,6 +509,76 @@ impl Report {
         }
         let _ = writeln!(out, "\n({:.0} s)", self.elapsed_s);
         out
+    }
+
+    /// The `--curve` tables: throughput, then one-way latency, of raw and Hermes each with and
+    /// without CURVE.
+    fn render_curve(&self, out: &mut String) {
+        out.push_str(
+            "\nSecurity (CURVE), throughput, high-water mark unlimited; Hermes secured = CURVE + ZAP \
+             + per-sender checks, raw = CURVE without a ZAP handler:\n\n",
+        );
+        out.push_str(
+            "| scenario | transport | payload | raw msg/s | raw CURVE msg/s | hermes msg/s \
+             | hermes CURVE msg/s | ratio vs raw CURVE | ratio vs hermes | raw CURVE / raw \
+             | CPU s/M msg raw CURVE | hermes CURVE |\n",
+        );
+        out.push_str(
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        );
+        for row in &self.curve {
+            let t = &row.throughput;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | **{:.2}** | **{:.2}** | {:.2} | {:.2} | {:.2} |",
+                row.scenario,
+                row.transport,
+                payload_label(row.payload_bytes),
+                thousands(t.raw.msg_per_s),
+                thousands(t.raw_curve.msg_per_s),
+                thousands(t.hermes.msg_per_s),
+                thousands(t.hermes_curve.msg_per_s),
+                t.ratio,
+                t.ratio_vs_unsecured,
+                t.raw_ratio,
+                t.raw_curve.cpu_s_per_million,
+                t.hermes_curve.cpu_s_per_million,
+            );
+        }
+        let rate = self.curve.first().map_or(0, |row| row.latency.rate);
+        let _ = writeln!(
+            out,
+            "\nSecurity (CURVE), one-way latency at {} msg/s, µs:\n",
+            thousands(rate as f64)
+        );
+        out.push_str(
+            "| scenario | transport | payload | raw p50 | raw CURVE p50 | p99 | hermes p50 | p99 \
+             | hermes CURVE p50 | p99 | ratio p50 vs raw CURVE | p99 | ratio p50 vs hermes | p99 |\n",
+        );
+        out.push_str(
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        );
+        for row in &self.curve {
+            let l = &row.latency;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.2}** | {:.2} | **{:.2}** | {:.2} |",
+                row.scenario,
+                row.transport,
+                payload_label(row.payload_bytes),
+                l.raw.p50_us,
+                l.raw_curve.p50_us,
+                l.raw_curve.p99_us,
+                l.hermes.p50_us,
+                l.hermes.p99_us,
+                l.hermes_curve.p50_us,
+                l.hermes_curve.p99_us,
+                l.ratio_p50,
+                l.ratio_p99,
+                l.ratio_p50_vs_unsecured,
+                l.ratio_p99_vs_unsecured,
+            );
+        }
     }
 
     /// The report as pretty-printed JSON, with the same fields as the tables.

@@ -60,6 +60,11 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
     for process in processes {
         assert_eq!(process["bounded"], Value::Bool(true), "{process}");
     }
+    assert_eq!(
+        report["curve"],
+        Value::Array(vec![]),
+        "CURVE rows only with `--curve`"
+    );
     let targets = report["targets"].as_array().expect("targets");
     assert!(
         targets
@@ -67,6 +72,61 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
             .all(|t| t["value"].is_number() && t["met"].is_boolean())
     );
     assert!(targets.len() >= 6 + 1 + 3, "{targets:?}");
+}
+
+#[test]
+fn smoke_curve_rows_compare_secured_hermes_with_raw_curve_and_unsecured_hermes() {
+    let output = run(&[
+        "--smoke",
+        "--curve",
+        "--scenario",
+        "direct,proxy",
+        "--transport",
+        "tcp,ipc",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "hermes-bench failed: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(report["errors"], Value::Array(vec![]), "{stderr}");
+    let rows = report["curve"].as_array().expect("curve rows");
+    // direct and proxy, each over tcp and ipc, at 64 B.
+    assert_eq!(rows.len(), 4, "{report}");
+    for (scenario, transport) in [
+        ("direct", "tcp"),
+        ("direct", "ipc"),
+        ("proxy", "tcp"),
+        ("proxy", "ipc"),
+    ] {
+        assert!(
+            rows.iter()
+                .any(|row| row["scenario"] == scenario && row["transport"] == transport),
+            "no CURVE row for {scenario} over {transport}"
+        );
+    }
+    for row in rows {
+        for ratio in [
+            &row["throughput"]["ratio"],
+            &row["throughput"]["ratio_vs_unsecured"],
+            &row["throughput"]["raw_ratio"],
+            &row["latency"]["ratio_p50"],
+            &row["latency"]["ratio_p99"],
+            &row["latency"]["ratio_p50_vs_unsecured"],
+            &row["latency"]["ratio_p99_vs_unsecured"],
+        ] {
+            let ratio = ratio.as_f64().expect("a numeric ratio");
+            assert!(ratio > 0.0, "{row}");
+        }
+        assert!(row["latency"]["hermes_curve"]["samples"].as_u64() > Some(0));
+    }
+}
+
+#[test]
+fn curve_without_a_row_that_carries_it_exits_2() {
+    let output = run(&["--curve", "--scenario", "pipeline"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`--curve`"), "{stderr}");
 }
 
 #[test]
