@@ -84,14 +84,16 @@ pub(crate) fn flood(
             })
             .map_err(|err| format!("cannot start the source thread: {err}"))?
     };
-    let quiet = if lossy {
-        Duration::from_millis(30)
-    } else {
-        Duration::from_secs(2)
-    };
     let mut received = 0u64;
     let mut last = started;
     loop {
+        // A lossy flood ends after a short quiet spell, but not before the first message: on a
+        // loaded machine the path's threads may not have run yet when the source finishes.
+        let quiet = if lossy && received > 0 {
+            Duration::from_millis(30)
+        } else {
+            Duration::from_secs(2)
+        };
         match sink.recv(quiet)? {
             Some(WARM_UP) => continue,
             Some(_) => {
