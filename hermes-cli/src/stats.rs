@@ -382,20 +382,27 @@ fn render_security(counters: &Counters) -> String {
             ]
         })
         .collect();
-    let mut widths = HEADER.map(str::len);
-    for row in &rows {
+    format!("\nsecurity:\n{}", aligned(HEADER, &rows, 1))
+}
+
+/// `rows` under `header`, in columns as wide as their widest cell, the first `left` columns
+/// aligned left and the others (numbers) right.
+fn aligned<const N: usize>(header: [&str; N], rows: &[[String; N]], left: usize) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let mut out = String::from("\nsecurity:\n");
-    for row in std::iter::once(HEADER.map(str::to_owned)).chain(rows) {
+    let mut out = String::new();
+    let header = header.map(str::to_owned);
+    for row in std::iter::once(&header).chain(rows) {
         let cells: Vec<String> = row
             .iter()
             .zip(widths)
             .enumerate()
             .map(|(column, (cell, width))| {
-                if column == 0 {
+                if column < left {
                     format!("{cell:<width$}")
                 } else {
                     format!("{cell:>width$}")
@@ -434,31 +441,7 @@ const HEADER: [&str; 8] = [
 ];
 
 fn table(rows: Vec<[String; 8]>) -> String {
-    let mut widths = HEADER.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let header = HEADER.map(str::to_string);
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(column, (cell, width))| {
-                if column < 2 {
-                    format!("{cell:<width$}")
-                } else {
-                    format!("{cell:>width$}")
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    aligned(HEADER, &rows, 2)
 }
 
 /// The live table: the last window's rates and lags, totals of loss and receipts.
