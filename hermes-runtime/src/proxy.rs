@@ -190,8 +190,14 @@ impl Proxy {
                     access: access.clone(),
                 };
                 let label = format!("{thread_name} {side}");
-                crate::security::configure(context, socket, &curve, Arc::clone(&counters), &label)
-                    .map(|secured| secured.expect("a CURVE server is secured"))
+                crate::security::configure(
+                    context,
+                    socket,
+                    Some(&curve),
+                    Arc::clone(&counters),
+                    &label,
+                )
+                .map(|secured| secured.expect("a CURVE server is secured"))
             };
             let mut frontend = server(&frontend_socket, &security.frontend, "frontend")?;
             frontend.guard.reserve(SecurityReport::TOPIC_PREFIX);
@@ -228,7 +234,7 @@ impl Proxy {
                     secure.capture = crate::security::configure(
                         context,
                         &socket,
-                        &curve,
+                        Some(&curve),
                         Arc::clone(&counters),
                         &label,
                     )?;

@@ -573,16 +573,13 @@ impl<M: Message> PublisherBuilder<M> {
             zmq_ext::set_xpub_manual(&mut socket, true).map_err(Error::zmq("set XPUB manual"))?;
         }
         let counters = Arc::new(Counters::default());
-        let security = match &self.curve {
-            Some(curve) => crate::security::configure(
-                &self.context,
-                &socket,
-                curve,
-                Arc::clone(&counters),
-                &format!("publisher {}", self.topic),
-            )?,
-            None => None,
-        };
+        let security = crate::security::configure(
+            &self.context,
+            &socket,
+            self.curve.as_ref(),
+            Arc::clone(&counters),
+            &format!("publisher {}", self.topic),
+        )?;
         socket
             .set_sndhwm(zmq_hwm(self.hwm))
             .map_err(Error::zmq("set send high-water mark"))?;

@@ -353,16 +353,13 @@ impl RawReceiverBuilder {
             subscriptions,
         )?;
         let counters = Arc::new(Counters::default());
-        let security = match &self.curve {
-            Some(curve) => crate::security::configure(
-                &self.context,
-                &socket,
-                curve,
-                Arc::clone(&counters),
-                "raw receiver",
-            )?,
-            None => None,
-        };
+        let security = crate::security::configure(
+            &self.context,
+            &socket,
+            self.curve.as_ref(),
+            Arc::clone(&counters),
+            "raw receiver",
+        )?;
         Ok(RawReceiver {
             socket: Some(socket),
             security,

@@ -872,16 +872,13 @@ impl<M: Message> ReceiverBuilder<M> {
             subscriptions,
         )?;
         let counters = Arc::new(Counters::default());
-        let security = match &self.curve {
-            Some(curve) => crate::security::configure(
-                &self.context,
-                &socket,
-                curve,
-                Arc::clone(&counters),
-                "receiver",
-            )?,
-            None => None,
-        };
+        let security = crate::security::configure(
+            &self.context,
+            &socket,
+            self.curve.as_ref(),
+            Arc::clone(&counters),
+            "receiver",
+        )?;
         Ok(Receiver {
             socket: Some(socket),
             security,

@@ -26,16 +26,19 @@ impl Secured {
     }
 }
 
-/// Sets `curve` on `socket` (before it binds or connects). A server is registered with the
-/// context's authenticator under a domain of its own and monitored for failed handshakes;
-/// `label` names it in logs.
+/// Sets `curve` on `socket` (before it binds or connects); nothing without one. A server is
+/// registered with the context's authenticator under a domain of its own and monitored for
+/// failed handshakes; `label` names it in logs.
 pub(crate) fn configure(
     context: &Context,
     socket: &zmq::Socket,
-    curve: &Curve,
+    curve: Option<&Curve>,
     counters: Arc<Counters>,
     label: &str,
 ) -> Result<Option<Secured>> {
+    let Some(curve) = curve else {
+        return Ok(None);
+    };
     match curve {
         Curve::Server { keys, access } => {
             let registration = zap::register(
