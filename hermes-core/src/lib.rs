@@ -8,7 +8,8 @@
 //! - [`Endpoint`]: the endpoint grammar (`tcp://host:port`, `ipc://path`, `inproc://name`);
 //! - [`Codec`]: codec names and the ids the envelope header carries, and [`PythonLayout`]:
 //!   how `python-json` lays out a message's fields;
-//! - [`SlowSubscriberAction`]: what a subscriber that falls behind does;
+//! - [`SlowSubscriberAction`]: what a subscriber that falls behind does, and [`Liveness`]:
+//!   how a connection notices a dead peer;
 //! - [`fingerprint`]: the type fingerprint every native envelope carries, and [`lineage`]
 //!   with [`lineage_fingerprint`]: the fingerprint of a message's name and major version;
 //! - [`proto`]: the protobuf model of a messages file, from which `.proto` text and runtime
@@ -25,6 +26,7 @@
 mod codec;
 mod endpoint;
 mod fingerprint;
+mod liveness;
 mod policy;
 pub mod proto;
 pub mod topic;
@@ -32,5 +34,6 @@ pub mod topic;
 pub use codec::{Codec, PythonLayout, UnknownCodec, UnknownPythonLayout};
 pub use endpoint::{Endpoint, EndpointError, ProxySide};
 pub use fingerprint::{ANY_FINGERPRINT, fingerprint, lineage, lineage_fingerprint};
+pub use liveness::Liveness;
 pub use policy::SlowSubscriberAction;
 pub use topic::TopicFilter;

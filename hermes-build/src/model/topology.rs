@@ -24,6 +24,12 @@ pub struct Topology {
     /// `empty_node` or `unused_proxy`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deny: Vec<Spanned<Lint>>,
+    /// The machines the topology runs on, by name, with the address the others reach each at.
+    /// Proxies and nodes are placed on them with `host:`; a socket bound to every interface
+    /// (`tcp://*:6000`) on host `edge-1` is reached from other hosts at
+    /// `tcp://<edge-1's address>:6000`.
+    #[serde(default, skip_serializing_if = "NamedMap::is_empty")]
+    pub hosts: NamedMap<Host>,
     /// Proxies by name: an XSUB frontend that publishers connect to, forwarding to an XPUB
     /// backend that subscribers connect to.
     #[serde(default)]
@@ -68,6 +74,68 @@ impl Security {
     }
 }
 
+/// A machine of the topology.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// Documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// The address other hosts reach this one at: an IP address or a DNS name.
+    pub address: Spanned<String>,
+}
+
+/// Heartbeats and TCP keepalive on a process's tcp and ipc links; each key not given comes
+/// from `defaults.liveness`, else the built-in default.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LivenessSettings {
+    /// Milliseconds between ZMTP heartbeats to each peer (`ZMQ_HEARTBEAT_IVL`); 0 turns
+    /// heartbeats off. 1000 when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_ms: Option<Spanned<u32>>,
+    /// Milliseconds of silence after which a peer counts as dead and its connection is closed
+    /// and retried (`ZMQ_HEARTBEAT_TIMEOUT` and `ZMQ_HEARTBEAT_TTL`). 5000 when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<Spanned<u32>>,
+    /// Whether the kernel probes idle tcp connections (`ZMQ_TCP_KEEPALIVE`); `true` when not
+    /// given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_keepalive: Option<Spanned<bool>>,
+    /// Seconds a tcp connection is idle before the first keepalive probe; 10 when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_idle_s: Option<Spanned<u32>>,
+    /// Seconds between keepalive probes; 5 when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_interval_s: Option<Spanned<u32>>,
+    /// Unanswered probes before the kernel drops the connection; 3 when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_count: Option<Spanned<u32>>,
+}
+
+/// Prometheus metrics served by a process over HTTP: `/metrics`, and `/healthz` and `/readyz`
+/// for probes.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// The tcp port. In containers (`hermes export compose` or `k8s`) every process serves on
+    /// it; processes sharing a machine (`hermes up`, systemd) take it and the ports after it,
+    /// in start order, unless they set their own.
+    pub port: Spanned<u16>,
+}
+
+/// Resources a process asks of a cluster (`hermes export k8s`: the container's requests).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// CPU, as Kubernetes writes it: `100m` is a tenth of a core, `2` two cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Spanned<String>>,
+    /// Memory, as Kubernetes writes it: `64Mi`, `1Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Spanned<String>>,
+}
+
 /// Pinned public keys, by node, proxy and operator name.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -109,9 +177,21 @@ pub struct Defaults {
     /// the default), `list` or `object`. Receivers read every layout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python_layout: Option<Spanned<PythonLayout>>,
+    /// Heartbeats and keepalive for every process; on by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<LivenessSettings>,
+    /// Serve Prometheus metrics from every process; off when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+    /// The container image of nodes that do not name their own (`hermes export`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Spanned<String>>,
+    /// The resources of processes that do not give their own (`hermes export k8s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
 }
 
-pub use hermes_core::{Codec, PythonLayout};
+pub use hermes_core::{Codec, Liveness, PythonLayout};
 
 /// The slow-subscriber policy: how far behind a subscriber may fall, and what happens then.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -187,6 +267,18 @@ pub struct Proxy {
     /// own process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<Spanned<String>>,
+    /// Overrides `defaults.liveness`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<LivenessSettings>,
+    /// Overrides `defaults.metrics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+    /// The container image to run it from (`hermes export`); `defaults.image` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Spanned<String>>,
+    /// Overrides `defaults.resources`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
 }
 
 /// A node: one program (or one part of a program) with its ports.
@@ -218,6 +310,18 @@ pub struct Node {
     /// Whether `hermes up` restarts the node when it exits; `on-failure` when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<Spanned<RestartPolicy>>,
+    /// Overrides `defaults.liveness`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<LivenessSettings>,
+    /// Overrides `defaults.metrics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+    /// The container image to run it from (`hermes export`); `defaults.image` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Spanned<String>>,
+    /// Overrides `defaults.resources`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
 }
 
 impl Node {
@@ -374,6 +478,56 @@ impl PortSettings {
 }
 
 impl Topology {
+    /// The liveness settings of a process whose own are `own`: each key from `own`, else
+    /// `defaults.liveness`, else [`Liveness::DEFAULT`].
+    pub fn liveness(&self, own: Option<&LivenessSettings>) -> Liveness {
+        let defaults = self.defaults.liveness.as_ref();
+        let pick = |key: fn(&LivenessSettings) -> Option<&Spanned<u32>>, default: u32| {
+            own.and_then(key)
+                .or_else(|| defaults.and_then(key))
+                .map_or(default, |value| value.value)
+        };
+        let keepalive = own
+            .and_then(|own| own.tcp_keepalive.as_ref())
+            .or_else(|| defaults.and_then(|defaults| defaults.tcp_keepalive.as_ref()))
+            .map_or(Liveness::DEFAULT.tcp_keepalive, |value| value.value);
+        let fallback = Liveness::DEFAULT;
+        Liveness {
+            heartbeat_ms: pick(|s| s.heartbeat_ms.as_ref(), fallback.heartbeat_ms),
+            timeout_ms: pick(|s| s.timeout_ms.as_ref(), fallback.timeout_ms),
+            tcp_keepalive: keepalive,
+            keepalive_idle_s: pick(|s| s.keepalive_idle_s.as_ref(), fallback.keepalive_idle_s),
+            keepalive_interval_s: pick(
+                |s| s.keepalive_interval_s.as_ref(),
+                fallback.keepalive_interval_s,
+            ),
+            keepalive_count: pick(|s| s.keepalive_count.as_ref(), fallback.keepalive_count),
+        }
+    }
+
+    /// The metrics port a process whose own setting is `own` asks for: its own, else
+    /// `defaults.metrics`; `None` serves none.
+    pub fn metrics_port(&self, own: Option<&Metrics>) -> Option<u16> {
+        own.or(self.defaults.metrics.as_ref())
+            .map(|metrics| metrics.port.value)
+    }
+
+    /// The container image of a process whose own is `own`: its own, else `defaults.image`.
+    pub fn image<'a>(&'a self, own: Option<&'a Spanned<String>>) -> Option<&'a str> {
+        own.or(self.defaults.image.as_ref())
+            .map(|image| image.value.as_str())
+    }
+
+    /// The resources of a process whose own are `own`: its own, else `defaults.resources`.
+    pub fn resources<'a>(&'a self, own: Option<&'a Resources>) -> Option<&'a Resources> {
+        own.or(self.defaults.resources.as_ref())
+    }
+
+    /// The address other hosts reach host `name` at, when `hosts:` declares it.
+    pub fn host_address(&self, name: &str) -> Option<&str> {
+        self.hosts.get(name).map(|host| host.address.value.as_str())
+    }
+
     /// The `python-json` layout a publication writes `message` in: the port's `python_layout`,
     /// else the message's, else `defaults.python_layout`, else `message`
     /// ([`PythonLayout::Message`]).
