@@ -127,6 +127,9 @@ const CHECKS: &[Check] = &[
     check_malformed_endpoints,
     check_endpoint_conflicts,
     check_inproc_across_processes,
+    check_host_addresses,
+    check_unknown_hosts,
+    check_links_across_hosts,
     check_wrong_proxy_sides,
     check_unmatched_subscriptions,
     check_topic_type_conflicts,
@@ -946,6 +949,205 @@ fn check_inproc_across_processes(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 "inproc endpoints work within one process: give both the same `process:`, or use `ipc://` or `tcp://`",
             ),
         );
+    }
+}
+
+/// `hermes::malformed_endpoint` for `hosts:`: an address must make `tcp://<address>:<port>`.
+fn check_host_addresses(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for (name, host) in cx.topology.hosts.iter() {
+        let address = &host.address;
+        let problem = match Endpoint::parse(&format!("tcp://{}:1", address.value)) {
+            _ if address.value == "*" => {
+                Some("`*` binds every interface; it is not an address".to_owned())
+            }
+            Ok(Endpoint::Tcp { .. }) => None,
+            Ok(_) => Some("expected an IP address or a DNS name".to_owned()),
+            Err(error) => Some(error.0),
+        };
+        if let Some(problem) = problem {
+            out.push(
+                Diagnostic::new(
+                    Code::MalformedEndpoint,
+                    format!("host `{name}` has address `{}`: {problem}", address.value),
+                )
+                .with_label(cx.file, address.span, "not an address")
+                .with_help("write the IP address or DNS name other hosts reach it at, without a scheme or port"),
+            );
+        }
+    }
+}
+
+/// The declared `host:` of every proxy and node, with who is placed there.
+fn placements<'a>(cx: &Context<'a>) -> Vec<(String, &'a Spanned<String>)> {
+    let proxies = cx.topology.proxies.iter().filter_map(|(name, proxy)| {
+        proxy
+            .host
+            .as_ref()
+            .map(|host| (format!("proxy `{name}`"), host))
+    });
+    let nodes = cx.topology.nodes.iter().filter_map(|(name, node)| {
+        node.host
+            .as_ref()
+            .map(|host| (format!("node `{name}`"), host))
+    });
+    proxies.chain(nodes).collect()
+}
+
+/// `hermes::unknown_host`: every `host:` names a host of `hosts:`.
+fn check_unknown_hosts(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let declared: Vec<&str> = cx
+        .topology
+        .hosts
+        .names()
+        .map(|name| name.as_str())
+        .collect();
+    for (who, host) in placements(cx) {
+        if declared.contains(&host.as_str()) {
+            continue;
+        }
+        let help = match did_you_mean(host, declared.iter().copied()) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None => format!(
+                "declare it under `hosts:` with the address other hosts reach it at: \
+                 `hosts: {{ {host}: {{ address: <ip or dns name> }} }}`",
+                host = host.value
+            ),
+        };
+        out.push(
+            Diagnostic::new(
+                Code::UnknownHost,
+                format!(
+                    "{who} is placed on host `{}`, which `hosts:` does not declare",
+                    host.value
+                ),
+            )
+            .with_label(cx.file, host.span, "unknown host")
+            .with_help(help),
+        );
+    }
+}
+
+/// One link between a connecting port and the socket it reaches: the port's node and `via:`
+/// or `connect:`, and the bound side.
+struct Link<'a> {
+    port_host: Option<&'a str>,
+    port_who: String,
+    port_span: Span,
+    bound: Endpoint,
+    bound_text: &'a Spanned<String>,
+    bound_host: Option<&'a str>,
+    bound_who: String,
+}
+
+/// Every link of a port that connects: to its proxy's side, or to the port that binds its
+/// endpoint.
+fn links<'a>(cx: &Context<'a>) -> Vec<Link<'a>> {
+    let mut links = Vec::new();
+    for info in &cx.graph.ports {
+        let (node_name, node) = &cx.topology.nodes.entries()[info.id.node];
+        let Some(port) = cx.port(info.id) else {
+            continue;
+        };
+        let Some(port_text) = port.via.as_ref().or(port.connect.as_ref()) else {
+            continue;
+        };
+        let owner = match (&info.channel, info.proxy_side) {
+            (Some(Channel::Proxy(proxy)), Some(side)) => BindingOwner::Proxy(*proxy, side),
+            (Some(Channel::Endpoint(key)), None) => {
+                let binder = cx.graph.bindings.iter().find(|binding| &binding.key == key);
+                match binder {
+                    Some(binding) => binding.owner,
+                    None => continue,
+                }
+            }
+            _ => continue,
+        };
+        let Some(bound_text) = binding_text(cx, owner) else {
+            continue;
+        };
+        let Ok(bound) = parse_endpoint(bound_text) else {
+            continue;
+        };
+        let bound_host = match owner {
+            BindingOwner::Proxy(proxy, _) => cx.topology.proxies.entries()[proxy].1.host.as_ref(),
+            BindingOwner::Port(id) => cx.topology.nodes.entries()[id.node].1.host.as_ref(),
+        };
+        links.push(Link {
+            port_host: node.host.as_ref().map(|host| host.as_str()),
+            port_who: format!("node `{node_name}`"),
+            port_span: port_text.span,
+            bound,
+            bound_text,
+            bound_host: bound_host.map(|host| host.as_str()),
+            bound_who: binding_owner_name(cx, owner),
+        });
+    }
+    links
+}
+
+fn host_label(host: Option<&str>) -> String {
+    match host {
+        Some(host) => format!("host `{host}`"),
+        None => "the local machine (no `host:`)".to_owned(),
+    }
+}
+
+/// `hermes::local_transport_across_hosts` and `hermes::loopback_across_hosts`: a link between
+/// sockets on different hosts must be tcp, to an address the connecting host can reach.
+fn check_links_across_hosts(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for link in links(cx) {
+        let same_host = match (link.port_host, link.bound_host) {
+            (Some(here), Some(there)) => here.eq_ignore_ascii_case(there),
+            (here, there) => here == there,
+        };
+        if same_host {
+            continue;
+        }
+        let places = format!(
+            "{} runs on {}, {} on {}",
+            link.port_who,
+            host_label(link.port_host),
+            link.bound_who,
+            host_label(link.bound_host)
+        );
+        match &link.bound {
+            Endpoint::Ipc { .. } | Endpoint::Inproc { .. } => out.push(
+                Diagnostic::new(
+                    Code::LocalTransportAcrossHosts,
+                    format!("`{}` cannot cross hosts: {places}", link.bound_text.value),
+                )
+                .with_label(cx.file, link.port_span, "links across hosts")
+                .with_label(cx.file, link.bound_text.span, "bound here")
+                .with_help("bind a tcp endpoint such as `tcp://*:6000`, or place both on one host"),
+            ),
+            Endpoint::Tcp { host, .. } if link.bound.is_loopback() => {
+                // A host whose own address is a loopback one (hosts on 127.0.0.2 and 127.0.0.3,
+                // as tests run them) is reached there by design.
+                let own_address = link
+                    .bound_host
+                    .and_then(|name| cx.topology.host_address(name))
+                    .is_some_and(|address| address.eq_ignore_ascii_case(host));
+                if own_address {
+                    continue;
+                }
+                out.push(
+                    Diagnostic::new(
+                        Code::LoopbackAcrossHosts,
+                        format!(
+                            "`{}` is a loopback address, which only its own host reaches: {places}",
+                            link.bound_text.value
+                        ),
+                    )
+                    .with_label(cx.file, link.port_span, "links across hosts")
+                    .with_label(cx.file, link.bound_text.span, "bound to loopback")
+                    .with_help(
+                        "bind every interface (`tcp://*:PORT`, reached at the host's address) or \
+                         the host's own address",
+                    ),
+                );
+            }
+            Endpoint::Tcp { .. } => {}
+        }
     }
 }
 

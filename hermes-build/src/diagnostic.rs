@@ -96,6 +96,9 @@ codes! {
     MalformedEndpoint => "malformed_endpoint", Error, "An endpoint is not `tcp://host:port`, `ipc://path` or `inproc://name`.";
     EndpointConflict => "endpoint_conflict", Error, "Two sockets bind the same endpoint (or the same TCP port on one host).";
     InprocAcrossProcesses => "inproc_across_processes", Error, "An `inproc://` endpoint is used by nodes that run in different processes.";
+    UnknownHost => "unknown_host", Error, "A proxy or node is placed on a host that `hosts:` does not declare.";
+    LocalTransportAcrossHosts => "local_transport_across_hosts", Error, "An `ipc://` or `inproc://` link joins sockets on different hosts.";
+    LoopbackAcrossHosts => "loopback_across_hosts", Error, "A link across hosts reaches a socket bound to a loopback address, which only its own host can reach.";
     UnmatchedSubscription => "unmatched_subscription", Error, "No publication reachable from a subscription matches its topic.";
     TopicTypeConflict => "topic_type_conflict", Error, "One topic is published with two different message types.";
     SubscriptionTypeMismatch => "subscription_type_mismatch", Error, "A subscription's matching publications carry a different message type.";

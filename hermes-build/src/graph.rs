@@ -142,34 +142,67 @@ pub struct TopologyGraph {
     port_index: HashMap<PortId, usize>,
 }
 
-/// The machine a socket lives on: its owner's `host:`, else the host it binds to when that is
-/// not a wildcard or loopback address, else `localhost`.
-fn machine_of(host: Option<&str>, endpoint: &Endpoint) -> String {
-    match (host, endpoint) {
-        (Some(host), _) => host.to_ascii_lowercase(),
-        (None, Endpoint::Tcp { host, .. }) if !endpoint.is_local_host() => {
-            host.to_ascii_lowercase()
-        }
-        _ => "localhost".to_string(),
-    }
-}
+/// The topology's machines: host names, and the names of the addresses `hosts:` gives
+/// them, so that an endpoint written with a host's address and one written with its name meet.
+#[derive(Default)]
+struct Machines(HashMap<String, String>);
 
-/// The channel key of an endpoint as bound by a socket on `owner_host`.
-fn bind_key(owner_host: Option<&str>, endpoint: &Endpoint) -> String {
-    match endpoint {
-        Endpoint::Tcp { port, .. } => format!("tcp://{}:{port}", machine_of(owner_host, endpoint)),
-        Endpoint::Ipc { path } => format!("ipc://{}:{path}", machine_of(owner_host, endpoint)),
-        Endpoint::Inproc { name } => format!("inproc://{name}"),
-    }
-}
-
-/// The channel key of an endpoint as connected to by a socket on `owner_host`.
-fn connect_key(owner_host: Option<&str>, endpoint: &Endpoint) -> String {
-    match endpoint {
-        Endpoint::Tcp { host, port } if !endpoint.is_local_host() => {
-            format!("tcp://{}:{port}", host.to_ascii_lowercase())
+impl Machines {
+    fn new(topology: &Topology) -> Machines {
+        let mut names = HashMap::new();
+        for (name, host) in topology.hosts.iter() {
+            let name = name.to_ascii_lowercase();
+            names.insert(host.address.to_ascii_lowercase(), name.clone());
+            names.insert(name.clone(), name);
         }
-        _ => bind_key(owner_host, endpoint),
+        Machines(names)
+    }
+
+    /// The host an endpoint's host part names, when it is a declared host or its address.
+    fn declared(&self, host: &str) -> Option<&str> {
+        self.0.get(&host.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    /// The machine a socket lives on: its owner's `host:`, else the host it binds to when
+    /// that is a declared host or not a wildcard or loopback address, else `localhost`.
+    fn of(&self, owner_host: Option<&str>, endpoint: &Endpoint) -> String {
+        match (owner_host, endpoint) {
+            (Some(host), _) => self
+                .declared(host)
+                .map_or_else(|| host.to_ascii_lowercase(), str::to_owned),
+            (None, Endpoint::Tcp { host, .. }) => match self.declared(host) {
+                Some(machine) => machine.to_owned(),
+                None if !endpoint.is_local_host() => host.to_ascii_lowercase(),
+                None => "localhost".to_string(),
+            },
+            _ => "localhost".to_string(),
+        }
+    }
+
+    /// The channel key of an endpoint as bound by a socket on `owner_host`.
+    fn bind_key(&self, owner_host: Option<&str>, endpoint: &Endpoint) -> String {
+        match endpoint {
+            Endpoint::Tcp { port, .. } => {
+                format!("tcp://{}:{port}", self.of(owner_host, endpoint))
+            }
+            Endpoint::Ipc { path } => format!("ipc://{}:{path}", self.of(owner_host, endpoint)),
+            Endpoint::Inproc { name } => format!("inproc://{name}"),
+        }
+    }
+
+    /// The channel key of an endpoint as connected to by a socket on `owner_host`: a declared
+    /// host (by name or address) or a remote address names the machine bound there.
+    fn connect_key(&self, owner_host: Option<&str>, endpoint: &Endpoint) -> String {
+        match endpoint {
+            Endpoint::Tcp { host, port } => match self.declared(host) {
+                Some(machine) => format!("tcp://{machine}:{port}"),
+                None if !endpoint.is_local_host() => {
+                    format!("tcp://{}:{port}", host.to_ascii_lowercase())
+                }
+                None => self.bind_key(owner_host, endpoint),
+            },
+            _ => self.bind_key(owner_host, endpoint),
+        }
     }
 }
 
@@ -224,6 +257,7 @@ impl TopologyGraph {
     /// ```
     pub fn build(topology: &Topology) -> TopologyGraph {
         let mut this = TopologyGraph::default();
+        let machines = Machines::new(topology);
         let proxy_names: HashMap<&str, usize> = topology
             .proxies
             .names()
@@ -248,7 +282,7 @@ impl TopologyGraph {
                 let Some(Ok(endpoint)) = endpoint.map(|text| parse_endpoint(text)) else {
                     continue;
                 };
-                let key = bind_key(host, &endpoint);
+                let key = machines.bind_key(host, &endpoint);
                 proxy_endpoints.entry(key.clone()).or_insert((index, side));
                 this.bindings.push(Binding {
                     endpoint,
@@ -285,7 +319,7 @@ impl TopologyGraph {
                             Channel::Proxy(proxy)
                         }),
                     Some(Transport::Bind(endpoint)) => {
-                        let key = bind_key(host, endpoint);
+                        let key = machines.bind_key(host, endpoint);
                         this.bindings.push(Binding {
                             endpoint: endpoint.clone(),
                             key: key.clone(),
@@ -301,7 +335,7 @@ impl TopologyGraph {
                         })
                     }
                     Some(Transport::Connect(endpoint)) => {
-                        let key = connect_key(host, endpoint);
+                        let key = machines.connect_key(host, endpoint);
                         Some(match proxy_endpoints.get(&key) {
                             Some(&(proxy, side)) => {
                                 proxy_side = Some(side);

@@ -51,6 +51,8 @@ struct DirectChannel {
     name: String,
     /// Where its binder binds (or, when no port binds it, the first address written for it).
     bind: String,
+    /// The binder's `host:`.
+    host: Option<String>,
 }
 
 /// The body of `<topology>.rs` (everything after the header), `pub mod <topology> { .. }`, and
@@ -96,7 +98,21 @@ pub(crate) fn topology_module(
     let value = topology_value(generator, &channels, &nodes);
     let mut node_modules: Vec<TokenStream> = nodes
         .iter()
-        .map(|(name, module, plans)| node_module(rt, name, module, plans))
+        .map(|(name, module, plans)| {
+            let placement = topology
+                .nodes
+                .get(name)
+                .map(|node| {
+                    placement(
+                        generator,
+                        node.host.as_ref(),
+                        node.liveness.as_ref(),
+                        node.metrics.as_ref(),
+                    )
+                })
+                .unwrap_or_default();
+            node_module(rt, name, module, plans, &placement)
+        })
         .collect();
     let in_nodes = if inline_nodes {
         quote!(#(#node_modules)*)
@@ -239,12 +255,30 @@ fn topology_value(
             }
             None => quote!(::core::option::Option::None),
         };
-        quote!(#rt::topology::ProxyInfo::new(#name, #frontend, #backend, #capture, #proxy_hwm))
+        let placement = placement(
+            generator,
+            proxy.host.as_ref(),
+            proxy.liveness.as_ref(),
+            proxy.metrics.as_ref(),
+        );
+        quote!(#rt::topology::ProxyInfo::new(#name, #frontend, #backend, #capture, #proxy_hwm)#placement)
     });
     let channels = channels.values().map(|channel| {
         let (name, bind) = (&channel.name, &channel.bind);
-        quote!(#rt::topology::ChannelInfo::new(#name, #bind))
+        match &channel.host {
+            Some(host) => quote!(#rt::topology::ChannelInfo::new(#name, #bind).on_host(#host)),
+            None => quote!(#rt::topology::ChannelInfo::new(#name, #bind)),
+        }
     });
+    let hosts = if topology.hosts.is_empty() {
+        TokenStream::new()
+    } else {
+        let hosts = topology.hosts.iter().map(|(name, host)| {
+            let (name, address) = (name.as_str(), host.address.as_str());
+            quote!(#rt::topology::HostInfo::new(#name, #address))
+        });
+        quote!(.with_hosts(&[#(#hosts),*]))
+    };
     let nodes = nodes
         .iter()
         .map(|(_, module, _)| quote!(nodes::#module::NODE));
@@ -258,8 +292,57 @@ fn topology_value(
             &[#(#proxies),*],
             &[#(#channels),*],
             &[#(#nodes),*],
-        )#security;
+        )#hosts #security;
     }
+}
+
+/// `.on_host(..)`, `.liveness(..)` and `.metrics(..)` of a node or proxy, each only when it
+/// is not the default.
+fn placement(
+    generator: &Gen<'_>,
+    host: Option<&crate::model::Spanned<String>>,
+    liveness: Option<&crate::model::LivenessSettings>,
+    metrics: Option<&crate::model::Metrics>,
+) -> TokenStream {
+    let rt = &generator.rt;
+    let topology = &generator.loaded.topology;
+    let mut tokens = TokenStream::new();
+    if let Some(host) = host {
+        let host = host.as_str();
+        tokens.extend(quote!(.on_host(#host)));
+    }
+    let liveness = topology.liveness(liveness);
+    if liveness != crate::model::Liveness::DEFAULT {
+        let crate::model::Liveness {
+            heartbeat_ms,
+            timeout_ms,
+            tcp_keepalive,
+            keepalive_idle_s,
+            keepalive_interval_s,
+            keepalive_count,
+        } = liveness;
+        let [heartbeat_ms, timeout_ms, keepalive_idle_s, keepalive_interval_s, keepalive_count] = [
+            heartbeat_ms,
+            timeout_ms,
+            keepalive_idle_s,
+            keepalive_interval_s,
+            keepalive_count,
+        ]
+        .map(proc_macro2::Literal::u32_unsuffixed);
+        tokens.extend(quote!(.liveness(#rt::topology::Liveness {
+            heartbeat_ms: #heartbeat_ms,
+            timeout_ms: #timeout_ms,
+            tcp_keepalive: #tcp_keepalive,
+            keepalive_idle_s: #keepalive_idle_s,
+            keepalive_interval_s: #keepalive_interval_s,
+            keepalive_count: #keepalive_count,
+        })));
+    }
+    if let Some(port) = topology.metrics_port(metrics) {
+        let port = proc_macro2::Literal::u16_unsuffixed(port);
+        tokens.extend(quote!(.metrics(#port)));
+    }
+    tokens
 }
 
 /// `.with_security(...)` for a topology with `security:`: the key directory (joined to the
@@ -297,7 +380,7 @@ fn security_value(generator: &Gen<'_>) -> TokenStream {
 }
 
 /// A port on a direct channel: node, topic and endpoint as written.
-type PortAddress = (String, String, String);
+type PortAddress = (String, String, String, Option<String>);
 
 /// The direct channels, keyed by channel key, with their names.
 fn direct_channels(
@@ -321,7 +404,12 @@ fn direct_channels(
             Some(Transport::Bind(endpoint) | Transport::Connect(endpoint)) => endpoint.to_string(),
             _ => continue,
         };
-        let here = (node_name.value.clone(), port.topic.value.clone(), endpoint);
+        let here = (
+            node_name.value.clone(),
+            port.topic.value.clone(),
+            endpoint,
+            node.host.as_ref().map(|host| host.value.clone()),
+        );
         let entry = found
             .entry(key.clone())
             .or_insert_with(|| (None, here.clone()));
@@ -329,24 +417,24 @@ fn direct_channels(
             entry.0 = Some(here);
         }
     }
-    let mut bases: Vec<(String, String, String)> = found
+    let mut bases: Vec<(String, String, String, Option<String>)> = found
         .into_iter()
         .map(|(key, (binder, first))| {
-            let (node, topic, endpoint) = binder.unwrap_or(first);
+            let (node, topic, endpoint, host) = binder.unwrap_or(first);
             let base = format!(
                 "{}_{}",
                 ident::snake_string(&node),
                 ident::topic_words(&topic)
             );
-            (base, key, endpoint)
+            (base, key, endpoint, host)
         })
         .collect();
     bases.sort();
     bases
         .into_iter()
-        .map(|(base, key, bind)| {
+        .map(|(base, key, bind, host)| {
             let name = names.claim(&base).trim_start_matches("r#").to_owned();
-            (key, DirectChannel { name, bind })
+            (key, DirectChannel { name, bind, host })
         })
         .collect()
 }
@@ -514,6 +602,7 @@ fn node_module(
     name: &str,
     module: &Ident,
     plans: &[PortPlan<'_>],
+    placement: &TokenStream,
 ) -> TokenStream {
     let doc = format!(" Node `{name}`.");
     let publications: Vec<&PortPlan<'_>> = plans
@@ -604,7 +693,7 @@ fn node_module(
             /// The node's name, also the origin of everything it publishes.
             pub const NAME: &str = #name;
             /// The node's port table: its ports as declared, defaults applied.
-            pub const NODE: NodeInfo = NodeInfo::new(NAME, &[#(#publishes),*], &[#(#subscribes),*]);
+            pub const NODE: NodeInfo = NodeInfo::new(NAME, &[#(#publishes),*], &[#(#subscribes),*])#placement;
 
             /// The node's publishers: a method per publication, accepting only its message type.
             #[derive(::core::fmt::Debug)]

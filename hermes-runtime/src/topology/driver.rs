@@ -170,14 +170,17 @@ fn bind_all<S: PortSocket>(sockets: &mut Sockets<S>, wiring: &mut Wiring) -> Res
 }
 
 /// Connects the other ports of `sockets`: to their proxy, or to their peer's endpoint.
-fn connect_all<S: PortSocket>(sockets: &mut Sockets<S>, wiring: &mut Wiring) -> Result<()> {
+fn connect_all<S: PortSocket>(
+    sockets: &mut Sockets<S>,
+    wiring: &mut Wiring,
+    host: Option<&str>,
+) -> Result<()> {
     for (port, socket) in sockets {
         let endpoint = match port.wiring {
-            PortWiring::Proxy(proxy, side) => wiring.proxy_endpoint(proxy, side)?,
-            PortWiring::Connect(channel, declared) => wiring
-                .channel_entry(channel)?
-                .connect_endpoint(declared)
-                .to_owned(),
+            PortWiring::Proxy(proxy, side) => wiring.proxy_endpoint(proxy, side, host)?,
+            PortWiring::Connect(channel, declared) => {
+                wiring.channel_endpoint(channel, declared, host)?
+            }
             PortWiring::Bind(..) => continue,
         };
         socket.connect(&endpoint)?;
@@ -259,8 +262,8 @@ impl Ports {
 
     /// Connects the other ports: to their proxy, or to their peer's endpoint.
     fn connect(&mut self, wiring: &mut Wiring) -> Result<()> {
-        connect_all(&mut self.publishers, wiring)?;
-        connect_all(&mut self.receivers, wiring)
+        connect_all(&mut self.publishers, wiring, self.node.host)?;
+        connect_all(&mut self.receivers, wiring, self.node.host)
     }
 
     /// The next publication's publisher, typed `M`.

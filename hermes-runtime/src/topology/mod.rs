@@ -25,13 +25,14 @@ mod wiring;
 
 pub use driver::{Hooks, spawn_proxies, spawn_proxy};
 pub use info::{
-    ChannelInfo, MessageInfo, NodeInfo, PortInfo, PortWiring, ProxyInfo, SecurityInfo, TopologyInfo,
+    ChannelInfo, HostInfo, MessageInfo, NodeInfo, PortInfo, PortWiring, ProxyInfo, SecurityInfo,
+    TopologyInfo,
 };
 pub use main::{NoArgs, Options, exit_code, init_tracing, proxy_main, run};
 pub use security::TopologySecurity;
 pub use wiring::{DirectEndpoint, Wiring};
 
-pub use hermes_core::ProxySide;
+pub use hermes_core::{Liveness, ProxySide};
 
 /// What generated node modules implement and call. Not a public API.
 #[doc(hidden)]

@@ -299,14 +299,13 @@ impl TopologySecurity {
         publishes: bool,
     ) -> Result<Option<Curve>> {
         let endpoint = match port.wiring {
-            PortWiring::Proxy(proxy, side) => wiring.proxy_endpoint(proxy, side)?,
+            PortWiring::Proxy(proxy, side) => wiring.proxy_endpoint(proxy, side, node.host)?,
             PortWiring::Bind(channel, _) => wiring
                 .channel(channel)
                 .map_or_else(String::new, |entry| entry.bind.clone()),
             PortWiring::Connect(channel, declared) => wiring
-                .channel(channel)
-                .map_or(declared, |entry| entry.connect_endpoint(declared))
-                .to_owned(),
+                .channel_endpoint(channel, declared, node.host)
+                .unwrap_or_else(|_| declared.to_owned()),
         };
         if !curve_covers(&endpoint) {
             return Ok(None);

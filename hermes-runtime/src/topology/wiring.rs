@@ -37,6 +37,41 @@ pub struct Wiring {
     proxies: BTreeMap<String, ProxyConfig>,
     channels: BTreeMap<String, DirectEndpoint>,
     security: Option<TopologySecurity>,
+    placement: Placement,
+}
+
+/// Where the YAML places things, so that connect addresses can be derived from where the
+/// other side binds: host addresses by host name, and each proxy's host with its sides as the
+/// YAML writes them (an overridden side is used as given).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Placement {
+    hosts: BTreeMap<String, String>,
+    proxies: BTreeMap<String, (String, ProxyConfig)>,
+}
+
+impl Placement {
+    /// Where a socket on `from` connects to reach `bound`, bound on `binder`: a wildcard bind
+    /// on another host is reached at that host's address, a host named in the endpoint by its
+    /// address, and anything else as [`connectable`].
+    fn reach(&self, bound: &str, binder: Option<&str>, from: Option<&str>) -> String {
+        let Ok(Endpoint::Tcp { host, port }) = Endpoint::parse(bound) else {
+            return connectable(bound);
+        };
+        let wildcard = matches!(host.as_str(), "*" | "0.0.0.0" | "[::]");
+        let address = if wildcard && binder.is_some() && binder != from {
+            binder.and_then(|binder| self.hosts.get(binder))
+        } else {
+            self.hosts.get(&host)
+        };
+        match address {
+            Some(address) => Endpoint::Tcp {
+                host: address.clone(),
+                port,
+            }
+            .to_string(),
+            None => connectable(bound),
+        }
+    }
 }
 
 impl Wiring {
@@ -91,8 +126,16 @@ impl Wiring {
             .map(|(name, endpoint)| (name.as_str(), endpoint))
     }
 
-    /// Where a socket connecting to `side` of proxy `proxy` connects.
-    pub(crate) fn proxy_endpoint(&self, proxy: &str, side: ProxySide) -> Result<String> {
+    /// Where a socket on host `from` (`None`: the local machine) connecting to `side` of proxy
+    /// `proxy` connects: a side bound to every interface on another host is reached at that
+    /// host's address (`tcp://*:6000` on `edge` becomes `tcp://<edge's address>:6000`), unless
+    /// the side was overridden.
+    pub(crate) fn proxy_endpoint(
+        &self,
+        proxy: &str,
+        side: ProxySide,
+        from: Option<&str>,
+    ) -> Result<String> {
         let config = self.proxy(proxy).ok_or_else(|| missing("proxy", proxy))?;
         let endpoint = match side {
             ProxySide::Frontend => &config.frontend,
@@ -102,7 +145,44 @@ impl Wiring {
                 reason: format!("the wiring of proxy `{proxy}` has no capture endpoint"),
             })?,
         };
-        Ok(connectable(endpoint))
+        let placed = self.placement.proxies.get(proxy).filter(|(_, yaml)| {
+            let written = match side {
+                ProxySide::Frontend => Some(&yaml.frontend),
+                ProxySide::Backend => Some(&yaml.backend),
+                ProxySide::Capture => yaml.capture.as_ref(),
+            };
+            written == Some(endpoint)
+        });
+        match placed {
+            Some((host, _)) => Ok(self.placement.reach(endpoint, Some(host), from)),
+            None => Ok(connectable(endpoint)),
+        }
+    }
+
+    /// Where a socket on host `from` connects to reach direct channel `channel`, whose YAML
+    /// writes `declared`: the wiring's `connect` when set, else the address derived from where
+    /// the binder binds.
+    pub(crate) fn channel_endpoint(
+        &self,
+        channel: &str,
+        declared: &str,
+        from: Option<&str>,
+    ) -> Result<String> {
+        let entry = self
+            .channels
+            .get(channel)
+            .ok_or_else(|| missing("channel", channel))?;
+        if let Some(connect) = &entry.connect {
+            return Ok(connect.clone());
+        }
+        let declared_is_local = Endpoint::parse(declared).is_ok_and(|parsed| parsed.is_loopback());
+        match &entry.host {
+            // Written as loopback, bound on another host: derive from the bind.
+            Some(binder) if declared_is_local && from != Some(binder.as_str()) => {
+                Ok(self.placement.reach(&entry.bind, Some(binder), from))
+            }
+            _ => Ok(self.placement.reach(declared, None, from)),
+        }
     }
 
     /// Direct channel `name`, which a port must find.
@@ -145,6 +225,28 @@ impl TopologyInfo {
             },
             |_, endpoint| DirectEndpoint::new(endpoint),
         );
+        wiring.placement = Placement {
+            hosts: self
+                .hosts
+                .iter()
+                .map(|host| (host.name.to_owned(), host.address.to_owned()))
+                .collect(),
+            proxies: self
+                .proxies
+                .iter()
+                .filter_map(|proxy| {
+                    let host = proxy.host?.to_owned();
+                    let config = wiring.proxy(proxy.name)?.clone();
+                    Some((proxy.name.to_owned(), (host, config)))
+                })
+                .collect(),
+        };
+        for channel in self.channels {
+            if let (Some(host), Some(entry)) = (channel.host, wiring.channels.get_mut(channel.name))
+            {
+                entry.host = Some(host.to_owned());
+            }
+        }
         if let Some(security) = &self.security {
             wiring.secure(self, security.keys);
         }
@@ -208,6 +310,7 @@ impl TopologyInfo {
                 .map(|info| (info.name.to_owned(), channel(info.name, info.endpoint)))
                 .collect(),
             security: None,
+            placement: Placement::default(),
         }
     }
 }
@@ -236,6 +339,9 @@ pub struct DirectEndpoint {
     pub bind: String,
     /// Where peers connect instead of the address their YAML gives, when set.
     pub connect: Option<String>,
+    /// The host its binder runs on, as the YAML places it: peers on other hosts that write a
+    /// loopback address reach a wildcard bind at this host's address.
+    pub host: Option<String>,
 }
 
 impl DirectEndpoint {
@@ -244,6 +350,7 @@ impl DirectEndpoint {
         DirectEndpoint {
             bind: bind.into(),
             connect: None,
+            host: None,
         }
     }
 
@@ -253,6 +360,7 @@ impl DirectEndpoint {
         DirectEndpoint {
             connect: Some(connectable(&endpoint)),
             bind: endpoint,
+            host: None,
         }
     }
 
@@ -270,5 +378,72 @@ impl DirectEndpoint {
             self.connect = Some(connectable(bound));
         }
         bound.clone_into(&mut self.bind);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::{ChannelInfo, HostInfo};
+
+    static TOPOLOGY: TopologyInfo = TopologyInfo::new(
+        "desk",
+        &[],
+        &[
+            ProxyInfo::new("market", "tcp://*:6000", "tcp://10.0.0.5:6001", None, 1000)
+                .on_host("edge"),
+        ],
+        &[ChannelInfo::new("strategy_orders", "tcp://*:7000").on_host("core")],
+        &[],
+    )
+    .with_hosts(&[
+        HostInfo::new("edge", "10.0.0.5"),
+        HostInfo::new("core", "core.desk.internal"),
+    ]);
+
+    #[test]
+    fn a_wildcard_bind_on_another_host_is_reached_at_that_hosts_address() {
+        let wiring = TOPOLOGY.wiring();
+        let reach = |from| {
+            wiring
+                .proxy_endpoint("market", ProxySide::Frontend, from)
+                .unwrap()
+        };
+        assert_eq!(reach(Some("core")), "tcp://10.0.0.5:6000");
+        assert_eq!(reach(None), "tcp://10.0.0.5:6000");
+        // On the proxy's own host, loopback.
+        assert_eq!(reach(Some("edge")), "tcp://127.0.0.1:6000");
+        // A side bound to an address is connected to there, from anywhere.
+        let backend = wiring.proxy_endpoint("market", ProxySide::Backend, Some("core"));
+        assert_eq!(backend.unwrap(), "tcp://10.0.0.5:6001");
+    }
+
+    #[test]
+    fn an_overridden_side_is_used_as_given() {
+        let mut wiring = TOPOLOGY.wiring();
+        wiring.proxy_mut("market").unwrap().frontend = "tcp://*:7100".into();
+        let reached = wiring.proxy_endpoint("market", ProxySide::Frontend, Some("core"));
+        assert_eq!(reached.unwrap(), "tcp://127.0.0.1:7100");
+    }
+
+    #[test]
+    fn a_direct_channel_is_reached_at_its_binders_host() {
+        let mut wiring = TOPOLOGY.wiring();
+        // Named by host: the host's address.
+        let by_name = wiring.channel_endpoint("strategy_orders", "tcp://core:7000", Some("edge"));
+        assert_eq!(by_name.unwrap(), "tcp://core.desk.internal:7000");
+        // Written as loopback on another host: derived from where the binder binds.
+        let loopback =
+            wiring.channel_endpoint("strategy_orders", "tcp://127.0.0.1:7000", Some("edge"));
+        assert_eq!(loopback.unwrap(), "tcp://core.desk.internal:7000");
+        // On the binder's own host, as written.
+        let local =
+            wiring.channel_endpoint("strategy_orders", "tcp://127.0.0.1:7000", Some("core"));
+        assert_eq!(local.unwrap(), "tcp://127.0.0.1:7000");
+        // An override wins.
+        *wiring.channel_mut("strategy_orders").unwrap() = DirectEndpoint::shared("tcp://*:7200");
+        let overridden =
+            wiring.channel_endpoint("strategy_orders", "tcp://core:7000", Some("edge"));
+        assert_eq!(overridden.unwrap(), "tcp://127.0.0.1:7200");
     }
 }
