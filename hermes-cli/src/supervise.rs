@@ -19,6 +19,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 const HEALTHY_RUN: Duration = Duration::from_secs(10);
 /// How long a proxy gets to start accepting connections before its nodes start anyway.
 const READY_WAIT: Duration = Duration::from_secs(5);
+/// How long a node's publishers wait for its subscribers to be ready before starting anyway
+/// (long enough for a `cargo run` that builds first).
+const NODE_READY_WAIT: Duration = Duration::from_secs(60);
 
 /// One process to run.
 #[derive(Debug, Clone)]
@@ -35,6 +38,11 @@ pub struct Service {
     pub ready_endpoints: Vec<String>,
     /// Environment variables it gets besides those of `hermes` itself.
     pub env: Vec<(String, String)>,
+    /// The file it writes once ready (`HERMES_READY_FILE`), for those that wait for it.
+    pub ready_file: Option<PathBuf>,
+    /// The services, by name, that must be ready before it starts: the subscribers of what
+    /// it publishes.
+    pub after_ready: Vec<String>,
 }
 
 /// How the run ended.
@@ -165,6 +173,7 @@ impl Supervisor {
 
     fn start_all(&mut self) -> Result<(), String> {
         for index in 0..self.slots.len() {
+            self.wait_for_subscribers(index);
             self.start(index)?;
             let endpoints = self.slots[index].service.ready_endpoints.clone();
             if !endpoints.is_empty() {
@@ -174,8 +183,46 @@ impl Supervisor {
         Ok(())
     }
 
+    /// Waits, bounded, until every service `index` must start after is ready (its ready file
+    /// exists) or has exited.
+    fn wait_for_subscribers(&mut self, index: usize) {
+        let deadline = Instant::now() + NODE_READY_WAIT;
+        let waits: Vec<(String, PathBuf, Option<i32>)> = self.slots[index]
+            .service
+            .after_ready
+            .iter()
+            .filter_map(|name| {
+                let slot = self.slots.iter().find(|slot| &slot.service.name == name)?;
+                let file = slot.service.ready_file.clone()?;
+                Some((name.clone(), file, slot.pid))
+            })
+            .collect();
+        for (name, file, pid) in waits {
+            loop {
+                let alive =
+                    pid.is_some_and(|pid| nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok());
+                if file.exists() || !alive {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    self.note(&format!(
+                        "{name} is not ready after {}s; starting {} anyway",
+                        NODE_READY_WAIT.as_secs(),
+                        self.slots[index].service.name
+                    ));
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
     fn start(&mut self, index: usize) -> Result<(), String> {
         let slot = &mut self.slots[index];
+        if let Some(file) = &slot.service.ready_file {
+            // A restarted process is not ready until it says so again.
+            let _ = std::fs::remove_file(file);
+        }
         let [program, args @ ..] = slot.service.command.as_slice() else {
             return Err(format!("`{}` has an empty command", slot.service.name));
         };

@@ -154,6 +154,8 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
                 restart: RestartPolicy::Always,
                 ready_endpoints: ready,
                 env: env.clone(),
+                ready_file: None,
+                after_ready: Vec::new(),
             });
             continue;
         }
@@ -176,9 +178,15 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
             restart: RestartPolicy::Always,
             ready_endpoints: ready,
             env: Vec::new(),
+            ready_file: None,
+            after_ready: Vec::new(),
         });
     }
     let nodes = topology.nodes.entries();
+    let ready_dir = std::env::temp_dir().join(format!("hermes-up-{}", std::process::id()));
+    std::fs::create_dir_all(&ready_dir)
+        .map_err(|err| format!("cannot create `{}`: {err}", ready_dir.display()))?;
+    let subscribers = subscribers_outside_cycles(loaded);
     for position in start_order(loaded) {
         let (name, node) = &nodes[position];
         if !selected(name, node.host.as_deref().map(String::as_str)) {
@@ -192,16 +200,54 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
             }
             None => crate_binary(&dir, name)?,
         };
+        let ready_file = ready_dir.join(format!("{name}.ready"));
+        let mut env = env.clone();
+        env.push((
+            "HERMES_READY_FILE".to_owned(),
+            ready_file.display().to_string(),
+        ));
+        env.push((
+            "HERMES_SUBSCRIBER_WAIT".to_owned(),
+            SUBSCRIBER_WAIT_SECONDS.to_owned(),
+        ));
         services.push(Service {
             name: name.to_string(),
             command,
             dir: dir.clone(),
             restart: node.restart.as_deref().copied().unwrap_or_default(),
             ready_endpoints: Vec::new(),
-            env: env.clone(),
+            env,
+            ready_file: Some(ready_file),
+            after_ready: subscribers[position]
+                .iter()
+                .map(|&subscriber| nodes[subscriber].0.to_string())
+                .collect(),
         });
     }
     Ok(services)
+}
+
+/// How long (`HERMES_SUBSCRIBER_WAIT`) each node's publications wait for their subscribers.
+const SUBSCRIBER_WAIT_SECONDS: &str = "5";
+
+/// For each node (by position in `nodes:`), the nodes that receive what it publishes, except
+/// those in a cycle with it: it starts once they are ready. Nodes in a cycle start together.
+fn subscribers_outside_cycles(loaded: &Loaded) -> Vec<Vec<usize>> {
+    let flow = loaded.graph.data_flow();
+    let mut component = vec![0; flow.node_count()];
+    for (index, members) in petgraph::algo::tarjan_scc(&flow).into_iter().enumerate() {
+        for member in members {
+            component[flow[member]] = index;
+        }
+    }
+    let mut subscribers = vec![Vec::new(); flow.node_count()];
+    for edge in flow.raw_edges() {
+        let (publisher, subscriber) = (flow[edge.source()], flow[edge.target()]);
+        if component[publisher] != component[subscriber] {
+            subscribers[publisher].push(subscriber);
+        }
+    }
+    subscribers
 }
 
 /// The order nodes start in, as positions in `nodes:`: every node after the nodes that receive

@@ -198,6 +198,17 @@ impl<S: Send + 'static> Node<S> {
         if let Some(hook) = &mut self.on_stop {
             hook(&mut self.state).map_err(fail)?;
         }
+        if !self.inputs.is_empty() {
+            let stats = self.stats();
+            tracing::info!(
+                node = %self.name,
+                received = stats.received,
+                lost = stats.lost,
+                missed_at_start = stats.missed_at_start,
+                publisher_restarts = stats.publisher_restarts,
+                "stopped"
+            );
+        }
         Ok(self.state)
     }
 

@@ -30,6 +30,8 @@ pub struct ProxyConfig {
     pub security: Option<ProxySecurity>,
     /// The proxy's name in its [`SecurityReport`]s and their topic; `None`: `proxy`.
     pub name: Option<String>,
+    /// Heartbeats and TCP keepalive on every connection; on by default.
+    pub liveness: crate::Liveness,
 }
 
 impl Default for ProxyConfig {
@@ -42,6 +44,7 @@ impl Default for ProxyConfig {
             hwm: 1000,
             security: None,
             name: None,
+            liveness: crate::Liveness::DEFAULT,
         }
     }
 }
@@ -56,6 +59,7 @@ impl ProxyConfig {
             hwm: 1000,
             security: None,
             name: None,
+            liveness: crate::Liveness::DEFAULT,
         }
     }
 
@@ -211,6 +215,7 @@ impl Proxy {
             });
         }
         for socket in [&frontend_socket, &backend_socket] {
+            crate::liveness::apply(socket, config.liveness)?;
             socket.set_linger(0).map_err(Error::zmq("set linger"))?;
             socket
                 .set_rcvhwm(zmq_hwm(config.hwm))
@@ -224,6 +229,7 @@ impl Proxy {
         let capture_socket = match &config.capture {
             Some(endpoint) => {
                 let socket = context.socket(zmq::PUB)?;
+                crate::liveness::apply(&socket, config.liveness)?;
                 socket.set_linger(0).map_err(Error::zmq("set linger"))?;
                 if let (Some(security), Some(secure)) = (&config.security, secure.as_mut()) {
                     let curve = crate::Curve::Server {

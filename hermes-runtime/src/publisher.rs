@@ -112,6 +112,7 @@ impl<M: Message> Publisher<M> {
             xpub: false,
             python_layout: None,
             curve: None,
+            liveness: crate::Liveness::DEFAULT,
             _message: PhantomData,
         }
     }
@@ -447,10 +448,18 @@ pub struct PublisherBuilder<M> {
     xpub: bool,
     python_layout: Option<PythonLayout>,
     curve: Option<Curve>,
+    liveness: crate::Liveness,
     _message: PhantomData<fn(M)>,
 }
 
 impl<M: Message> PublisherBuilder<M> {
+    /// Heartbeats and TCP keepalive on the socket's connections; default
+    /// [`Liveness::DEFAULT`](crate::Liveness::DEFAULT) (on).
+    pub fn liveness(mut self, liveness: crate::Liveness) -> Self {
+        self.liveness = liveness;
+        self
+    }
+
     /// The default topic for [`Publisher::send`]; default: the type's `#[hermes(topic)]`, or empty.
     pub fn topic(mut self, topic: impl Into<String>) -> Self {
         self.topic = topic.into();
@@ -572,6 +581,7 @@ impl<M: Message> PublisherBuilder<M> {
         if server {
             zmq_ext::set_xpub_manual(&mut socket, true).map_err(Error::zmq("set XPUB manual"))?;
         }
+        crate::liveness::apply(&socket, self.liveness)?;
         let counters = Arc::new(Counters::default());
         let security = crate::security::configure(
             &self.context,

@@ -350,6 +350,7 @@ impl RawReceiverBuilder {
             &self.context,
             self.hwm,
             self.max_message_size,
+            crate::Liveness::DEFAULT,
             subscriptions,
         )?;
         let counters = Arc::new(Counters::default());

@@ -99,6 +99,7 @@ impl<M: Message> Receiver<M> {
             slow_subscriber: SlowSubscriber::default(),
             max_message_size: Some(16 * 1024 * 1024),
             curve: None,
+            liveness: crate::Liveness::DEFAULT,
             _message: PhantomData,
         }
     }
@@ -660,9 +661,13 @@ impl Tracker {
             };
             match state {
                 // A late joiner's first envelope is a start, not a gap.
-                None => *state = Some(start),
+                None => {
+                    self.stats.missed_at_start += raw.seq;
+                    *state = Some(start);
+                }
                 Some(sequence) if sequence.epoch != raw.epoch => {
                     self.stats.publisher_restarts += 1;
+                    self.stats.missed_at_start += raw.seq;
                     *sequence = start;
                 }
                 Some(sequence) if raw.seq >= sequence.next => {
@@ -758,10 +763,18 @@ pub struct ReceiverBuilder<M> {
     slow_subscriber: SlowSubscriber,
     max_message_size: Option<i64>,
     curve: Option<Curve>,
+    liveness: crate::Liveness,
     _message: PhantomData<fn() -> M>,
 }
 
 impl<M: Message> ReceiverBuilder<M> {
+    /// Heartbeats and TCP keepalive on the socket's connections; default
+    /// [`Liveness::DEFAULT`](crate::Liveness::DEFAULT) (on).
+    pub fn liveness(mut self, liveness: crate::Liveness) -> Self {
+        self.liveness = liveness;
+        self
+    }
+
     /// Subscribes to `prefix` (segment semantics); call again for more topics. Without any,
     /// the receiver subscribes to the type's `#[hermes(topic)]`, or to every topic.
     pub fn topic(mut self, prefix: impl Into<String>) -> Self {
@@ -869,6 +882,7 @@ impl<M: Message> ReceiverBuilder<M> {
             &self.context,
             self.hwm,
             self.max_message_size,
+            self.liveness,
             subscriptions,
         )?;
         let counters = Arc::new(Counters::default());
@@ -898,9 +912,11 @@ pub(crate) fn sub_socket(
     context: &Context,
     hwm: u32,
     max_message_size: Option<i64>,
+    liveness: crate::Liveness,
     subscriptions: impl IntoIterator<Item = Vec<u8>>,
 ) -> Result<zmq::Socket> {
     let socket = context.socket(zmq::SUB)?;
+    crate::liveness::apply(&socket, liveness)?;
     socket
         .set_rcvhwm(zmq_hwm(hwm))
         .map_err(Error::zmq("set receive high-water mark"))?;

@@ -63,6 +63,10 @@ pub struct ReceiverStats {
     pub out_of_order: u64,
     /// Times a publisher was seen with a new epoch (it restarted); not counted as loss.
     pub publisher_restarts: u64,
+    /// Envelopes a publisher sent before this receiver heard from it (at the receiver's start
+    /// or the publisher's restart): the first sequence number seen. ZeroMQ's slow joiner;
+    /// not counted as loss, and 0 when subscribers are up before their publishers.
+    pub missed_at_start: u64,
     /// Envelopes older than the slow-subscriber limit, whatever the action.
     pub lagging: u64,
     /// Stale envelopes discarded by the `drop` action.
@@ -83,6 +87,7 @@ impl ReceiverStats {
         self.filtered += other.filtered;
         self.out_of_order += other.out_of_order;
         self.publisher_restarts += other.publisher_restarts;
+        self.missed_at_start += other.missed_at_start;
         self.lagging += other.lagging;
         self.stale_dropped += other.stale_dropped;
         self.disconnected |= other.disconnected;

@@ -110,3 +110,28 @@ fn a_restarted_publisher_is_a_new_epoch_not_a_gap() {
     let stats = receiver.stats();
     assert_eq!((stats.lost, stats.out_of_order), (0, 0), "{stats:?}");
 }
+
+#[test]
+fn what_a_publisher_sent_before_a_receiver_joined_is_counted_as_missed_at_start_not_lost() {
+    let context = Context::new();
+    let mut publisher = Publisher::<Tick>::builder(&context)
+        .topic("t")
+        .xpub()
+        .bind("tcp://127.0.0.1:0")
+        .unwrap();
+    let endpoint = publisher.endpoints()[0].clone();
+    // Nobody subscribes yet: a PUB socket drops these.
+    for n in 0..5 {
+        publisher.send(&Tick::new(n)).unwrap();
+    }
+    let mut receiver = Receiver::<Tick>::builder(&context)
+        .topic("t")
+        .connect(&endpoint)
+        .unwrap();
+    publisher.wait_for_subscriber(DEADLINE).unwrap();
+    publisher.send(&Tick::new(5)).unwrap();
+    let envelope = receiver.recv_timeout(DEADLINE).unwrap();
+    assert_eq!(envelope.seq, 5);
+    let stats = receiver.stats();
+    assert_eq!((stats.missed_at_start, stats.lost), (5, 0), "{stats:?}");
+}

@@ -321,7 +321,13 @@ fn placement(
             keepalive_interval_s,
             keepalive_count,
         } = liveness;
-        let [heartbeat_ms, timeout_ms, keepalive_idle_s, keepalive_interval_s, keepalive_count] = [
+        let [
+            heartbeat_ms,
+            timeout_ms,
+            keepalive_idle_s,
+            keepalive_interval_s,
+            keepalive_count,
+        ] = [
             heartbeat_ms,
             timeout_ms,
             keepalive_idle_s,

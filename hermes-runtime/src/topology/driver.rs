@@ -4,9 +4,10 @@
 //! [`Wiring`] says, and runs it.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::info::{NodeInfo, PortInfo, PortWiring};
+use super::startup::{HandshakeWatch, Startup};
 use super::wiring::Wiring;
 use crate::context::Context;
 use crate::envelope::Envelope;
@@ -195,6 +196,8 @@ pub struct Ports {
     node: &'static NodeInfo,
     publishers: Sockets<Publisher<Untyped>>,
     receivers: Sockets<Receiver<Untyped>>,
+    /// The subscriptions' handshakes to await before the node counts as connected.
+    handshakes: Vec<HandshakeWatch>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -215,15 +218,21 @@ impl Ports {
             node,
             publishers: VecDeque::new(),
             receivers: VecDeque::new(),
+            handshakes: Vec::new(),
         };
+        let startup = wiring.startup();
         for port in node.publishes {
             let mut builder = Publisher::<Untyped>::builder(context)
                 .topic(port.topic)
                 .origin(node.name)
                 .codec(port.codec)
-                .hwm(port.hwm);
+                .hwm(port.hwm)
+                .liveness(node.liveness);
             if let Some(layout) = port.python_layout {
                 builder = builder.python_layout(layout);
+            }
+            if startup.waits_for(node.name, port.topic) {
+                builder = builder.xpub();
             }
             if let Some(security) = wiring.security()
                 && let Some(curve) = security.port(wiring, node, port, true)?
@@ -239,6 +248,7 @@ impl Ports {
                 .topic(port.topic)
                 .codec(port.codec)
                 .hwm(port.hwm)
+                .liveness(node.liveness)
                 .slow_subscriber(SlowSubscriber::new(
                     Duration::from_millis(max_lag_ms),
                     action,
@@ -260,10 +270,63 @@ impl Ports {
         bind_all(&mut self.receivers, wiring)
     }
 
-    /// Connects the other ports: to their proxy, or to their peer's endpoint.
-    fn connect(&mut self, wiring: &mut Wiring) -> Result<()> {
+    /// Connects the other ports: to their proxy, or to their peer's endpoint; subscriptions
+    /// watched for their handshakes when the wiring's startup awaits them.
+    fn connect(&mut self, context: &Context, wiring: &mut Wiring) -> Result<()> {
         connect_all(&mut self.publishers, wiring, self.node.host)?;
+        if wiring.startup().awaits_connections() {
+            for (port, receiver) in &self.receivers {
+                let endpoint = match port.wiring {
+                    PortWiring::Proxy(proxy, side) => {
+                        wiring.proxy_endpoint(proxy, side, self.node.host)?
+                    }
+                    PortWiring::Connect(channel, declared) => {
+                        wiring.channel_endpoint(channel, declared, self.node.host)?
+                    }
+                    PortWiring::Bind(..) => continue,
+                };
+                // inproc has no handshake: connecting is all there is.
+                if let Some(socket) = receiver.socket()
+                    && !endpoint.starts_with("inproc://")
+                {
+                    self.handshakes
+                        .push(HandshakeWatch::new(context, socket, &endpoint)?);
+                }
+            }
+        }
         connect_all(&mut self.receivers, wiring, self.node.host)
+    }
+
+    /// Waits, until `deadline`, for the subscriptions' handshakes, then for a subscriber on
+    /// each publication the topology gives subscribers (bounded by the startup's wait).
+    fn await_peers(&mut self, startup: &Startup, deadline: Instant) -> Result<()> {
+        for watch in self.handshakes.drain(..) {
+            if !watch.wait(deadline)? {
+                tracing::warn!(
+                    node = self.node.name,
+                    endpoint = watch.endpoint(),
+                    "no connection yet; starting anyway"
+                );
+            }
+        }
+        let wait_until = Instant::now() + startup.subscriber_wait;
+        for (port, publisher) in &mut self.publishers {
+            if !startup.waits_for(self.node.name, port.topic) {
+                continue;
+            }
+            let left = wait_until.saturating_duration_since(Instant::now());
+            match publisher.wait_for_subscriber(left) {
+                Ok(()) => {}
+                Err(Error::Timeout) => tracing::warn!(
+                    node = self.node.name,
+                    topic = port.topic,
+                    "no subscriber within {:?}; publishing anyway",
+                    startup.subscriber_wait
+                ),
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
     }
 
     /// The next publication's publisher, typed `M`.
@@ -453,9 +516,12 @@ where
     N: NodeSpec<H>,
     H: Hooks<N::Outputs> + Send + 'static,
 {
-    let mut ports = Ports::new(runtime.context(), N::INFO, wiring)?;
+    let context = runtime.context().clone();
+    let mut ports = Ports::new(&context, N::INFO, wiring)?;
     ports.bind(wiring)?;
-    ports.connect(wiring)?;
+    ports.connect(&context, wiring)?;
+    let startup = wiring.startup().clone();
+    ports.await_peers(&startup, Instant::now() + startup.connection_wait())?;
     let node = build::<N, H>(handler, &mut ports)?;
     runtime.spawn_node(node)
 }
@@ -529,7 +595,12 @@ pub fn launch(
         node.ports.bind(&mut wiring)?;
     }
     for node in &mut pending {
-        node.ports.connect(&mut wiring)?;
+        node.ports.connect(&context, &mut wiring)?;
+    }
+    let startup = wiring.startup().clone();
+    let deadline = Instant::now() + startup.connection_wait();
+    for node in &mut pending {
+        node.ports.await_peers(&startup, deadline)?;
     }
     for node in pending {
         (node.spawn)(runtime, node.ports)?;

@@ -10,6 +10,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command, FromArgMatches};
 
 use super::driver::{self, Hooks, NodeSpec};
 use super::info::TopologyInfo;
+use super::startup::Startup;
 use super::wiring::{DirectEndpoint, Wiring};
 use crate::error::Result;
 use crate::runtime::Runtime;
@@ -142,6 +143,22 @@ fn command(topology: &TopologyInfo, process: &str) -> Command {
                 .value_name("LEVEL")
                 .default_value("info")
                 .help("error, warn, info, debug or trace, or a tracing filter; RUST_LOG wins when set"),
+        )
+        .arg(
+            Arg::new("subscriber_wait")
+                .long("subscriber-wait")
+                .value_name("SECONDS")
+                .env("HERMES_SUBSCRIBER_WAIT")
+                .value_parser(seconds)
+                .help("Before starting, wait up to SECONDS for a subscriber on each publication the topology gives subscribers, so no first message goes to nobody [default: 0, no wait; `hermes up` sets 5]"),
+        )
+        .arg(
+            Arg::new("ready_file")
+                .long("ready-file")
+                .value_name("PATH")
+                .env("HERMES_READY_FILE")
+                .value_parser(clap::value_parser!(std::path::PathBuf))
+                .help("Write PATH once ready (every subscription connected) and remove it on exit; `hermes up` starts publishers after their subscribers are ready"),
         );
     let single = topology.proxies.len() == 1;
     for proxy in topology.proxies {
@@ -216,6 +233,13 @@ fn wiring(topology: &TopologyInfo, matches: &ArgMatches) -> Wiring {
             *entry = DirectEndpoint::shared(endpoint.clone());
         }
     }
+    let wait = matches
+        .get_one::<Duration>("subscriber_wait")
+        .copied()
+        .unwrap_or_default();
+    let mut startup = Startup::new(topology, wait);
+    startup.ready_file = matches.get_one::<std::path::PathBuf>("ready_file").cloned();
+    wiring.set_startup(startup);
     if let Some(keys) = matches.get_one::<std::path::PathBuf>("keys") {
         wiring.secure(topology, keys.clone());
     }
@@ -242,6 +266,17 @@ fn env_name(parts: &[&str]) -> String {
         }));
     }
     name
+}
+
+fn seconds(text: &str) -> std::result::Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && (0.0..1e9).contains(&seconds) => {
+            Ok(Duration::from_secs_f64(seconds))
+        }
+        _ => Err(format!(
+            "expected a number of seconds, 0 or more, found `{text}`"
+        )),
+    }
 }
 
 fn positive_seconds(text: &str) -> std::result::Result<Duration, String> {
@@ -287,7 +322,14 @@ pub fn run<A>(
         eprintln!("error: {error}");
         return ExitCode::FAILURE;
     }
-    exit_code(runtime.run_until_signal_or(options.duration))
+    let startup = options.wiring.startup();
+    if let Err(error) = startup.signal_ready() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
+    let outcome = runtime.run_until_signal_or(options.duration);
+    startup.clear_ready();
+    exit_code(outcome)
 }
 
 /// The exit code of a run: success, or failure after printing every failure to stderr.

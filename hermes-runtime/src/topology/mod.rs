@@ -21,6 +21,7 @@ mod driver;
 mod info;
 mod main;
 mod security;
+mod startup;
 mod wiring;
 
 pub use driver::{Hooks, spawn_proxies, spawn_proxy};
@@ -30,6 +31,7 @@ pub use info::{
 };
 pub use main::{NoArgs, Options, exit_code, init_tracing, proxy_main, run};
 pub use security::TopologySecurity;
+pub use startup::Startup;
 pub use wiring::{DirectEndpoint, Wiring};
 
 pub use hermes_core::{Liveness, ProxySide};

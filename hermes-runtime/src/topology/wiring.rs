@@ -38,6 +38,7 @@ pub struct Wiring {
     channels: BTreeMap<String, DirectEndpoint>,
     security: Option<TopologySecurity>,
     placement: Placement,
+    startup: super::startup::Startup,
 }
 
 /// Where the YAML places things, so that connect addresses can be derived from where the
@@ -75,6 +76,16 @@ impl Placement {
 }
 
 impl Wiring {
+    /// How processes on this wiring start: readiness and waiting for subscribers.
+    pub fn startup(&self) -> &super::startup::Startup {
+        &self.startup
+    }
+
+    /// Sets how processes on this wiring start.
+    pub fn set_startup(&mut self, startup: super::startup::Startup) {
+        self.startup = startup;
+    }
+
     /// The security every tcp and ipc socket runs with: `None` when off.
     pub fn security(&self) -> Option<&TopologySecurity> {
         self.security.as_ref()
@@ -301,6 +312,7 @@ impl TopologyInfo {
                 .map(|info| {
                     let mut config = proxy(info);
                     config.hwm = info.hwm;
+                    config.liveness = info.liveness;
                     (info.name.to_owned(), config)
                 })
                 .collect(),
@@ -311,6 +323,7 @@ impl TopologyInfo {
                 .collect(),
             security: None,
             placement: Placement::default(),
+            startup: super::startup::Startup::default(),
         }
     }
 }
