@@ -19,9 +19,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 const HEALTHY_RUN: Duration = Duration::from_secs(10);
 /// How long a proxy gets to start accepting connections before its nodes start anyway.
 const READY_WAIT: Duration = Duration::from_secs(5);
-/// How long a node's publishers wait for its subscribers to be ready before starting anyway
-/// (long enough for a `cargo run` that builds first).
-const NODE_READY_WAIT: Duration = Duration::from_secs(60);
 
 /// One process to run.
 #[derive(Debug, Clone)]
@@ -89,14 +86,16 @@ struct Slot {
 pub struct Supervisor {
     slots: Vec<Slot>,
     grace: Duration,
+    ready_timeout: Duration,
     events: (Sender<Event>, Receiver<Event>),
     width: usize,
     colour: bool,
 }
 
 impl Supervisor {
-    /// A supervisor for `services`, in start order.
-    pub fn new(services: Vec<Service>, grace: Duration) -> Supervisor {
+    /// A supervisor for `services`, in start order; a node waits up to `ready_timeout` for
+    /// each subscriber it starts after to be ready.
+    pub fn new(services: Vec<Service>, grace: Duration, ready_timeout: Duration) -> Supervisor {
         const PALETTE: [&str; 6] = [
             "\x1b[36m", "\x1b[33m", "\x1b[32m", "\x1b[35m", "\x1b[34m", "\x1b[31m",
         ];
@@ -131,6 +130,7 @@ impl Supervisor {
         Supervisor {
             slots,
             grace,
+            ready_timeout,
             events: crossbeam_channel::unbounded(),
             width,
             colour,
@@ -186,7 +186,7 @@ impl Supervisor {
     /// Waits, bounded, until every service `index` must start after is ready (its ready file
     /// exists) or has exited.
     fn wait_for_subscribers(&mut self, index: usize) {
-        let deadline = Instant::now() + NODE_READY_WAIT;
+        let deadline = Instant::now() + self.ready_timeout;
         let waits: Vec<(String, PathBuf, Option<i32>)> = self.slots[index]
             .service
             .after_ready
@@ -206,9 +206,8 @@ impl Supervisor {
                 }
                 if Instant::now() >= deadline {
                     self.note(&format!(
-                        "{name} is not ready after {}s; starting {} anyway",
-                        NODE_READY_WAIT.as_secs(),
-                        self.slots[index].service.name
+                        "{name} is not ready after {:?}; starting {} anyway",
+                        self.ready_timeout, self.slots[index].service.name
                     ));
                     break;
                 }

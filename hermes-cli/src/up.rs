@@ -20,6 +20,9 @@ Like `docker compose up`. Proxies start first (as `hermes proxy`), then the node
 its `run:` command (without one, the binary of its name in the crate next to the topology: \
 `cargo run --bin NAME`). A node starts after every node that receives what it publishes, so \
 subscribers are up before their publishers; nodes that feed each other start in file order. \
+A node starts once the subscribers of what it publishes are ready (`--ready-timeout`), and its \
+publications wait up to 5 s for their first subscriber (`HERMES_SUBSCRIBER_WAIT`), so no first \
+message goes to nobody. \
 Output lines are prefixed with the process name. A process that exits is restarted as its \
 `restart:` key says (`on-failure` by default, `always`, `never`; proxies always), after 250 ms \
 doubling to 8 s. Ctrl-C or SIGTERM stops everything: SIGTERM, `--grace` seconds, then SIGKILL.
@@ -44,6 +47,12 @@ pub struct Args {
     /// Stop everything after this many seconds.
     #[arg(long, value_parser = positive_seconds)]
     duration: Option<f64>,
+    /// Seconds a node waits for the subscribers of what it publishes to be ready (their
+    /// subscriptions connected) before it starts anyway. Hermes processes say so through
+    /// `HERMES_READY_FILE`; other programs (a Python node) never do, and hold their publishers
+    /// back this long.
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
+    ready_timeout: f64,
     /// Run secured with the CURVE keys in DIR (`hermes keygen` writes them): every process gets
     /// `HERMES_KEYS=DIR`, and proxies run as the crate's own proxy binaries, which know the
     /// topology's access rules. Default: the topology's `security.keys`, if it has one.
@@ -80,7 +89,10 @@ pub fn run(args: &Args) -> u8 {
     }
     let grace = Duration::from_secs_f64(args.grace);
     let duration = args.duration.map(Duration::from_secs_f64);
-    match Supervisor::new(services, grace).run(duration) {
+    let ready_timeout = Duration::from_secs_f64(args.ready_timeout);
+    let outcome = Supervisor::new(services, grace, ready_timeout).run(duration);
+    let _ = std::fs::remove_dir_all(ready_dir());
+    match outcome {
         Ok(summary) if summary.all_clean() => 0,
         Ok(_) => FINDINGS,
         Err(err) => {
@@ -183,7 +195,7 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
         });
     }
     let nodes = topology.nodes.entries();
-    let ready_dir = std::env::temp_dir().join(format!("hermes-up-{}", std::process::id()));
+    let ready_dir = ready_dir();
     std::fs::create_dir_all(&ready_dir)
         .map_err(|err| format!("cannot create `{}`: {err}", ready_dir.display()))?;
     let subscribers = subscribers_outside_cycles(loaded);
@@ -225,6 +237,11 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
         });
     }
     Ok(services)
+}
+
+/// Where the processes of this `hermes up` write their ready files.
+fn ready_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("hermes-up-{}", std::process::id()))
 }
 
 /// How long (`HERMES_SUBSCRIBER_WAIT`) each node's publications wait for their subscribers.
