@@ -192,6 +192,31 @@ fn the_compose_file_passes_the_compose_spec() {
     must_pass(check, "check-jsonschema");
 }
 
+#[test]
+fn compose_with_metrics_gets_healthchecks_and_scrape_labels() {
+    let out = export("compose", &fixture("two_hosts"), &[]);
+    let compose = std::fs::read_to_string(out.path().join("compose.yaml")).expect("written");
+    // Each container serves on the port it asks for: no shared machine to spread over.
+    assert_eq!(
+        compose.matches("HERMES_METRICS: \"0.0.0.0:9100\"").count(),
+        3,
+        "{compose}"
+    );
+    assert_eq!(
+        compose.matches("prometheus.io/port: \"9100\"").count(),
+        3,
+        "{compose}"
+    );
+    // The default image is debian with bash; `logger` runs the same image, so all three.
+    assert_eq!(compose.matches("healthcheck:").count(), 3, "{compose}");
+    assert!(compose.contains("restart: \"no\""), "{compose}");
+    let mut check = Command::new(validators().join("check-jsonschema"));
+    check
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(out.path().join("compose.yaml"));
+    must_pass(check, "check-jsonschema");
+}
+
 /// A prefix whose `bin` holds an executable stub for every program the units start, since
 /// `systemd-analyze verify` checks that `ExecStart=` programs exist.
 fn stub_prefix(names: &[&str]) -> tempfile::TempDir {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::plan::{Plan, Process, Program};
+use super::plan::{Component, Plan, Process, Program};
 use super::{OutputFile, Placement, header, metrics_ports, yaml};
 use hermes_build::model::RestartPolicy;
 
@@ -38,7 +38,9 @@ pub fn export(plan: &Plan<'_>, prefix: &Path, workdir: &Path) -> Result<Vec<Outp
                 .uses
                 .values()
                 .map(|used| &plan.processes[used.process])
-                .filter(|binder| binder.host.as_deref() == *host && binder.proxies.len() == 1)
+                .filter(|binder| {
+                    binder.host.as_deref() == *host && binder.component == Component::Proxy
+                })
                 .map(|binder| unit_name(plan, &binder.name))
                 .collect();
             proxies.sort();
