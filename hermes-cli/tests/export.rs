@@ -407,6 +407,28 @@ fn a_secured_topology_gets_a_secret_per_process_in_a_private_file() {
 }
 
 #[test]
+fn a_secured_compose_file_mounts_each_service_its_own_secret_key_by_absolute_path() {
+    let topology = secured_with_keys();
+    let out = export("compose", topology.path(), &[]);
+    let compose = std::fs::read_to_string(out.path().join("compose.yaml")).expect("written");
+    let keys = topology.path().join("keys/nodes/feed.key_secret");
+    assert!(
+        compose.contains(&format!("file: {}\n", keys.display())),
+        "{compose}"
+    );
+    assert!(
+        compose.contains("target: /etc/hermes-keys/nodes/feed.key_secret"),
+        "{compose}"
+    );
+    assert_eq!(compose.matches("HERMES_KEYS: /etc/hermes-keys").count(), 3);
+    let mut check = Command::new(validators().join("check-jsonschema"));
+    check
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(out.path().join("compose.yaml"));
+    must_pass(check, "check-jsonschema");
+}
+
+#[test]
 fn a_secured_topology_without_keys_is_refused() {
     let out = tempfile::tempdir().expect("temporary directory");
     let topology = fixture("secured");

@@ -140,6 +140,9 @@ pub fn export(plan: &Plan<'_>) -> Result<Vec<OutputFile>, String> {
             let mut mounted = Vec::new();
             for (inside, path) in plan.key_files(process)? {
                 let id = config_id(&format!("key/{inside}"));
+                // Compose reads a relative `file:` from the compose file's directory, not
+                // from where `hermes export` ran.
+                let path = std::path::absolute(&path).unwrap_or(path);
                 secrets.insert(id.clone(), json!({ "file": path.display().to_string() }));
                 mounted.push(json!({ "source": id, "target": format!("{KEYS_DIR}/{inside}") }));
             }
