@@ -8,6 +8,7 @@ mod check;
 mod command_lines;
 mod diff;
 mod dynamic;
+mod export;
 mod generate;
 mod graph;
 mod interrupt;
@@ -69,6 +70,8 @@ enum Command {
     Up(up::Args),
     /// Write the Rust (and `.proto` files) that `build.rs` generates for a topology.
     Gen(generate::Args),
+    /// Write docker compose, Kubernetes or systemd files that run a topology.
+    Export(export::Args),
 }
 
 /// Success.
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(&args),
         Command::Gen(args) => generate::run(&args),
         Command::Proxy(args) => proxy::run(&args),
+        Command::Export(args) => export::run(&args),
     };
     ExitCode::from(code)
 }
