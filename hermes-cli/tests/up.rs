@@ -101,6 +101,11 @@ impl Up {
     /// The next `count` processes `hermes up` starts, as (name, pid), in the order it started
     /// them: its notes come from one thread, so their order on its stdout is the start order.
     fn started(&self, count: usize) -> Vec<(String, u32)> {
+        self.started_within(count, DEADLINE)
+    }
+
+    /// As [`started`](Up::started), waiting up to `timeout` for them all.
+    fn started_within(&self, count: usize, timeout: Duration) -> Vec<(String, u32)> {
         let is_start =
             |(from, text): &(String, String)| from == "hermes" && text.starts_with("started ");
         let parse = |text: &str| {
@@ -119,7 +124,7 @@ impl Up {
             };
             started.push(parse(&unmatched.remove(at).1));
         }
-        let deadline = Instant::now() + DEADLINE;
+        let deadline = Instant::now() + timeout;
         while started.len() < count {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
@@ -349,9 +354,11 @@ fn up_host_starts_only_the_proxies_and_nodes_placed_on_that_host() {
     let dir = tempfile::tempdir().unwrap();
     let ipc = |name: &str| format!("ipc://{}", dir.path().join(name).display());
     let proxies = format!(
-        "  edge_hub: {{ frontend: \"{}\", backend: \"{}\", host: edge-1 }}\n  core_hub: {{ frontend: \"{}\", backend: \"{}\" }}\n",
+        "  edge_hub: {{ frontend: \"{}\", backend: \"{}\", host: edge-1 }}\n  far_hub: {{ frontend: \"{}\", backend: \"{}\", host: edge-2 }}\n  core_hub: {{ frontend: \"{}\", backend: \"{}\" }}\n",
         ipc("edge-front.ipc"),
         ipc("edge-back.ipc"),
+        ipc("far-front.ipc"),
+        ipc("far-back.ipc"),
         ipc("core-front.ipc"),
         ipc("core-back.ipc"),
     );
@@ -362,21 +369,24 @@ fn up_host_starts_only_the_proxies_and_nodes_placed_on_that_host() {
   gateway:
     host: edge-2
     run: 'echo "gateway up"; exec sleep 60'
-    subscribes: [{ topic: ticks, message: Tick, via: edge_hub }]
+    publishes: [{ topic: alerts, message: Tick, via: far_hub }]
   central:
     run: 'echo "central up"; exec sleep 60'
     publishes: [{ topic: totals, message: Tick, via: core_hub }]
   archive:
     host: edge-1
     run: 'echo "archive up"; exec sleep 60'
-    subscribes: [{ topic: totals, message: Tick, via: core_hub }]
+    subscribes: [{ topic: ticks, message: Tick, via: edge_hub }]
 "#;
+    let nodes = format!(
+        "{nodes}hosts:\n  edge-1: {{ address: 10.0.0.1 }}\n  edge-2: {{ address: 10.0.0.2 }}\n"
+    );
     let up = Up::start(
-        &topology_of(dir.path(), &proxies, nodes),
-        &["--host", "edge-1", "--grace", "2"],
+        &topology_of(dir.path(), &proxies, &nodes),
+        &["--host", "edge-1", "--grace", "2", "--ready-timeout", "0.5"],
     );
     let started: Vec<String> = up.started(3).into_iter().map(|(name, _)| name).collect();
-    assert_eq!(started, ["edge_hub", "sensor", "archive"]);
+    assert_eq!(started, ["edge_hub", "archive", "sensor"]);
     up.expect("sensor", "sensor up");
     up.expect("archive", "archive up");
     let mut up = up;
@@ -385,7 +395,7 @@ fn up_host_starts_only_the_proxies_and_nodes_placed_on_that_host() {
         .rest()
         .into_iter()
         .filter(|(from, text)| {
-            ["gateway", "central", "core_hub"]
+            ["gateway", "central", "core_hub", "far_hub"]
                 .iter()
                 .any(|name| from == name || text.contains(name))
         })
@@ -638,6 +648,12 @@ fn figure(line: &str, label: &str) -> Option<u64> {
     })
 }
 
+/// The value of `key=N` in a log line.
+fn log_field(line: &str, key: &str) -> Option<u64> {
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+}
+
 /// The pid of the process called `name` in process group `group`, once `cargo run` has
 /// started it (it waits for the build lock first).
 fn binary_in_group(group: u32, name: &str) -> u32 {
@@ -677,8 +693,9 @@ fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behi
     let dir = tempfile::tempdir().unwrap();
     let topology = trading_on_private_endpoints(dir.path());
     let up = Up::start(&topology, &["--grace", "5"]);
-    // The proxy, then every node after the nodes that hear it.
-    let started = up.started(8);
+    // The proxy, then every node after the nodes that hear it, each once they are ready (on a
+    // cold target directory the first `cargo run` compiles the crate first).
+    let started = up.started_within(8, Duration::from_secs(300));
     let names: Vec<&str> = started.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(
         names,
@@ -749,6 +766,31 @@ fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behi
         figure(&last, "restarts").is_some_and(|restarts| restarts > 0),
         "{last}"
     );
+    // No first message went to nobody: `hermes up` started each node after the subscribers
+    // of what it publishes were ready, and each publication waited for its first subscriber,
+    // so every subscriber heard every publisher from its first envelope (the restarted kraken
+    // included: its new epoch starts at sequence 0 too).
+    let lines = up.rest();
+    for node in ["monitor", "executor", "strategy", "risk"] {
+        let stopped = lines
+            .iter()
+            .find(|(from, text)| from == node && text.contains("stopped node="))
+            .unwrap_or_else(|| panic!("no `stopped` line from {node}: {lines:?}"));
+        assert_eq!(
+            log_field(&stopped.1, "missed_at_start"),
+            Some(0),
+            "{node}: {}",
+            stopped.1
+        );
+        // The quote subscribers heard something (risk hears orders only when the strategy
+        // finds a spread, which a short run may not).
+        assert!(
+            node == "risk"
+                || log_field(&stopped.1, "received").is_some_and(|received| received > 0),
+            "{node}: {}",
+            stopped.1
+        );
+    }
     // Other tests start processes meanwhile, and a freed process-group ID can be reused by
     // one of theirs: look for the desk's own commands only.
     let ours = [
