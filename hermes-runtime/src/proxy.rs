@@ -630,11 +630,12 @@ impl Sockets {
                     if let Some(capture) = &self.capture {
                         let _ = capture.send(&frame[..], flags | zmq::DONTWAIT);
                     }
-                    self.backend
-                        .send(std::mem::replace(frame, zmq::Message::new()), flags)?;
+                    // Counted before it leaves, so a receiver never sees more than the count.
                     if !more && let Some(traffic) = &self.traffic {
                         traffic.forwarded();
                     }
+                    self.backend
+                        .send(std::mem::replace(frame, zmq::Message::new()), flags)?;
                 }
                 if !more {
                     break;
@@ -789,12 +790,13 @@ fn move_frames(
             }
             _ => None,
         };
-        to.send(std::mem::replace(frame, zmq::Message::new()), flags)?;
+        // Counted before it leaves, so a receiver never sees more than the count.
         match (count, subscribed) {
             (_, Some((traffic, subscribed))) => traffic.subscription(subscribed),
             (Some(Count::Forwarded(traffic)), None) if !more => traffic.forwarded(),
             _ => {}
         }
+        to.send(std::mem::replace(frame, zmq::Message::new()), flags)?;
     }
     Ok(())
 }

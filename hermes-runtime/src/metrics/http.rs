@@ -18,6 +18,10 @@ const MAX_REQUEST: usize = 8 * 1024;
 /// How long a client may take to send its request, and each write may take.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How much of a request that was not read is drained before closing, and for how long.
+const MAX_DRAIN: usize = 256 * 1024;
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(200);
+
 /// The content type of the OpenMetrics text format.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -240,7 +244,19 @@ fn serve(mut stream: TcpStream, metrics: &Metrics, readiness: &Readiness) -> std
         out.extend_from_slice(response.body.as_bytes());
     }
     stream.write_all(&out)?;
-    stream.flush()
+    stream.flush()?;
+    // Closing with unread bytes would reset the connection and could destroy the response
+    // before the client reads it: say we are done, then drain a bounded amount.
+    stream.shutdown(std::net::Shutdown::Write)?;
+    stream.set_read_timeout(Some(DRAIN_TIMEOUT))?;
+    let mut drained = 0;
+    while drained < MAX_DRAIN {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => drained += read,
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

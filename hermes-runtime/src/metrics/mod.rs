@@ -18,7 +18,8 @@
 //! | `GET /readyz` | 200 once [`Readiness::set_ready`](crate::Readiness::set_ready) was called on [`Runtime::readiness`](crate::Runtime::readiness), 503 before |
 //!
 //! Other paths get 404, other methods 405, malformed requests 400. `HEAD` works wherever `GET`
-//! does. A generated `main` serves them with `--metrics ADDR` (see
+//! does. A family appears in `/metrics` once it has a series (a socket that counts into it);
+//! the proxy families always do. A generated `main` serves them with `--metrics ADDR` (see
 //! [`Options`](crate::topology::Options)).
 //!
 //! # Metrics
@@ -61,7 +62,7 @@
 //! let mut response = String::new();
 //! client.read_to_string(&mut response)?; // the server closes the connection
 //! assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
-//! assert!(response.contains("# TYPE hermes_sent counter"));
+//! assert!(response.contains("# TYPE hermes_proxy_forwarded counter"));
 //! runtime.stop(); // the server stops with the runtime
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -49,13 +49,22 @@ struct SentLabels {
 /// # Examples
 ///
 /// ```
-/// use hermes_runtime::Context;
+/// use hermes_runtime::{Context, Publisher};
+/// use serde_json::{Value, json};
 ///
 /// let context = Context::new();
 /// let metrics = context.enable_metrics();
+/// let mut ticks = Publisher::<Value>::builder(&context)
+///     .topic("ticks")
+///     .origin("feed")
+///     .bind("inproc://ticks")?;
+/// ticks.send(&json!(1))?; // no subscriber: dropped, but sent
+///
 /// let text = metrics.encode();
-/// assert!(text.contains("# TYPE hermes_received counter"));
+/// assert!(text.contains("# TYPE hermes_sent counter\n"));
+/// assert!(text.contains("hermes_sent_total{node=\"feed\",topic=\"ticks\"} 1\n"));
 /// assert!(text.ends_with("# EOF\n"));
+/// # Ok::<(), hermes_runtime::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Metrics {
