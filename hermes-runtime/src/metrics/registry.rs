@@ -316,8 +316,11 @@ impl ProxyTraffic {
 /// Reads every proxy's counts at scrape time, so the metrics are the proxy's own counts.
 #[derive(Debug, Default)]
 struct ProxyCollector {
-    proxies: Mutex<Vec<(String, Arc<ProxyTraffic>, Arc<Counters>)>>,
+    proxies: Mutex<Vec<RegisteredProxy>>,
 }
+
+/// A proxy's name, its traffic counts and its security counts.
+type RegisteredProxy = (String, Arc<ProxyTraffic>, Arc<Counters>);
 
 /// A proxy's counts at one scrape, summed over proxies of the same name.
 #[derive(Default, Clone, Copy)]
