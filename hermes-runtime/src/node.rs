@@ -77,7 +77,8 @@ impl<S: Send + 'static> Node<S> {
         }
     }
 
-    /// Calls `handler` for each envelope `receiver` delivers.
+    /// Calls `handler` for each envelope `receiver` delivers. With [`metrics`](crate::metrics),
+    /// the receiver's series carry this node's name as their `node` label.
     pub fn subscribe<M: Message>(
         mut self,
         mut receiver: Receiver<M>,
