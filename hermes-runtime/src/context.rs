@@ -3,6 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::security::ZapSlot;
 
 /// A ZeroMQ context: the I/O threads and socket registry that sockets of one process share.
@@ -27,6 +28,8 @@ pub struct Context {
     inner: zmq::Context,
     /// The ZAP authenticator of this context's CURVE server sockets, while there are any.
     zap: Arc<ZapSlot>,
+    /// The metrics sockets made on this context count into, once enabled.
+    metrics: Arc<OnceLock<Metrics>>,
 }
 
 impl Context {
@@ -35,6 +38,7 @@ impl Context {
         Context {
             inner: zmq::Context::new(),
             zap: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -62,6 +66,30 @@ impl Context {
     /// The number of I/O threads.
     pub fn io_threads(&self) -> i32 {
         self.inner.get_io_threads().unwrap_or(1)
+    }
+
+    /// Turns on Prometheus metrics for this context (every clone of it): publishers,
+    /// receivers and proxies made on it from now on count into the returned registry, which is
+    /// the same on every call. See [`metrics`](crate::metrics) for what is counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hermes_runtime::Context;
+    ///
+    /// let context = Context::new();
+    /// assert!(context.metrics().is_none());
+    /// let metrics = context.enable_metrics();
+    /// assert!(context.clone().metrics().is_some());
+    /// # drop(metrics);
+    /// ```
+    pub fn enable_metrics(&self) -> Metrics {
+        self.metrics.get_or_init(Metrics::new).clone()
+    }
+
+    /// This context's metrics, if [`enable_metrics`](Context::enable_metrics) was called.
+    pub fn metrics(&self) -> Option<Metrics> {
+        self.metrics.get().cloned()
     }
 
     /// The underlying `zmq` context, for our own tests and benchmark, which make raw sockets

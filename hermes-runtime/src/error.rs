@@ -151,6 +151,14 @@ pub enum Error {
         /// What does not hold.
         reason: String,
     },
+    /// The metrics server could not listen where it was asked to.
+    #[error("cannot serve metrics on `{address}`: {source}")]
+    Metrics {
+        /// The address asked for.
+        address: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
 }
 
 impl Error {

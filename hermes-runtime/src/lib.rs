@@ -11,6 +11,8 @@
 //! - [`Proxy`]: an XSUB/XPUB forwarder with an optional capture socket, so a cluster has one address.
 //! - [`Node`] and [`Runtime`]: many nodes and proxies as threads of one process, stopped cleanly
 //!   on SIGINT/SIGTERM.
+//! - [`metrics`]: Prometheus metrics of every socket, served over HTTP with
+//!   [`Runtime::serve_metrics`] (`/metrics`, `/healthz`, `/readyz` from a [`Readiness`]).
 //! - [`Codec`]: protobuf (default), JSON, and the four-frame JSON of the Python hermes-zmq 1.3.
 //!
 //! The wire format is described in `docs/wire-format.md` at the repository root.
@@ -28,11 +30,13 @@ mod error;
 mod include;
 mod liveness;
 mod message;
+pub mod metrics;
 mod node;
 mod payload;
 mod proxy;
 mod publisher;
 mod raw_receiver;
+mod readiness;
 mod receiver;
 mod runtime;
 pub mod security;
@@ -48,11 +52,13 @@ pub use envelope::{Envelope, RawEnvelope, now_ns};
 pub use error::{CodecError, Error, FrameError, Result};
 pub use liveness::Liveness;
 pub use message::{Message, fingerprint};
+pub use metrics::Metrics;
 pub use node::{HandlerResult, Node};
 pub use payload::Payload;
 pub use proxy::{Proxy, ProxyConfig};
 pub use publisher::{Publisher, PublisherBuilder};
 pub use raw_receiver::{RawReceiver, RawReceiverBuilder};
+pub use readiness::Readiness;
 pub use receiver::{Receiver, ReceiverBuilder};
 pub use runtime::{NodeFailure, ProxyEndpoints, Runtime};
 pub use security::{

@@ -77,12 +77,14 @@ impl<S: Send + 'static> Node<S> {
         }
     }
 
-    /// Calls `handler` for each envelope `receiver` delivers.
+    /// Calls `handler` for each envelope `receiver` delivers. With [`metrics`](crate::metrics),
+    /// the receiver's series carry this node's name as their `node` label.
     pub fn subscribe<M: Message>(
         mut self,
-        receiver: Receiver<M>,
+        mut receiver: Receiver<M>,
         handler: impl FnMut(&mut S, Envelope<M>) -> HandlerResult + Send + 'static,
     ) -> Node<S> {
+        receiver.set_metrics_node(&self.name);
         self.inputs.push(Box::new(Subscription {
             receiver,
             handler,

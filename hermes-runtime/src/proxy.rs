@@ -9,6 +9,7 @@ use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
 use crate::envelope::{self, Frames, Stamp};
 use crate::error::{Error, Result};
+use crate::metrics::ProxyTraffic;
 use crate::security::{
     Counters, LogLimiter, ProxySecurity, Secured, SecurityReport, SecurityStats,
 };
@@ -211,7 +212,7 @@ impl Proxy {
                 capture: None,
                 applied: HashMap::new(),
                 refused: HashMap::new(),
-                reporter: Reporter::new(proxy_name, report_topic),
+                reporter: Reporter::new(proxy_name.clone(), report_topic),
             });
         }
         for socket in [&frontend_socket, &backend_socket] {
@@ -257,6 +258,9 @@ impl Proxy {
             .as_ref()
             .map(|(_, endpoint)| endpoint.clone());
         let control = shutdown.listener()?;
+        let traffic = context
+            .metrics()
+            .map(|metrics| metrics.proxy(&proxy_name, Arc::clone(&counters)));
         let stop = shutdown.clone();
         let thread = std::thread::Builder::new()
             .name(thread_name.clone())
@@ -266,6 +270,7 @@ impl Proxy {
                     backend: backend_socket,
                     capture: capture_socket.map(|(socket, _)| socket),
                     control,
+                    traffic,
                 };
                 let outcome = match secure {
                     None => sockets.forward_until_stopped(&stop),
@@ -361,6 +366,8 @@ struct Sockets {
     backend: zmq::Socket,
     capture: Option<zmq::Socket>,
     control: zmq::Socket,
+    /// What the metrics count, when the context has them.
+    traffic: Option<Arc<ProxyTraffic>>,
 }
 
 impl Sockets {
@@ -391,10 +398,17 @@ impl Sockets {
                     &self.backend,
                     self.capture.as_ref(),
                     &mut frame,
+                    self.traffic.as_deref().map(Count::Forwarded),
                 )?;
             }
             if items[2].is_readable() {
-                move_frames(&self.backend, &self.frontend, None, &mut frame)?;
+                move_frames(
+                    &self.backend,
+                    &self.frontend,
+                    None,
+                    &mut frame,
+                    self.traffic.as_deref().map(Count::Subscriptions),
+                )?;
             }
         }
         Ok(())
@@ -622,6 +636,10 @@ impl Sockets {
                     if let Some(capture) = &self.capture {
                         let _ = capture.send(&frame[..], flags | zmq::DONTWAIT);
                     }
+                    // Counted before it leaves, so a receiver never sees more than the count.
+                    if !more && let Some(traffic) = &self.traffic {
+                        traffic.forwarded();
+                    }
                     self.backend
                         .send(std::mem::replace(frame, zmq::Message::new()), flags)?;
                 }
@@ -638,6 +656,19 @@ impl Sockets {
     /// Applies and sends upstream up to [`BATCH`] waiting subscriptions their subscriber may
     /// make; drops the others.
     fn forward_subscriptions(
+        &self,
+        secure: &mut Secure,
+        frame: &mut zmq::Message,
+    ) -> Result<(), zmq::Error> {
+        let outcome = self.apply_subscriptions(secure, frame);
+        if let Some(traffic) = &self.traffic {
+            traffic.set_subscriptions(secure.applied.len());
+        }
+        outcome
+    }
+
+    /// [`forward_subscriptions`](Sockets::forward_subscriptions) but for the count.
+    fn apply_subscriptions(
         &self,
         secure: &mut Secure,
         frame: &mut zmq::Message,
@@ -743,6 +774,7 @@ fn move_frames(
     to: &zmq::Socket,
     capture: Option<&zmq::Socket>,
     frame: &mut zmq::Message,
+    count: Option<Count<'_>>,
 ) -> Result<(), zmq::Error> {
     for _ in 0..BATCH {
         match from.recv(frame, zmq::DONTWAIT) {
@@ -750,14 +782,38 @@ fn move_frames(
             Err(zmq::Error::EAGAIN) => return Ok(()),
             Err(err) => return Err(err),
         }
-        let flags = if frame.get_more() { zmq::SNDMORE } else { 0 };
+        let more = frame.get_more();
+        let flags = if more { zmq::SNDMORE } else { 0 };
         if let Some(capture) = capture {
             // The capture socket is a PUB: it never blocks, and a slow tap only loses its copy.
             let _ = capture.send(&frame[..], flags | zmq::DONTWAIT);
         }
+        // A (un)subscription is one frame, its first byte 1 (or 0), then the prefix; libzmq's
+        // XPUB passes on only the first subscription and the last unsubscription of a prefix.
+        let subscribed = match (count, frame.first()) {
+            (Some(Count::Subscriptions(traffic)), Some(&kind)) if !more && kind <= 1 => {
+                Some((traffic, kind == 1))
+            }
+            _ => None,
+        };
+        // Counted before it leaves, so a receiver never sees more than the count.
+        match (count, subscribed) {
+            (_, Some((traffic, subscribed))) => traffic.subscription(subscribed),
+            (Some(Count::Forwarded(traffic)), None) if !more => traffic.forwarded(),
+            _ => {}
+        }
         to.send(std::mem::replace(frame, zmq::Message::new()), flags)?;
     }
     Ok(())
+}
+
+/// What [`move_frames`] counts for the metrics.
+#[derive(Clone, Copy)]
+enum Count<'a> {
+    /// Envelopes going downstream.
+    Forwarded(&'a ProxyTraffic),
+    /// Subscriptions going upstream.
+    Subscriptions(&'a ProxyTraffic),
 }
 
 impl Drop for Proxy {

@@ -4,12 +4,15 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::counter::Counter;
+
 use crate::codec::{Codec, PythonLayout};
 use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
 use crate::envelope::{self, Frames, Stamp};
 use crate::error::{CodecError, Error, Result};
 use crate::message::Message;
+use crate::metrics::Metrics;
 use crate::security::{Counters, Curve, Secured, SecurityStats};
 use crate::topic;
 use std::sync::Arc;
@@ -87,7 +90,11 @@ pub struct Publisher<M> {
     origin: String,
     epoch: u32,
     next_seq: u64,
-    other_topics: HashMap<String, u64>,
+    /// Next sequence number and `hermes_sent_total` series of each topic besides `topic`.
+    other_topics: HashMap<String, OtherTopic>,
+    /// The `hermes_sent_total` series of `topic`, when the context has metrics.
+    sent_metric: Option<Counter>,
+    metrics: Option<Metrics>,
     frames: Frames,
     endpoints: Vec<String>,
     sent: u64,
@@ -139,7 +146,11 @@ impl<M: Message> Publisher<M> {
             python_layout: self.python_layout.unwrap_or(M::PYTHON_LAYOUT),
         };
         envelope::encode(&stamp, message, &mut self.frames)?;
-        self.transmit()
+        self.transmit()?;
+        if let Some(sent) = &self.sent_metric {
+            sent.inc();
+        }
+        Ok(())
     }
 
     /// Sends `message` on `topic` instead of the default topic.
@@ -151,13 +162,22 @@ impl<M: Message> Publisher<M> {
         if topic == self.topic {
             return self.send(message);
         }
-        let seq = match self.other_topics.get_mut(topic) {
-            Some(next) => next,
+        let entry = match self.other_topics.get_mut(topic) {
+            Some(entry) => entry,
             None => {
                 topic::validate(topic)?;
-                self.other_topics.entry(topic.to_owned()).or_insert(0)
+                let sent = self
+                    .metrics
+                    .as_ref()
+                    .map(|metrics| metrics.sent(&self.origin, topic));
+                self.other_topics
+                    .entry(topic.to_owned())
+                    .or_insert(OtherTopic { next_seq: 0, sent })
             }
         };
+        // A reference count, not a lookup: the map stays borrowed by `seq` until encoded.
+        let sent = entry.sent.clone();
+        let seq = &mut entry.next_seq;
         let stamp = Stamp {
             codec: self.codec,
             topic,
@@ -169,7 +189,11 @@ impl<M: Message> Publisher<M> {
         };
         *seq += 1;
         envelope::encode(&stamp, message, &mut self.frames)?;
-        self.transmit()
+        self.transmit()?;
+        if let Some(sent) = sent {
+            sent.inc();
+        }
+        Ok(())
     }
 
     fn transmit(&mut self) -> Result<()> {
@@ -413,6 +437,8 @@ impl<M> Publisher<M> {
             epoch: self.epoch,
             next_seq: self.next_seq,
             other_topics: self.other_topics,
+            sent_metric: self.sent_metric,
+            metrics: self.metrics,
             frames: self.frames,
             endpoints: self.endpoints,
             sent: self.sent,
@@ -597,16 +623,23 @@ impl<M: Message> PublisherBuilder<M> {
         socket
             .set_linger(linger)
             .map_err(Error::zmq("set linger"))?;
+        let origin = self.origin.unwrap_or_else(default_origin);
+        let metrics = self.context.metrics();
+        let sent_metric = metrics
+            .as_ref()
+            .map(|metrics| metrics.sent(&origin, &self.topic));
         Ok(Publisher {
             socket,
             security,
             counters,
             codec: self.codec,
             topic: self.topic,
-            origin: self.origin.unwrap_or_else(default_origin),
+            origin,
             epoch: new_epoch(),
             next_seq: 0,
             other_topics: HashMap::new(),
+            sent_metric,
+            metrics,
             frames: Frames::new(),
             endpoints: Vec::new(),
             sent: 0,
@@ -615,6 +648,12 @@ impl<M: Message> PublisherBuilder<M> {
             _message: PhantomData,
         })
     }
+}
+
+/// A topic a publisher sent to with [`Publisher::send_to`].
+struct OtherTopic {
+    next_seq: u64,
+    sent: Option<Counter>,
 }
 
 fn default_origin() -> String {

@@ -7,7 +7,9 @@ use crate::context::Context;
 use crate::endpoint::{self, Attach};
 use crate::envelope::{self, RawEnvelope};
 use crate::error::{Error, FrameError, Result};
-use crate::receiver::{Tracker, admit, map_recv_error, read_frame_set, sub_socket};
+use crate::receiver::{
+    Tracker, admit, map_recv_error, read_frame_set, receiver_metrics, sub_socket,
+};
 use crate::security::{Counters, Curve, Secured, SecurityStats};
 use crate::stats::{ReceiverStats, SlowSubscriber};
 use crate::topic::TopicFilter;
@@ -367,7 +369,12 @@ impl RawReceiverBuilder {
             counters,
             parts: std::array::from_fn(|_| zmq::Message::new()),
             overflow: zmq::Message::new(),
-            tracker: Tracker::new(topics, self.origins, self.slow_subscriber),
+            tracker: Tracker::new(
+                topics,
+                self.origins,
+                self.slow_subscriber,
+                receiver_metrics(&self.context, self.slow_subscriber),
+            ),
             endpoints: Vec::new(),
         })
     }

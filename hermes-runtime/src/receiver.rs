@@ -15,6 +15,7 @@ use crate::endpoint::{self, Attach};
 use crate::envelope::{self, Envelope, Header, RawEnvelope, WireEnvelope};
 use crate::error::{CodecError, Error, FrameError, Result};
 use crate::message::Message;
+use crate::metrics::ReceiverMetrics;
 use crate::security::{Counters, Curve, Secured, SecurityStats};
 use crate::shared_str::SharedStr;
 use crate::stats::{ReceiverStats, SlowSubscriber, SlowSubscriberAction};
@@ -219,6 +220,11 @@ impl<M: Message> Receiver<M> {
         self.codec
     }
 
+    /// Names the node this receiver belongs to in its metrics, for [`Node`](crate::Node).
+    pub(crate) fn set_metrics_node(&mut self, node: &str) {
+        self.tracker.default_metrics_node(node);
+    }
+
     /// The socket, while connected; nodes poll it.
     pub(crate) fn socket(&self) -> Option<&zmq::Socket> {
         self.socket.as_ref()
@@ -379,6 +385,8 @@ pub(crate) struct Tracker {
     /// When the last slow-subscriber warning was logged, ns since the Unix epoch (the clock
     /// the lag is measured on, already read for each envelope).
     last_lag_warning_ns: Option<u64>,
+    /// The Prometheus series, when the context has metrics.
+    metrics: Option<ReceiverMetrics>,
 }
 
 impl Tracker {
@@ -386,6 +394,7 @@ impl Tracker {
         topics: Vec<TopicFilter>,
         origins: Vec<String>,
         policy: SlowSubscriber,
+        metrics: Option<ReceiverMetrics>,
     ) -> Tracker {
         Tracker {
             topics,
@@ -398,6 +407,14 @@ impl Tracker {
             stats: ReceiverStats::default(),
             last_decode_error: None,
             last_lag_warning_ns: None,
+            metrics,
+        }
+    }
+
+    /// Names the node in the metrics' `node` label, unless the builder did.
+    pub(crate) fn default_metrics_node(&mut self, node: &str) {
+        if let Some(metrics) = &mut self.metrics {
+            metrics.default_node(node);
         }
     }
 
@@ -430,7 +447,7 @@ impl Tracker {
         let raw = match raw {
             Ok(raw) => raw,
             Err(err) => {
-                self.reject(err, RAW_RECEIVER);
+                self.reject(err, RAW_RECEIVER, None);
                 return Ok(None);
             }
         };
@@ -438,11 +455,14 @@ impl Tracker {
             self.stats.filtered += 1;
             return Ok(None);
         }
-        let (origin, topic) = self.track(&raw);
-        if !self.apply_lag_policy(&raw, RAW_RECEIVER)? {
+        let (origin, topic, slot) = self.track(&raw);
+        if !self.apply_lag_policy(&raw, RAW_RECEIVER, slot)? {
             return Ok(None);
         }
         self.stats.received += 1;
+        if let Some(metrics) = &mut self.metrics {
+            metrics.pair(slot).received.inc();
+        }
         Ok(Some(RawEnvelope {
             topic,
             origin,
@@ -457,8 +477,11 @@ impl Tracker {
     }
 
     /// Counts a frame set that is not an envelope, keeps why, and logs it now and then.
-    fn reject(&mut self, err: FrameError, receiver: &str) {
+    fn reject(&mut self, err: FrameError, receiver: &str, slot: Option<usize>) {
         self.stats.decode_errors += 1;
+        if let Some(metrics) = &mut self.metrics {
+            metrics.pair(slot).decode_errors.inc();
+        }
         log_rejected(receiver, "decode error", self.stats.decode_errors, &err);
         self.last_decode_error = Some(err);
     }
@@ -492,7 +515,7 @@ impl Tracker {
                 payload,
             };
             self.count_sequence(slot, &raw);
-            let message = self.deliver::<M>(&raw)?;
+            let message = self.deliver::<M>(&raw, Some(slot))?;
             return Ok(message.map(|message| Envelope {
                 topic,
                 origin,
@@ -513,7 +536,7 @@ impl Tracker {
         let raw = match raw {
             Ok(raw) => raw,
             Err(err) => {
-                self.reject(err, M::NAME);
+                self.reject(err, M::NAME, None);
                 return Ok(None);
             }
         };
@@ -521,8 +544,8 @@ impl Tracker {
             self.stats.filtered += 1;
             return Ok(None);
         }
-        let (origin, topic) = self.track(&raw);
-        let message = self.deliver::<M>(&raw)?;
+        let (origin, topic, slot) = self.track(&raw);
+        let message = self.deliver::<M>(&raw, slot)?;
         Ok(message.map(|message| Envelope {
             topic,
             origin,
@@ -559,8 +582,12 @@ impl Tracker {
 
     /// Lag and the slow-subscriber policy, then the codec and the payload: the message, or
     /// `None` when the envelope was counted and skipped.
-    fn deliver<M: Message>(&mut self, raw: &WireEnvelope<'_>) -> Result<Option<M>> {
-        if !self.apply_lag_policy(raw, M::NAME)? {
+    fn deliver<M: Message>(
+        &mut self,
+        raw: &WireEnvelope<'_>,
+        slot: Option<usize>,
+    ) -> Result<Option<M>> {
+        if !self.apply_lag_policy(raw, M::NAME, slot)? {
             return Ok(None);
         }
         if !M::supports(raw.codec) {
@@ -569,21 +596,30 @@ impl Tracker {
                 message: M::NAME,
             });
             self.stats.type_mismatches += 1;
+            if let Some(metrics) = &mut self.metrics {
+                metrics.pair(slot).type_mismatches.inc();
+            }
             log_rejected(M::NAME, "codec mismatch", self.stats.type_mismatches, &err);
             return Ok(None);
         }
         match raw.decode_message::<M>() {
             Ok(message) => {
                 self.stats.received += 1;
+                if let Some(metrics) = &mut self.metrics {
+                    metrics.pair(slot).received.inc();
+                }
                 Ok(Some(message))
             }
             Err(err @ FrameError::Fingerprint { .. }) => {
                 self.stats.type_mismatches += 1;
+                if let Some(metrics) = &mut self.metrics {
+                    metrics.pair(slot).type_mismatches.inc();
+                }
                 log_rejected(M::NAME, "type mismatch", self.stats.type_mismatches, &err);
                 Ok(None)
             }
             Err(err) => {
-                self.reject(err, M::NAME);
+                self.reject(err, M::NAME, slot);
                 Ok(None)
             }
         }
@@ -596,12 +632,24 @@ impl Tracker {
     ///
     /// [`Error::Disconnected`] when the `disconnect` action closes the receiver.
     #[inline]
-    fn apply_lag_policy(&mut self, raw: &WireEnvelope<'_>, receiver: &str) -> Result<bool> {
+    fn apply_lag_policy(
+        &mut self,
+        raw: &WireEnvelope<'_>,
+        receiver: &str,
+        slot: Option<usize>,
+    ) -> Result<bool> {
         let now_ns = envelope::now_ns();
         let lag_ns = now_ns.saturating_sub(raw.timestamp_ns);
         self.stats.max_lag_ns = self.stats.max_lag_ns.max(lag_ns);
+        let metrics = self.metrics.as_mut().map(|metrics| metrics.pair(slot));
+        if let Some(metrics) = metrics {
+            metrics.lag.observe_ns(lag_ns);
+        }
         if lag_ns > self.max_lag_ns {
             self.stats.lagging += 1;
+            if let Some(metrics) = metrics {
+                metrics.slow_subscriber_actions.inc();
+            }
             match self.slow_subscriber.action {
                 SlowSubscriberAction::Warn => self.warn_lag(now_ns, lag_ns, raw),
                 SlowSubscriberAction::Drop => {
@@ -624,7 +672,7 @@ impl Tracker {
 
     /// Counts gaps, restarts and reordering in the envelope's sequence, and returns the
     /// interned origin and topic names.
-    fn track(&mut self, raw: &WireEnvelope<'_>) -> (SharedStr, SharedStr) {
+    fn track(&mut self, raw: &WireEnvelope<'_>) -> (SharedStr, SharedStr, Option<usize>) {
         let slot = match &self.last {
             Some(last) if *last.topic == *raw.topic && *last.origin == *raw.origin => {
                 Some((last.origin.clone(), last.topic.clone(), last.slot))
@@ -642,11 +690,11 @@ impl Tracker {
                     });
                     found
                 }
-                Err(untracked) => return untracked,
+                Err((origin, topic)) => return (origin, topic, None),
             },
         };
         self.count_sequence(slot, raw);
-        (origin, topic)
+        (origin, topic, Some(slot))
     }
 
     /// Counts a gap, restart or reordering in the sequence of pair `slot`.
@@ -671,7 +719,13 @@ impl Tracker {
                     *sequence = start;
                 }
                 Some(sequence) if raw.seq >= sequence.next => {
-                    self.stats.lost += raw.seq - sequence.next;
+                    let lost = raw.seq - sequence.next;
+                    self.stats.lost += lost;
+                    if lost > 0
+                        && let Some(metrics) = &mut self.metrics
+                    {
+                        metrics.pair(Some(slot)).lost.inc_by(lost);
+                    }
                     sequence.next = start.next;
                 }
                 Some(_) => self.stats.out_of_order += 1,
@@ -715,6 +769,9 @@ impl Tracker {
                 name: name.clone(),
                 slot: self.sequences.len(),
             };
+            if let Some(metrics) = &mut self.metrics {
+                metrics.add_pair(state.slot, &origin.name, &name);
+            }
             self.sequences.push(None);
             origin.topics.insert(name, state);
         }
@@ -900,11 +957,26 @@ impl<M: Message> ReceiverBuilder<M> {
             codec: self.codec,
             parts: std::array::from_fn(|_| zmq::Message::new()),
             overflow: zmq::Message::new(),
-            tracker: Tracker::new(topics, self.origins, self.slow_subscriber),
+            tracker: Tracker::new(
+                topics,
+                self.origins,
+                self.slow_subscriber,
+                receiver_metrics(&self.context, self.slow_subscriber),
+            ),
             endpoints: Vec::new(),
             _message: PhantomData,
         })
     }
+}
+
+/// A receiver's metrics handles, when `context` has metrics.
+pub(crate) fn receiver_metrics(
+    context: &Context,
+    policy: SlowSubscriber,
+) -> Option<ReceiverMetrics> {
+    context
+        .metrics()
+        .map(|metrics| ReceiverMetrics::new(metrics, None, policy.action))
 }
 
 /// A SUB socket with a receiver's options, subscribed to each of `subscriptions`.

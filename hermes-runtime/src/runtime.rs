@@ -1,5 +1,6 @@
 //! The runtime: many nodes and proxies as threads of one process.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver as Channel, RecvTimeoutError, Sender};
@@ -8,6 +9,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::node::Node;
 use crate::proxy::{Proxy, ProxyConfig};
+use crate::readiness::Readiness;
 use crate::shutdown::Shutdown;
 
 /// How long threads get to finish after the stop signal before they are reported as hung.
@@ -109,6 +111,9 @@ pub struct Runtime {
     workers: Vec<Worker>,
     proxies: Vec<Proxy>,
     events: (Sender<Event>, Channel<Event>),
+    readiness: Readiness,
+    /// The threads of [`serve_metrics`](Runtime::serve_metrics), joined after the stop signal.
+    metrics_servers: Vec<std::thread::JoinHandle<()>>,
     /// Whether `wait` (or a variant) has stopped and joined everything; `Drop` does it otherwise.
     finished: bool,
 }
@@ -165,6 +170,8 @@ impl Runtime {
             workers: Vec::new(),
             proxies: Vec::new(),
             events,
+            readiness: Readiness::new(),
+            metrics_servers: Vec::new(),
             finished: false,
         })
     }
@@ -177,6 +184,51 @@ impl Runtime {
     /// The runtime's stop signal; trigger it from anywhere to stop every node and proxy.
     pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
+    }
+
+    /// The process's readiness, which [`serve_metrics`](Runtime::serve_metrics)' `/readyz`
+    /// reports; not ready until someone calls [`Readiness::set_ready`].
+    pub fn readiness(&self) -> Readiness {
+        self.readiness.clone()
+    }
+
+    /// Enables metrics on the runtime's context ([`Context::enable_metrics`]) and serves
+    /// `/metrics`, `/healthz` and `/readyz` over HTTP on `address` until the runtime stops;
+    /// returns the address bound (port 0 becomes a free port) and logs it at info level.
+    ///
+    /// Call it before making sockets: those made earlier do not report. See
+    /// [`metrics`](crate::metrics) for the metrics and the endpoints.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Metrics`] when `address` cannot be bound; [`Error::Thread`] or [`Error::Zmq`]
+    /// when the server cannot start.
+    pub fn serve_metrics(&mut self, address: impl std::net::ToSocketAddrs) -> Result<SocketAddr> {
+        let addresses: Vec<SocketAddr> = address
+            .to_socket_addrs()
+            .map_err(|source| Error::Metrics {
+                address: "?".to_owned(),
+                source,
+            })?
+            .collect();
+        let shown = addresses
+            .first()
+            .map_or_else(|| "?".to_owned(), ToString::to_string);
+        let listener =
+            std::net::TcpListener::bind(&addresses[..]).map_err(|source| Error::Metrics {
+                address: shown.clone(),
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| Error::Metrics {
+            address: shown,
+            source,
+        })?;
+        let metrics = self.context.enable_metrics();
+        let thread =
+            crate::metrics::http::spawn(listener, metrics, self.readiness(), &self.shutdown)?;
+        self.metrics_servers.push(thread);
+        tracing::info!("metrics on http://{bound}/metrics");
+        Ok(bound)
     }
 
     /// Starts a proxy named `name` (also its [`ProxyConfig::name`] unless that is set); it
@@ -396,6 +448,10 @@ impl Runtime {
                     node: worker.name.clone(),
                 });
             }
+        }
+        for server in self.metrics_servers.drain(..) {
+            // The stop signal wakes it; a client it serves has a one-second deadline.
+            let _ = server.join();
         }
         for (proxy, worker) in self
             .proxies

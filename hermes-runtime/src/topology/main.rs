@@ -3,6 +3,8 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -33,6 +35,16 @@ pub struct NoArgs {}
 ///   the topology has a `security:` section (whose directory it replaces), and `--insecure`
 ///   to run without;
 /// - `--duration SECONDS` to stop by itself, and `--log-level LEVEL` (`RUST_LOG` wins when set);
+/// - `--metrics ADDR` (or `HERMES_METRICS`), e.g. `0.0.0.0:9464`: serve Prometheus metrics,
+///   `/healthz` and `/readyz` over HTTP there (see [`metrics`](crate::metrics)); the bound
+///   address is logged at info level as `metrics on http://ADDR/metrics`, and with
+///   `--metrics-address-file PATH` also written to `PATH` (one line, `IP:PORT`), which is how a
+///   caller learns the port that `127.0.0.1:0` got; without it, the node's or proxy's
+///   `metrics:` port from the topology, on every interface;
+/// - `--subscriber-wait SECONDS` (or `HERMES_SUBSCRIBER_WAIT`): before its node starts, each
+///   publication the topology gives subscribers waits up to `SECONDS` for the first of them
+///   (see [`Startup`](super::Startup)), and `--ready-file PATH` (or `HERMES_READY_FILE`):
+///   written once every subscription is connected, as `/readyz` turns 200;
 /// - `--help` and `--version`;
 /// - and the application's own options, `A` (a `clap::Args`).
 ///
@@ -67,6 +79,10 @@ pub struct Options<A = NoArgs> {
     pub duration: Option<Duration>,
     /// The log filter: `--log-level`, unless `RUST_LOG` is set.
     pub log_level: String,
+    /// Where to serve metrics: `--metrics`.
+    pub metrics: Option<SocketAddr>,
+    /// Where to write the address metrics are served on: `--metrics-address-file`.
+    pub metrics_address_file: Option<PathBuf>,
     /// The application's own options.
     pub args: A,
 }
@@ -103,9 +119,24 @@ impl<A: clap::Args + FromArgMatches> Options<A> {
                 .get_one::<String>("log_level")
                 .cloned()
                 .unwrap_or_else(|| "info".to_owned()),
+            metrics: matches
+                .get_one::<SocketAddr>("metrics")
+                .copied()
+                .or_else(|| topology_metrics(topology, process)),
+            metrics_address_file: matches.get_one::<PathBuf>("metrics_address_file").cloned(),
             args,
         })
     }
+}
+
+/// Where the topology asks process `process` (a node or proxy of that name) to serve metrics:
+/// every interface, on its `metrics:` port.
+fn topology_metrics(topology: &TopologyInfo, process: &str) -> Option<SocketAddr> {
+    let port = match topology.node(process) {
+        Some(node) => node.metrics_port,
+        None => topology.proxy(process).and_then(|proxy| proxy.metrics_port),
+    }?;
+    Some(SocketAddr::from(([0, 0, 0, 0], port)))
 }
 
 fn command(topology: &TopologyInfo, process: &str) -> Command {
@@ -159,6 +190,21 @@ fn command(topology: &TopologyInfo, process: &str) -> Command {
                 .env("HERMES_READY_FILE")
                 .value_parser(clap::value_parser!(std::path::PathBuf))
                 .help("Write PATH once ready (every subscription connected) and remove it on exit; `hermes up` starts publishers after their subscribers are ready"),
+        )
+        .arg(
+            Arg::new("metrics")
+                .long("metrics")
+                .value_name("ADDR")
+                .env("HERMES_METRICS")
+                .value_parser(clap::value_parser!(SocketAddr))
+                .help("Serve Prometheus metrics, /healthz and /readyz over HTTP on ADDR (IP:PORT; port 0 picks a free one)"),
+        )
+        .arg(
+            Arg::new("metrics_address_file")
+                .long("metrics-address-file")
+                .value_name("PATH")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Write the address metrics are served on to PATH, once bound"),
         );
     let single = topology.proxies.len() == 1;
     for proxy in topology.proxies {
@@ -318,6 +364,25 @@ pub fn run<A>(
             return ExitCode::FAILURE;
         }
     };
+    if let Some(address) = options.metrics {
+        // Before `start`: sockets report to metrics only if they are made after this.
+        let served =
+            runtime
+                .serve_metrics(address)
+                .and_then(|bound| match &options.metrics_address_file {
+                    Some(path) => std::fs::write(path, format!("{bound}\n")).map_err(|source| {
+                        crate::Error::Metrics {
+                            address: format!("{bound} (writing `{}`)", path.display()),
+                            source,
+                        }
+                    }),
+                    None => Ok(()),
+                });
+        if let Err(error) = served {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     if let Err(error) = start(&mut runtime, &options.wiring) {
         eprintln!("error: {error}");
         return ExitCode::FAILURE;
@@ -327,6 +392,7 @@ pub fn run<A>(
         eprintln!("error: {error}");
         return ExitCode::FAILURE;
     }
+    runtime.readiness().set_ready();
     let outcome = runtime.run_until_signal_or(options.duration);
     startup.clear_ready();
     exit_code(outcome)
