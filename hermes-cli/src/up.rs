@@ -149,6 +149,12 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
         .iter()
         .map(|keys| ("HERMES_KEYS".to_owned(), keys.display().to_string()))
         .collect();
+    let metrics = crate::export::metrics_ports(loaded, crate::export::Placement::Hosts);
+    let metrics_env = |process: &str| {
+        metrics
+            .get(process)
+            .map(|port| ("HERMES_METRICS".to_owned(), format!("0.0.0.0:{port}")))
+    };
     let mut services = Vec::new();
     for (name, proxy) in topology.proxies.iter() {
         if !selected(name, proxy.host.as_deref().map(String::as_str)) {
@@ -165,7 +171,7 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
                 dir: dir.clone(),
                 restart: RestartPolicy::Always,
                 ready_endpoints: ready,
-                env: env.clone(),
+                env: env.iter().cloned().chain(metrics_env(name)).collect(),
                 ready_file: None,
                 after_ready: Vec::new(),
             });
@@ -174,6 +180,8 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
         let mut command = vec![
             hermes.display().to_string(),
             "proxy".to_owned(),
+            "--name".to_owned(),
+            name.to_string(),
             "--frontend".to_owned(),
             proxy.frontend.to_string(),
             "--backend".to_owned(),
@@ -189,7 +197,7 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
             dir: dir.clone(),
             restart: RestartPolicy::Always,
             ready_endpoints: ready,
-            env: Vec::new(),
+            env: metrics_env(name).into_iter().collect(),
             ready_file: None,
             after_ready: Vec::new(),
         });
@@ -214,6 +222,7 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
         };
         let ready_file = ready_dir.join(format!("{name}.ready"));
         let mut env = env.clone();
+        env.extend(metrics_env(node.process_name(name)));
         env.push((
             "HERMES_READY_FILE".to_owned(),
             ready_file.display().to_string(),

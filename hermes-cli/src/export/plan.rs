@@ -588,6 +588,8 @@ impl Plan<'_> {
                 let mut command = vec![
                     "hermes".to_owned(),
                     "proxy".to_owned(),
+                    "--name".to_owned(),
+                    proxy.clone(),
                     "--frontend".to_owned(),
                     side(config.frontend.as_str()),
                     "--backend".to_owned(),

@@ -117,6 +117,8 @@ fn service(
             let mut command = vec![bin.join("hermes").display().to_string(), "proxy".to_owned()];
             if let Some(config) = plan.loaded.topology.proxies.get(proxy) {
                 command.extend([
+                    "--name".to_owned(),
+                    proxy.clone(),
                     "--frontend".to_owned(),
                     config.frontend.value.clone(),
                     "--backend".to_owned(),
