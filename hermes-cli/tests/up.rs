@@ -808,3 +808,142 @@ fn up_runs_the_trading_example_brings_back_a_killed_node_and_leaves_nothing_behi
         );
     }
 }
+
+/// `GET /metrics` from a Hermes process on this machine, over real HTTP; `None` while nothing
+/// answers there.
+fn scrape(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+}
+
+/// The sum of every sample of `name` (over its label sets) in a scrape; 0 when absent.
+fn metric(scraped: &str, name: &str) -> u64 {
+    scraped
+        .lines()
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|value| value as u64)
+        .sum()
+}
+
+/// Scrapes `port` until `accept` holds for the scrape, within `timeout`; the last scrape.
+fn scrape_until(port: u16, what: &str, timeout: Duration, accept: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    loop {
+        if let Some(scraped) = scrape(port) {
+            if accept(&scraped) {
+                return scraped;
+            }
+            last = Some(scraped);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "metrics on port {port} never showed {what} within {timeout:?}; the last scrape:\n{}",
+            last.unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn two_hosts_on_one_machine_carry_traffic_across_and_count_exactly_what_an_outage_lost() {
+    // examples/multihost: host `a` (127.0.0.2) runs the `hub` proxy on `tcp://*:17300/1`;
+    // host `b` (127.0.0.3) runs `ticker` (8,000 ticks at 1,000 a second) and `tally`, which
+    // reach the hub at 127.0.0.2, as derived from `hosts:`. Metrics: hub 17310, ticker 17311,
+    // tally 17312.
+    const HUB: u16 = 17310;
+    const TICKER: u16 = 17311;
+    const TALLY: u16 = 17312;
+    const COUNT: u64 = 8000;
+    let topology = Path::new("../examples/multihost/topology.yaml")
+        .canonicalize()
+        .unwrap();
+    let host_a = Up::start(&topology, &["--host", "a", "--grace", "2"]);
+    let hub = host_a.started(1);
+    assert_eq!(hub[0].0, "hub");
+    scrape_until(HUB, "the hub up", DEADLINE, |_| true);
+    let host_b = Up::start(&topology, &["--host", "b", "--grace", "5"]);
+    assert_eq!(
+        host_b
+            .started_within(2, Duration::from_secs(300))
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect::<Vec<_>>(),
+        ["tally", "ticker"]
+    );
+
+    // Traffic crosses: b → a → b. (On a cold target directory the first `cargo run` builds.)
+    let received = |scraped: &str| metric(scraped, "hermes_received_total");
+    scrape_until(TALLY, "ticks received", Duration::from_secs(300), |s| {
+        received(s) > 100
+    });
+    let forwarded = scrape_until(HUB, "ticks forwarded", DEADLINE, |s| {
+        metric(s, "hermes_proxy_forwarded_total") > 0
+    });
+    assert!(
+        metric(&forwarded, "hermes_proxy_subscriptions") >= 1,
+        "{forwarded}"
+    );
+
+    // Kill host a's processes: the hub with SIGKILL, then `hermes up` itself.
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &hub[0].1.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut host_a = host_a;
+    host_a.terminate();
+    drop(host_a);
+    // The ticker keeps publishing into the outage.
+    let sent = |scraped: &str| metric(scraped, "hermes_sent_total");
+    let at_kill = sent(&scrape(TICKER).expect("the ticker's metrics"));
+    assert!(at_kill < COUNT, "the ticker finished before the outage");
+    scrape_until(TICKER, "ticks sent during the outage", DEADLINE, |s| {
+        sent(s) >= at_kill + 300
+    });
+
+    // Start host a again: the flow resumes, and the tally counts the gap as lost.
+    let host_a = Up::start(&topology, &["--host", "a", "--grace", "2"]);
+    assert_eq!(host_a.started(1)[0].0, "hub");
+    let resumed = scrape_until(TALLY, "the flow resumed with a loss", DEADLINE, |s| {
+        metric(s, "hermes_lost_total") > 0
+    });
+    let before = received(&resumed);
+    scrape_until(TALLY, "ticks after the outage", DEADLINE, |s| {
+        received(s) > before
+    });
+
+    // Once the ticker is done, everything it sent is either received or counted lost:
+    // exactly, with nothing missed at the start either (the tally was ready first).
+    scrape_until(TICKER, "every tick sent", Duration::from_secs(60), |s| {
+        sent(s) == COUNT
+    });
+    let last = scrape_until(TALLY, "received + lost = sent", DEADLINE, |s| {
+        received(s) + metric(s, "hermes_lost_total") == COUNT
+    });
+    // At least what the 300 ticks sent into the outage overflowed of the ticker's queue (a
+    // high-water mark of 100) was lost.
+    let lost = metric(&last, "hermes_lost_total");
+    assert!(lost >= 200, "the outage lost only {lost}");
+    assert_eq!(metric(&last, "hermes_decode_errors_total"), 0, "{last}");
+
+    let (mut host_a, mut host_b) = (host_a, host_b);
+    host_b.terminate();
+    host_a.terminate();
+}

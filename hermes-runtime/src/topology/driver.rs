@@ -196,8 +196,9 @@ pub struct Ports {
     node: &'static NodeInfo,
     publishers: Sockets<Publisher<Untyped>>,
     receivers: Sockets<Receiver<Untyped>>,
-    /// The subscriptions' handshakes to await before the node counts as connected.
-    handshakes: Vec<HandshakeWatch>,
+    /// The subscriptions' handshakes to await before the node counts as connected, with the
+    /// position of each receiver in `receivers`.
+    handshakes: Vec<(usize, HandshakeWatch)>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -275,7 +276,7 @@ impl Ports {
     fn connect(&mut self, context: &Context, wiring: &mut Wiring) -> Result<()> {
         connect_all(&mut self.publishers, wiring, self.node.host)?;
         if wiring.startup().awaits_connections() {
-            for (port, receiver) in &self.receivers {
+            for (index, (port, receiver)) in self.receivers.iter().enumerate() {
                 let endpoint = match port.wiring {
                     PortWiring::Proxy(proxy, side) => {
                         wiring.proxy_endpoint(proxy, side, self.node.host)?
@@ -290,7 +291,7 @@ impl Ports {
                     && !endpoint.starts_with("inproc://")
                 {
                     self.handshakes
-                        .push(HandshakeWatch::new(context, socket, &endpoint)?);
+                        .push((index, HandshakeWatch::new(context, socket, &endpoint)?));
                 }
             }
         }
@@ -300,13 +301,20 @@ impl Ports {
     /// Waits, until `deadline`, for the subscriptions' handshakes, then for a subscriber on
     /// each publication the topology gives subscribers (bounded by the startup's wait).
     fn await_peers(&mut self, startup: &Startup, deadline: Instant) -> Result<()> {
-        for watch in self.handshakes.drain(..) {
+        for (index, watch) in std::mem::take(&mut self.handshakes) {
             if !watch.wait(deadline)? {
                 tracing::warn!(
                     node = self.node.name,
                     endpoint = watch.endpoint(),
                     "no connection yet; starting anyway"
                 );
+            }
+            if let Some(socket) = self
+                .receivers
+                .get(index)
+                .and_then(|(_, receiver)| receiver.socket())
+            {
+                watch.disarm(socket)?;
             }
         }
         let wait_until = Instant::now() + startup.subscriber_wait;

@@ -215,4 +215,21 @@ impl HandshakeWatch {
     pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
     }
+
+    /// Stops `socket` reporting to this watch. libzmq sends monitor events without
+    /// `ZMQ_DONTWAIT`, so a monitor nobody reads any more would block the next event (a
+    /// reconnect's handshake) and with it the socket. `zmq` 0.10 cannot pass the NULL endpoint
+    /// that stops a monitor, so the socket gets a new one that reports no events, which
+    /// replaces this one.
+    pub(crate) fn disarm(self, socket: &zmq::Socket) -> Result<()> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let address = format!(
+            "inproc://hermes-ready-off-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        socket
+            .monitor(&address, 0)
+            .map_err(Error::zmq("stop monitoring handshakes"))
+    }
 }
