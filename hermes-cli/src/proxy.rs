@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 
-use hermes_runtime::{ProxyConfig, Runtime};
+use hermes_runtime::{Liveness, ProxyConfig, Runtime};
 
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
 
@@ -19,7 +19,8 @@ Examples:
   hermes proxy
   hermes proxy --frontend tcp://*:7000 --backend tcp://*:7001 --no-capture
   hermes proxy --frontend ipc:///tmp/in --backend ipc:///tmp/out --capture tcp://127.0.0.1:0
-  hermes proxy --name market --metrics 0.0.0.0:9464")]
+  hermes proxy --name market --metrics 0.0.0.0:9464
+  hermes proxy --heartbeat-ms 250 --peer-timeout-ms 1000")]
 pub struct Args {
     /// The XSUB endpoint publishers connect to.
     #[arg(long, value_name = "EP", default_value = "tcp://127.0.0.1:6000")]
@@ -47,6 +48,77 @@ pub struct Args {
     /// Serve Prometheus metrics, `/healthz` and `/readyz` over HTTP on ADDR (IP:PORT).
     #[arg(long, value_name = "ADDR", env = "HERMES_METRICS")]
     metrics: Option<SocketAddr>,
+    #[command(flatten)]
+    liveness: LivenessArgs,
+}
+
+/// Heartbeats and TCP keepalive on the proxy's connections (the YAML's `liveness:`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct LivenessArgs {
+    /// Milliseconds between ZMTP heartbeats to each peer; 0 turns them off.
+    #[arg(long, value_name = "MS", default_value_t = Liveness::DEFAULT.heartbeat_ms)]
+    heartbeat_ms: u32,
+    /// Milliseconds of silence after which a peer counts as dead.
+    #[arg(long, value_name = "MS", default_value_t = Liveness::DEFAULT.timeout_ms)]
+    peer_timeout_ms: u32,
+    /// Turn TCP keepalive off.
+    #[arg(long)]
+    no_tcp_keepalive: bool,
+    /// Seconds a tcp connection is idle before the first keepalive probe.
+    #[arg(long, value_name = "S", default_value_t = Liveness::DEFAULT.keepalive_idle_s)]
+    keepalive_idle_s: u32,
+    /// Seconds between keepalive probes.
+    #[arg(long, value_name = "S", default_value_t = Liveness::DEFAULT.keepalive_interval_s)]
+    keepalive_interval_s: u32,
+    /// Unanswered probes before the connection is dropped.
+    #[arg(long, value_name = "N", default_value_t = Liveness::DEFAULT.keepalive_count)]
+    keepalive_count: u32,
+}
+
+impl LivenessArgs {
+    fn liveness(self) -> Liveness {
+        Liveness {
+            heartbeat_ms: self.heartbeat_ms,
+            timeout_ms: self.peer_timeout_ms,
+            tcp_keepalive: !self.no_tcp_keepalive,
+            keepalive_idle_s: self.keepalive_idle_s,
+            keepalive_interval_s: self.keepalive_interval_s,
+            keepalive_count: self.keepalive_count,
+        }
+    }
+}
+
+/// The `hermes proxy` flags that give a proxy `liveness`, where it is not the default (what
+/// `hermes up` and `hermes export` pass on from the YAML).
+pub fn liveness_flags(liveness: Liveness) -> Vec<String> {
+    let default = Liveness::DEFAULT;
+    let mut flags = Vec::new();
+    let mut number = |flag: &str, value: u32, default: u32| {
+        if value != default {
+            flags.extend([format!("--{flag}"), value.to_string()]);
+        }
+    };
+    number("heartbeat-ms", liveness.heartbeat_ms, default.heartbeat_ms);
+    number("peer-timeout-ms", liveness.timeout_ms, default.timeout_ms);
+    number(
+        "keepalive-idle-s",
+        liveness.keepalive_idle_s,
+        default.keepalive_idle_s,
+    );
+    number(
+        "keepalive-interval-s",
+        liveness.keepalive_interval_s,
+        default.keepalive_interval_s,
+    );
+    number(
+        "keepalive-count",
+        liveness.keepalive_count,
+        default.keepalive_count,
+    );
+    if !liveness.tcp_keepalive {
+        flags.push("--no-tcp-keepalive".to_owned());
+    }
+    flags
 }
 
 /// Runs the proxy until a signal and returns the exit code.
@@ -65,6 +137,7 @@ pub fn run(args: &Args) -> u8 {
         return USAGE_OR_IO;
     }
     let mut config = ProxyConfig::new(&args.frontend, &args.backend).with_hwm(args.hwm);
+    config.liveness = args.liveness.liveness();
     if !args.no_capture {
         config = config.with_capture(&args.capture);
     }
@@ -95,5 +168,31 @@ pub fn run(args: &Args) -> u8 {
             }
             FINDINGS
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liveness_flags_name_only_what_differs_from_the_default_and_parse_back() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Proxy {
+            #[command(flatten)]
+            args: Args,
+        }
+        assert!(liveness_flags(Liveness::DEFAULT).is_empty());
+        let liveness = Liveness {
+            heartbeat_ms: 250,
+            tcp_keepalive: false,
+            ..Liveness::DEFAULT
+        };
+        let flags = liveness_flags(liveness);
+        assert_eq!(flags, ["--heartbeat-ms", "250", "--no-tcp-keepalive"]);
+        let parsed = Proxy::try_parse_from(std::iter::once("proxy".to_owned()).chain(flags))
+            .expect("the flags parse");
+        assert_eq!(parsed.args.liveness.liveness(), liveness);
     }
 }

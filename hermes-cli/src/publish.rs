@@ -78,7 +78,11 @@ fn attach_for(loaded: &hermes_build::Loaded, publication: &Publication<'_>) -> O
     let port = publication.port;
     if let Some(proxy) = port.via.as_ref() {
         let proxy = loaded.topology.proxies.get(proxy)?;
-        return Some(PublishAt::Connect(topology::connectable(&proxy.frontend)));
+        return Some(PublishAt::Connect(topology::reach(
+            loaded,
+            proxy,
+            &proxy.frontend,
+        )));
     }
     if let Some(endpoint) = port.connect.as_ref() {
         return Some(PublishAt::Connect(endpoint.value.clone()));

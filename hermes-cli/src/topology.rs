@@ -69,6 +69,28 @@ pub fn connectable(endpoint: &str) -> String {
     )
 }
 
+/// Where a tool connects to reach `endpoint`, bound by `proxy`: a wildcard bind on a host that
+/// `hosts:` gives an address is reached there (the tool may run on any host); otherwise as
+/// [`connectable`].
+pub fn reach(loaded: &Loaded, proxy: &hermes_build::model::Proxy, endpoint: &str) -> String {
+    let address = proxy
+        .host
+        .as_ref()
+        .and_then(|host| loaded.topology.host_address(host));
+    match (Endpoint::parse(endpoint), address) {
+        (Ok(Endpoint::Tcp { host, port }), Some(address))
+            if matches!(host.as_str(), "*" | "0.0.0.0" | "[::]") =>
+        {
+            Endpoint::Tcp {
+                host: address.to_owned(),
+                port,
+            }
+            .to_string()
+        }
+        _ => connectable(endpoint),
+    }
+}
+
 /// Where `tap` and `stats` listen: `--endpoint`, else the named proxy's capture socket (it
 /// sees every envelope without adding a subscriber upstream) or its backend, else the only
 /// proxy.
@@ -116,7 +138,7 @@ pub fn listen_endpoint(
         .capture
         .as_ref()
         .map_or(chosen.backend.as_str(), |capture| capture.as_str());
-    Ok(connectable(endpoint))
+    Ok(reach(loaded, chosen, endpoint))
 }
 
 /// The proxy `tap` and `stats` listen to, by name: `--proxy`, or the only proxy when no
@@ -192,4 +214,24 @@ pub fn publication_for<'a, 'b>(
         .iter()
         .filter(|publication| topic_matches(publication.port.topic.as_str(), topic))
         .max_by_key(|publication| publication.port.topic.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tools_reach_a_wildcard_bind_on_a_declared_host_at_its_address() {
+        let loaded = hermes_build::load("../examples/multihost/topology.yaml").expect("valid");
+        // `hub` on host `a` (127.0.0.2) binds `tcp://*:17301`, and has no capture.
+        assert_eq!(
+            listen_endpoint(&loaded, None, None).unwrap(),
+            "tcp://127.0.0.2:17301"
+        );
+        let trading = hermes_build::load("../examples/trading/topology.yaml").expect("valid");
+        assert_eq!(
+            listen_endpoint(&trading, None, None).unwrap(),
+            "tcp://127.0.0.1:6002"
+        );
+    }
 }

@@ -191,6 +191,9 @@ fn plan(loaded: &Loaded, path: &Path, args: &Args) -> Result<Vec<Service>, Strin
             Some(capture) => command.extend(["--capture".to_owned(), capture.to_string()]),
             None => command.push("--no-capture".to_owned()),
         }
+        command.extend(crate::proxy::liveness_flags(
+            topology.liveness(proxy.liveness.as_ref()),
+        ));
         services.push(Service {
             name: name.to_string(),
             command,

@@ -601,6 +601,9 @@ impl Plan<'_> {
                     }
                     None => command.push("--no-capture".to_owned()),
                 }
+                command.extend(crate::proxy::liveness_flags(
+                    self.loaded.topology.liveness(config.liveness.as_ref()),
+                ));
                 command
             }
             Program::CrateBinary(name) => vec![name.clone()],

@@ -130,6 +130,9 @@ fn service(
                     }
                     None => command.push("--no-capture".to_owned()),
                 }
+                command.extend(crate::proxy::liveness_flags(
+                    plan.loaded.topology.liveness(config.liveness.as_ref()),
+                ));
             }
             command
         }
