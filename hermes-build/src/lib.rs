@@ -84,7 +84,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use codegen::{
-    GenerateError, Settings, canonical_form, generate, generate_python, module_name,
+    GenerateError, Settings, canonical_form, channel_names, generate, generate_python, module_name,
 };
 pub use config::{Compiled, Config, Error, compile, write_if_changed};
 pub use diagnostic::{Code, Diagnostic, FileId, Label, Report, Severity, SourceFile, Sources};

@@ -32,6 +32,7 @@ mod python;
 mod wiring;
 
 pub use python::generate_python;
+pub use wiring::channel_names;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

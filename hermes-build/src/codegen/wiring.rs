@@ -11,6 +11,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{Gen, GenerateError, ident, messages};
+use crate::Loaded;
 use crate::graph::{Channel, PortId, ProxySide, Transport};
 use crate::model::{
     Codec, Direction, Node, Port, PortSettings, PythonLayout, SlowSubscriberAction,
@@ -76,7 +77,7 @@ pub(crate) fn topology_module(
     for (index, (proxy, _)) in topology.proxies.iter().enumerate() {
         proxy_names.insert(index, proxy.as_str().to_owned());
     }
-    let channels = direct_channels(generator, &mut names);
+    let channels = direct_channels(generator.loaded, &mut names);
 
     let mut nodes: Vec<(usize, &str, &Node)> = topology
         .nodes
@@ -388,15 +389,29 @@ fn security_value(generator: &Gen<'_>) -> TokenStream {
 /// A port on a direct channel: node, topic and endpoint as written.
 type PortAddress = (String, String, String, Option<String>);
 
+/// Every direct channel's name, by channel key (`tcp://machine:port`): what `TOPOLOGY`'s
+/// `ChannelInfo`s and the `--<channel>` flags and `HERMES_<CHANNEL>` variables of generated
+/// binaries are called, `<binder>_<topic words>`.
+///
+/// ```
+/// let loaded = hermes_build::load("tests/fixtures/valid/trading/topology.yaml")?;
+/// let names = hermes_build::channel_names(&loaded);
+/// assert!(names.values().any(|name| name == "router_orders_routed"));
+/// # Ok::<(), hermes_build::LoadError>(())
+/// ```
+pub fn channel_names(loaded: &Loaded) -> BTreeMap<String, String> {
+    direct_channels(loaded, &mut ident::Names::default())
+        .into_iter()
+        .map(|(key, channel)| (key, channel.name))
+        .collect()
+}
+
 /// The direct channels, keyed by channel key, with their names.
-fn direct_channels(
-    generator: &Gen<'_>,
-    names: &mut ident::Names,
-) -> BTreeMap<String, DirectChannel> {
-    let topology = &generator.loaded.topology;
+fn direct_channels(loaded: &Loaded, names: &mut ident::Names) -> BTreeMap<String, DirectChannel> {
+    let topology = &loaded.topology;
     // channel key -> (its binder, the first port that names it)
     let mut found: BTreeMap<String, (Option<PortAddress>, PortAddress)> = BTreeMap::new();
-    for info in &generator.loaded.graph.ports {
+    for info in &loaded.graph.ports {
         let Some(Channel::Endpoint(key)) = &info.channel else {
             continue;
         };

@@ -348,32 +348,4 @@ mod tests {
         assert_eq!(dns_label("9lives"), "h-9lives");
         assert_eq!(dns_label(&"x".repeat(80)).len(), 63);
     }
-
-    /// The channel names behind `HERMES_<CHANNEL>` are code generation's.
-    #[test]
-    fn direct_channel_names_are_the_generated_ones() {
-        let (_dir, loaded) = load(
-            "name: t\nmessages: [messages.yaml]\nnodes:\n  \
-             Trader: { publishes: [{ topic: orders/new, message: Tick, bind: \"tcp://*:7000\" }, \
-             { topic: orders, message: Tick, bind: \"tcp://*:7001\" }] }\n  \
-             book: { subscribes: [{ topic: orders/new, message: Tick, connect: \"tcp://127.0.0.1:7000\" }, \
-             { topic: orders, message: Tick, connect: \"tcp://127.0.0.1:7001\" }] }\n",
-        );
-        let files =
-            hermes_build::generate(&loaded, &hermes_build::Settings::default()).expect("generates");
-        // Whitespace removed: prettyplease breaks long calls over lines.
-        let code: String = files
-            .into_iter()
-            .flat_map(|(_, text)| text.chars().collect::<Vec<_>>())
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let names: Vec<String> = plan::channel_names(&loaded).into_values().collect();
-        assert_eq!(names, ["trader_orders_new", "trader_orders"]);
-        for name in names {
-            assert!(
-                code.contains(&format!("ChannelInfo::new(\"{name}\"")),
-                "`{name}` is not a generated channel name"
-            );
-        }
-    }
 }

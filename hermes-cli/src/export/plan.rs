@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use heck::ToSnakeCase;
 use hermes_build::Loaded;
 use hermes_build::graph::{BindingOwner, Channel, Transport};
 use hermes_build::model::{Direction, Resources, RestartPolicy, RunCommand};
@@ -339,7 +338,7 @@ fn wire(loaded: &Loaded, processes: &mut [Process]) {
         .map(|(index, process)| (process.name.clone(), index))
         .collect();
     let position = |process: &str| index_of.get(process).copied();
-    let channels = channel_names(loaded);
+    let channels = hermes_build::channel_names(loaded);
     // binding key -> where it is bound
     let mut bound_at: BTreeMap<String, Used> = BTreeMap::new();
     // proxy side -> its binding key, to find what a `via:` or a connect to a side reaches
@@ -353,7 +352,10 @@ fn wire(loaded: &Loaded, processes: &mut [Process]) {
                 let proxy = topology.proxies.entries()[index].0.as_str();
                 proxy_keys.insert((index, side_name(side)), binding.key.clone());
                 Bound {
-                    variable: env_name(&[proxy, side_name(side)]),
+                    variable: hermes_runtime::topology::override_variable(&[
+                        proxy,
+                        side_name(side),
+                    ]),
                     endpoint: binding.endpoint.clone(),
                     name: format!("{proxy}-{}", side_name(side)),
                     proxy_side: Some((proxy.to_owned(), side)),
@@ -364,7 +366,7 @@ fn wire(loaded: &Loaded, processes: &mut [Process]) {
                     continue;
                 };
                 Bound {
-                    variable: env_name(&[channel]),
+                    variable: hermes_runtime::topology::override_variable(&[channel]),
                     endpoint: binding.endpoint.clone(),
                     name: channel.clone(),
                     proxy_side: None,
@@ -425,100 +427,6 @@ pub fn side_name(side: ProxySide) -> &'static str {
         ProxySide::Backend => "backend",
         ProxySide::Capture => "capture",
     }
-}
-
-/// The environment variable a generated binary reads an endpoint override from, as the
-/// runtime names it: `HERMES_` and the parts upper-cased, anything but letters and digits `_`.
-pub fn env_name(parts: &[&str]) -> String {
-    let mut name = String::from("HERMES");
-    for part in parts {
-        name.push('_');
-        name.extend(part.chars().map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        }));
-    }
-    name
-}
-
-/// Every direct channel's name, by binding key, as code generation names them
-/// (`<node>_<topic words>` of its binder, `_2`… when taken), so that `HERMES_<CHANNEL>`
-/// reaches the generated binary. A unit test compares these with `hermes_build::generate`.
-pub fn channel_names(loaded: &Loaded) -> BTreeMap<String, String> {
-    let topology = &loaded.topology;
-    // key -> (binder, first port naming it), each as (node, topic, endpoint)
-    type Address = (String, String, String);
-    let mut found: BTreeMap<String, (Option<Address>, Address)> = BTreeMap::new();
-    for info in &loaded.graph.ports {
-        let Some(Channel::Endpoint(key)) = &info.channel else {
-            continue;
-        };
-        let Some((node_name, _)) = topology.nodes.entries().get(info.id.node) else {
-            continue;
-        };
-        let Some(port) = hermes_build::graph::port_of(topology, info.id) else {
-            continue;
-        };
-        let (endpoint, binds) = match &info.transport {
-            Some(Transport::Bind(endpoint)) => (endpoint.to_string(), true),
-            Some(Transport::Connect(endpoint)) => (endpoint.to_string(), false),
-            _ => continue,
-        };
-        let here = (node_name.value.clone(), port.topic.value.clone(), endpoint);
-        let entry = found
-            .entry(key.clone())
-            .or_insert_with(|| (None, here.clone()));
-        if binds && entry.0.is_none() {
-            entry.0 = Some(here);
-        }
-    }
-    let mut bases: Vec<(String, String)> = found
-        .into_iter()
-        .map(|(key, (binder, first))| {
-            let (node, topic, _) = binder.unwrap_or(first);
-            (format!("{}_{}", snake(&node), topic_words(&topic)), key)
-        })
-        .collect();
-    bases.sort();
-    let mut taken = BTreeSet::new();
-    bases
-        .into_iter()
-        .map(|(base, key)| {
-            let mut name = base.clone();
-            let mut n = 2;
-            while taken.contains(&name) {
-                name = format!("{base}_{n}");
-                n += 1;
-            }
-            taken.insert(name.clone());
-            (key, name)
-        })
-        .collect()
-}
-
-fn snake(name: &str) -> String {
-    let converted = name.to_snake_case();
-    if converted.is_empty() {
-        name.chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect()
-    } else {
-        converted
-    }
-}
-
-fn topic_words(topic: &str) -> String {
-    if topic.is_empty() {
-        return "all".to_owned();
-    }
-    let words: String = topic
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    snake(&words)
 }
 
 /// Where containers find the topology and messages files (`working_dir` too, as `hermes up`

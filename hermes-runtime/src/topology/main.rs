@@ -216,7 +216,7 @@ fn command(topology: &TopologyInfo, process: &str) -> Command {
             let mut arg = Arg::new(format!("{}.{side}", proxy.name))
                 .long(format!("{}-{side}", kebab(proxy.name)))
                 .value_name("ENDPOINT")
-                .env(env_name(&[proxy.name, side]))
+                .env(override_variable(&[proxy.name, side]))
                 .help(format!("Proxy `{}`'s {side}: {about}", proxy.name));
             if single {
                 arg = arg.visible_alias(side);
@@ -243,7 +243,7 @@ fn command(topology: &TopologyInfo, process: &str) -> Command {
             Arg::new(format!("channel.{}", channel.name))
                 .long(kebab(channel.name))
                 .value_name("ENDPOINT")
-                .env(env_name(&[channel.name]))
+                .env(override_variable(&[channel.name]))
                 .help(format!(
                     "Direct channel `{}` [YAML: {}]: where its binder binds and its peers connect",
                     channel.name, channel.endpoint
@@ -299,7 +299,15 @@ fn kebab(name: &str) -> String {
     name.replace('_', "-")
 }
 
-fn env_name(parts: &[&str]) -> String {
+/// The environment variable a Hermes process reads an endpoint override from: `HERMES_` and
+/// `parts` upper-cased and joined by `_`, anything but letters and digits as `_`.
+///
+/// ```
+/// use hermes_runtime::topology::override_variable;
+/// assert_eq!(override_variable(&["market", "backend"]), "HERMES_MARKET_BACKEND");
+/// assert_eq!(override_variable(&["trader_orders"]), "HERMES_TRADER_ORDERS");
+/// ```
+pub fn override_variable(parts: &[&str]) -> String {
     let mut name = String::from("HERMES");
     for part in parts {
         name.push('_');

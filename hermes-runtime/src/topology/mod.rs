@@ -29,7 +29,7 @@ pub use info::{
     ChannelInfo, HostInfo, MessageInfo, NodeInfo, PortInfo, PortWiring, ProxyInfo, SecurityInfo,
     TopologyInfo,
 };
-pub use main::{NoArgs, Options, exit_code, init_tracing, proxy_main, run};
+pub use main::{NoArgs, Options, exit_code, init_tracing, override_variable, proxy_main, run};
 pub use security::TopologySecurity;
 pub use startup::Startup;
 pub use wiring::{DirectEndpoint, Wiring};
