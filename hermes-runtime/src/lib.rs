@@ -38,6 +38,8 @@ mod publisher;
 mod raw_receiver;
 mod readiness;
 mod receiver;
+#[cfg(feature = "recording")]
+pub mod recording;
 mod runtime;
 pub mod security;
 mod shared_str;
