@@ -58,6 +58,8 @@ use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use foldhash::{HashMap, HashMapExt};
@@ -205,6 +207,38 @@ impl RecorderOptions {
     }
 }
 
+/// A writer that knows its position: the MCAP writer asks for positions (for its indexes) but,
+/// with chunks assembled in memory, never seeks; asking a `BufWriter<File>` would flush it.
+struct Position<W> {
+    inner: W,
+    /// Shared with the [`Recorder`], which cannot reach into the MCAP writer.
+    position: Arc<AtomicU64>,
+}
+
+impl<W: Write> Write for Position<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.position.fetch_add(written as u64, Ordering::Relaxed);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W> Seek for Position<W> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        match to {
+            std::io::SeekFrom::Current(0) => Ok(self.position.load(Ordering::Relaxed)),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "a recording is written without seeking",
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct ChannelKey {
     topic: SharedStr,
@@ -227,9 +261,11 @@ struct SchemaKey {
 /// # Examples
 ///
 /// See the [module documentation](self).
-pub struct Recorder<W: Write + Seek> {
+pub struct Recorder<W: Write> {
     /// `None` once finished or failed.
-    writer: Option<mcap::Writer<W>>,
+    writer: Option<mcap::Writer<Position<W>>>,
+    /// Bytes written to `writer`'s writer.
+    position: Arc<AtomicU64>,
     schemas: Box<dyn SchemaSource + Send>,
     schema_ids: HashMap<SchemaKey, u16>,
     channels: HashMap<ChannelKey, u16>,
@@ -240,7 +276,7 @@ pub struct Recorder<W: Write + Seek> {
     payload_bytes: u64,
 }
 
-impl<W: Write + Seek> std::fmt::Debug for Recorder<W> {
+impl<W: Write> std::fmt::Debug for Recorder<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recorder")
             .field("channels", &self.channels.len())
@@ -250,8 +286,8 @@ impl<W: Write + Seek> std::fmt::Debug for Recorder<W> {
     }
 }
 
-impl<W: Write + Seek> Recorder<W> {
-    /// A recorder writing to `writer` (a `BufWriter<File>`, say) with the default options,
+impl<W: Write> Recorder<W> {
+    /// A recorder writing to `writer` (a `BufWriter<File>`, say; it is never asked to seek) with the default options,
     /// finding schemas in `schemas`. The MCAP header is written and flushed at once, so even a
     /// recorder killed before its first chunk leaves a file that readers recognise.
     ///
@@ -275,6 +311,7 @@ impl<W: Write + Seek> Recorder<W> {
         schemas: impl SchemaSource + Send + 'static,
         options: RecorderOptions,
     ) -> Result<Recorder<W>, RecordingError> {
+        let position = Arc::new(AtomicU64::new(0));
         let mut writer = mcap::WriteOptions::new()
             .compression(Some(mcap::Compression::Zstd))
             .chunk_size(Some(options.chunk_size))
@@ -282,10 +319,14 @@ impl<W: Write + Seek> Recorder<W> {
             // leaves a half-written chunk whose header still holds placeholder lengths.
             .disable_seeking(true)
             .library(format!("hermes-runtime {}", env!("CARGO_PKG_VERSION")))
-            .create(writer)?;
+            .create(Position {
+                inner: writer,
+                position: Arc::clone(&position),
+            })?;
         writer.flush()?;
         Ok(Recorder {
             writer: Some(writer),
+            position,
             schemas: Box::new(schemas),
             schema_ids: HashMap::new(),
             channels: HashMap::new(),
@@ -385,9 +426,14 @@ impl<W: Write + Seek> Recorder<W> {
     pub fn finish(mut self) -> Result<W, RecordingError> {
         let mut writer = self.writer.take().ok_or(RecordingError::Failed)?;
         writer.finish()?;
-        let mut inner = writer.into_inner();
+        let mut inner = writer.into_inner().inner;
         inner.flush()?;
         Ok(inner)
+    }
+
+    /// Bytes written to the writer so far (the file's size, once flushed).
+    pub fn bytes_written(&self) -> u64 {
+        self.position.load(Ordering::Relaxed)
     }
 
     /// The channel of `envelope`, declared (with its schema) the first time it is met.
