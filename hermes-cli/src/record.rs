@@ -137,6 +137,8 @@ fn record(args: &Args) -> Result<(), u8> {
                 }
                 continue;
             }
+            // A signal interrupts the wait.
+            Err(_) if interrupt.is_set() => break Ok(()),
             Err(error) => {
                 status.clear();
                 eprintln!("error: cannot receive from `{endpoint}`: {error}");

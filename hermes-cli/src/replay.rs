@@ -109,8 +109,10 @@ fn replay(args: &Args) -> Result<(), u8> {
         hermes_core::topic::validate(topic).map_err(usage)?;
     }
     // Fail on an unreadable file before connecting anywhere.
-    Recording::open(&args.file)
-        .map_err(|error| usage(format!("cannot read `{}`: {error}", args.file.display())))?;
+    let cannot_read = |error| usage(format!("cannot read `{}`: {error}", args.file.display()));
+    if let Some(Err(error)) = Recording::open(&args.file).map_err(cannot_read)?.next() {
+        return Err(cannot_read(error));
+    }
     let context = Context::new();
     let (endpoint, mut publisher) = connect(args, &context)?;
     eprintln!(
