@@ -794,6 +794,155 @@ fn check_scalar(scalar: ScalarType, value: &Value, path: &str) -> Result<Value, 
     }
 }
 
+// ---- schemas for recordings ----
+
+impl Types {
+    /// The declared messages: YAML name, full (package-qualified) name and fingerprint.
+    pub fn messages(&self) -> impl Iterator<Item = (&str, &str, u64)> {
+        self.messages.iter().map(|(name, message)| {
+            (
+                name.as_str(),
+                message.full_name.as_str(),
+                message.fingerprint,
+            )
+        })
+    }
+
+    /// Message `name`'s protobuf schema as MCAP stores it: its full name and a binary
+    /// `FileDescriptorSet` of its file and every file that file imports, imports first.
+    ///
+    /// # Errors
+    ///
+    /// Why there is no descriptor for `name`.
+    pub fn file_descriptor_set(&self, name: &str) -> Result<(String, Vec<u8>), String> {
+        fn add(file: prost_reflect::FileDescriptor, set: &mut prost_types::FileDescriptorSet) {
+            if set.file.iter().any(|known| known.name() == file.name()) {
+                return;
+            }
+            for dependency in file.dependencies() {
+                add(dependency, set);
+            }
+            set.file.push(file.file_descriptor_proto().clone());
+        }
+        let descriptor = self.descriptor(name)?;
+        let mut set = prost_types::FileDescriptorSet::default();
+        add(descriptor.parent_file(), &mut set);
+        Ok((descriptor.full_name().to_owned(), set.encode_to_vec()))
+    }
+
+    /// A JSON Schema (draft 2020-12) of message `name`'s payload as this module's JSON writes
+    /// it: for the `json` codec with `layout` `None`, an object of its fields; for
+    /// `python-json`, in `layout` (`message`: `[dtype, ts, fields...]`, `list`: the fields in
+    /// order, nested messages as lists too; `object`: as `json`). `None` for an undeclared
+    /// message.
+    pub fn json_schema(&self, name: &str, layout: Option<PythonLayout>) -> Option<Value> {
+        let full_name = &self.messages.get(name)?.full_name;
+        let as_list = !matches!(layout, None | Some(PythonLayout::Object));
+        let mut defs = Map::new();
+        let mut root = self.message_schema(name, as_list, &mut defs);
+        if let (Some(PythonLayout::Message), Value::Object(object)) = (layout, &mut root)
+            && let Some(Value::Array(items)) = object.get_mut("prefixItems")
+        {
+            items.insert(0, serde_json::json!({"type": "number", "description": "send time, seconds since the Unix epoch"}));
+            items.insert(0, serde_json::json!({"const": dtype(name)}));
+            let count = items.len();
+            object.insert("minItems".into(), Value::from(count));
+        }
+        if let Value::Object(object) = &mut root {
+            object.insert(
+                "$schema".into(),
+                Value::from("https://json-schema.org/draft/2020-12/schema"),
+            );
+            object.insert("title".into(), Value::from(full_name.as_str()));
+            if !defs.is_empty() {
+                object.insert("$defs".into(), Value::Object(defs));
+            }
+        }
+        Some(root)
+    }
+
+    /// The schema of message `name`, its nested messages and enums added to `defs`.
+    fn message_schema(&self, name: &str, as_list: bool, defs: &mut Map<String, Value>) -> Value {
+        let Some(definition) = self.definition(name) else {
+            return serde_json::json!({});
+        };
+        let fields: Vec<(&FieldDef, Value)> = definition
+            .fields
+            .iter()
+            .map(|field| {
+                let schema = match field.field_type() {
+                    Ok(ty) => self.type_schema(&ty, as_list, defs),
+                    Err(_) => serde_json::json!({}),
+                };
+                let schema = if field.optional {
+                    serde_json::json!({"anyOf": [schema, {"type": "null"}]})
+                } else {
+                    schema
+                };
+                (field, schema)
+            })
+            .collect();
+        if as_list {
+            let count = fields.len();
+            let items: Vec<Value> = fields.into_iter().map(|(_, schema)| schema).collect();
+            serde_json::json!({"type": "array", "prefixItems": items, "minItems": count})
+        } else {
+            let required: Vec<&str> = fields
+                .iter()
+                .filter(|(field, _)| !field.optional)
+                .map(|(field, _)| field.name.as_str())
+                .collect();
+            let properties: Map<String, Value> = fields
+                .into_iter()
+                .map(|(field, schema)| (field.name.value.clone(), schema))
+                .collect();
+            serde_json::json!({"type": "object", "properties": properties, "required": required})
+        }
+    }
+
+    fn type_schema(&self, ty: &FieldType, as_list: bool, defs: &mut Map<String, Value>) -> Value {
+        match ty {
+            FieldType::Scalar(scalar) => match scalar {
+                ScalarType::Bool => serde_json::json!({"type": "boolean"}),
+                ScalarType::I32 | ScalarType::I64 => serde_json::json!({"type": "integer"}),
+                ScalarType::U32 | ScalarType::U64 => {
+                    serde_json::json!({"type": "integer", "minimum": 0})
+                }
+                ScalarType::F32 | ScalarType::F64 => serde_json::json!({"type": "number"}),
+                ScalarType::String => serde_json::json!({"type": "string"}),
+                ScalarType::Bytes => serde_json::json!({
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 0, "maximum": 255}
+                }),
+                ScalarType::Timestamp => serde_json::json!({
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "nanoseconds since the Unix epoch"
+                }),
+            },
+            FieldType::Named(name) => {
+                if !defs.contains_key(name) {
+                    // A placeholder first, so a recursive message refers to itself.
+                    defs.insert(name.clone(), Value::Bool(true));
+                    let schema = match self.enums.get(name) {
+                        Some(variants) => serde_json::json!({"enum": variants}),
+                        None => self.message_schema(name, as_list, defs),
+                    };
+                    defs.insert(name.clone(), schema);
+                }
+                serde_json::json!({"$ref": format!("#/$defs/{name}")})
+            }
+            FieldType::List(inner) => {
+                serde_json::json!({"type": "array", "items": self.type_schema(inner, as_list, defs)})
+            }
+            FieldType::Map(inner) => serde_json::json!({
+                "type": "object",
+                "additionalProperties": self.type_schema(inner, as_list, defs)
+            }),
+        }
+    }
+}
+
 // ---- descriptors ----
 
 /// Runtime descriptors of every message package, from the same protobuf model as the `.proto`

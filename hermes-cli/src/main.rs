@@ -18,6 +18,8 @@ mod lock;
 mod operator;
 mod proxy;
 mod publish;
+mod record;
+mod replay;
 mod schema;
 mod stats;
 mod supervise;
@@ -64,6 +66,10 @@ enum Command {
     /// Publish a message given as JSON, checked against the topic's type.
     #[command(name = "pub")]
     Publish(publish::Args),
+    /// Record the envelopes passing through a proxy to an MCAP file.
+    Record(record::Args),
+    /// Re-publish a recording into a proxy, with its original pacing.
+    Replay(replay::Args),
     /// Run a standalone proxy (PostOffice), by default at the Python original's addresses.
     Proxy(proxy::Args),
     /// Start a topology's proxies and nodes as processes, and supervise them.
@@ -105,6 +111,8 @@ fn main() -> ExitCode {
         Command::Publish(args) => publish::run(&args),
         Command::Up(args) => up::run(&args),
         Command::Gen(args) => generate::run(&args),
+        Command::Record(args) => record::run(&args),
+        Command::Replay(args) => replay::run(&args),
         Command::Proxy(args) => proxy::run(&args),
         Command::Export(args) => export::run(&args),
     };

@@ -284,6 +284,8 @@ pub fn run(args: &Args) -> u8 {
                 counters.record(&Sample::of(&received), message);
             }
             Err(Error::Timeout) => {}
+            // Ctrl-C or SIGTERM interrupted the wait: report what was counted.
+            Err(_) if interrupt.is_set() => break,
             Err(error) => {
                 eprintln!("error: cannot receive from `{endpoint}`: {error}");
                 return FINDINGS;
