@@ -314,6 +314,28 @@ pub fn encode<M: Message>(
     message: &M,
     frames: &mut Frames,
 ) -> Result<(), CodecError> {
+    encode_with(
+        stamp,
+        message.fingerprint(),
+        frames,
+        |codec, payload| match codec {
+            Codec::Protobuf | Codec::Json => message.encode(codec, payload),
+            Codec::PythonJson => {
+                message.encode_python(stamp.python_layout, stamp.timestamp_ns, payload)
+            }
+        },
+    )
+}
+
+/// The one envelope encoder: writes the frames `stamp` describes around the payload that
+/// `payload` appends (to the header frame for native codecs, to the data frame for
+/// `python-json`).
+fn encode_with<E>(
+    stamp: &Stamp<'_>,
+    fingerprint: u64,
+    frames: &mut Frames,
+    payload: impl FnOnce(Codec, &mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
     for part in &mut frames.parts {
         part.clear();
     }
@@ -324,19 +346,19 @@ pub fn encode<M: Message>(
             topic.extend_from_slice(stamp.topic.as_bytes());
             Header {
                 codec: stamp.codec,
-                fingerprint: message.fingerprint(),
+                fingerprint,
                 epoch: stamp.epoch,
                 seq: stamp.seq,
                 timestamp_ns: stamp.timestamp_ns,
             }
             .write(stamp.origin, second);
-            message.encode(stamp.codec, second)?;
+            payload(stamp.codec, second)?;
             frames.count = 2;
         }
         Codec::PythonJson => {
             write_python_string(stamp.topic, topic);
             write_python_string(stamp.origin, second);
-            message.encode_python(stamp.python_layout, stamp.timestamp_ns, third)?;
+            payload(stamp.codec, third)?;
             write_python_timestamp(stamp.timestamp_ns, fourth);
             frames.count = 4;
         }
@@ -581,6 +603,87 @@ impl RawEnvelope {
     /// How long ago it was sent (zero when the sender's clock is ahead).
     pub fn lag(&self) -> Duration {
         Duration::from_nanos(now_ns().saturating_sub(self.timestamp_ns))
+    }
+
+    /// An envelope with every field given, its [`wire_size`](RawEnvelope::wire_size) computed
+    /// by encoding it: for tools that rebuild envelopes, such as
+    /// [`recording`](crate::recording)'s reader.
+    ///
+    /// `python-json` envelopes carry no fingerprint, epoch or sequence number: those arguments
+    /// are ignored for them and read back as `None`, 0 and 0.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per field of the envelope"
+    )]
+    pub fn new(
+        topic: impl Into<SharedStr>,
+        origin: impl Into<SharedStr>,
+        codec: Codec,
+        fingerprint: Option<u64>,
+        epoch: u32,
+        seq: u64,
+        timestamp_ns: u64,
+        payload: Vec<u8>,
+    ) -> RawEnvelope {
+        let python = matches!(codec, Codec::PythonJson);
+        let mut raw = RawEnvelope {
+            topic: topic.into(),
+            origin: origin.into(),
+            codec,
+            fingerprint: if python {
+                None
+            } else {
+                Some(fingerprint.unwrap_or(ANY_FINGERPRINT))
+            },
+            epoch: if python { 0 } else { epoch },
+            seq: if python { 0 } else { seq },
+            timestamp_ns,
+            payload,
+            wire_size: 0,
+        };
+        raw.wire_size = raw.to_frames().iter().map(Vec::len).sum();
+        raw
+    }
+
+    /// The frames this envelope travels as, encoded by the same encoder publishers use: what
+    /// [`from_frames`](RawEnvelope::from_frames) reads back into an equal envelope (origins
+    /// longer than 255 bytes are cut, as publishers cut them).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hermes_runtime::{Codec, RawEnvelope};
+    ///
+    /// let raw = RawEnvelope::new("quotes", "feed", Codec::Json, Some(7), 3, 41, 1_700_000_000_000_000_000, b"1".to_vec());
+    /// let frames = raw.to_frames();
+    /// let parts: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+    /// assert_eq!(RawEnvelope::from_frames(&parts)?, raw);
+    /// # Ok::<(), hermes_runtime::FrameError>(())
+    /// ```
+    pub fn to_frames(&self) -> Vec<Vec<u8>> {
+        let mut frames = Frames::new();
+        self.write_frames(&mut frames);
+        frames.parts().to_vec()
+    }
+
+    /// Encodes this envelope into `frames`, reused from send to send.
+    pub(crate) fn write_frames(&self, frames: &mut Frames) {
+        let stamp = Stamp {
+            codec: self.codec,
+            topic: &self.topic,
+            origin: &self.origin,
+            epoch: self.epoch,
+            seq: self.seq,
+            timestamp_ns: self.timestamp_ns,
+            python_layout: PythonLayout::default(),
+        };
+        let fingerprint = self.fingerprint.unwrap_or(ANY_FINGERPRINT);
+        let written: Result<(), std::convert::Infallible> =
+            encode_with(&stamp, fingerprint, frames, |_, payload| {
+                payload.extend_from_slice(&self.payload);
+                Ok(())
+            });
+        let Ok(()) = written;
     }
 }
 

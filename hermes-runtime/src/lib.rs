@@ -7,7 +7,9 @@
 //! - [`Publisher`] and [`Receiver`]: typed PUB and SUB sockets with sequence numbers,
 //!   loss accounting and slow-subscriber policies.
 //! - [`RawReceiver`]: for tools, a SUB socket that delivers envelopes of every type and both
-//!   framings as [`RawEnvelope`]s, payloads still encoded.
+//!   framings as [`RawEnvelope`]s, payloads still encoded; [`RawPublisher`] sends them as they are.
+//! - [`recording`]: envelopes to MCAP files and back, for `hermes record`, `hermes replay` and
+//!   backtests (cargo feature `recording`, on by default).
 //! - [`Proxy`]: an XSUB/XPUB forwarder with an optional capture socket, so a cluster has one address.
 //! - [`Node`] and [`Runtime`]: many nodes and proxies as threads of one process, stopped cleanly
 //!   on SIGINT/SIGTERM.
@@ -38,9 +40,12 @@ mod node;
 mod payload;
 mod proxy;
 mod publisher;
+mod raw_publisher;
 mod raw_receiver;
 mod readiness;
 mod receiver;
+#[cfg(feature = "recording")]
+pub mod recording;
 mod runtime;
 pub mod security;
 mod shared_str;
@@ -61,6 +66,7 @@ pub use node::{HandlerResult, Node};
 pub use payload::Payload;
 pub use proxy::{Proxy, ProxyConfig};
 pub use publisher::{Publisher, PublisherBuilder};
+pub use raw_publisher::{RawPublisher, RawPublisherBuilder};
 pub use raw_receiver::{RawReceiver, RawReceiverBuilder};
 pub use readiness::Readiness;
 pub use receiver::{Receiver, ReceiverBuilder};

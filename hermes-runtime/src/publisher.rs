@@ -10,7 +10,7 @@ use crate::backtest::Outbox;
 use crate::codec::{Codec, PythonLayout};
 use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
-use crate::envelope::{self, Frames, Stamp};
+use crate::envelope::{self, Frames, RawEnvelope, Stamp};
 use crate::error::{CodecError, Error, Result};
 use crate::message::Message;
 use crate::metrics::Metrics;
@@ -197,6 +197,14 @@ impl<M: Message> Publisher<M> {
         Ok(())
     }
 
+    /// Sends `raw` as it is: its topic, origin, codec, fingerprint, epoch, sequence number,
+    /// timestamp and payload, whatever this publisher's own are. For
+    /// [`RawPublisher`](crate::RawPublisher).
+    pub(crate) fn send_raw(&mut self, raw: &RawEnvelope) -> Result<()> {
+        raw.write_frames(&mut self.frames);
+        self.transmit()
+    }
+
     fn transmit(&mut self) -> Result<()> {
         if self.security.is_some() {
             // Subscriptions are applied only when read: read them before sending.
@@ -272,14 +280,28 @@ impl<M: Message> Publisher<M> {
     /// # Ok::<(), hermes_runtime::Error>(())
     /// ```
     pub fn wait_for_subscriber(&mut self, timeout: Duration) -> Result<()> {
+        let topic = std::mem::take(&mut self.topic);
+        let waited = self.wait_for_subscriber_to(self.codec, &topic, timeout);
+        self.topic = topic;
+        waited
+    }
+
+    /// As [`wait_for_subscriber`](Publisher::wait_for_subscriber), for a subscriber that
+    /// receives `topic` in `codec`'s framing.
+    pub(crate) fn wait_for_subscriber_to(
+        &mut self,
+        codec: Codec,
+        topic: &str,
+        timeout: Duration,
+    ) -> Result<()> {
         if self.subscriptions.is_none() {
             return Err(Error::Zmq {
                 context: "wait for a subscriber: the publisher was built without `xpub()`".into(),
                 source: zmq::Error::ENOTSUP,
             });
         }
-        let mut topic_frame = envelope::subscription(self.codec, &self.topic);
-        if self.codec == Codec::PythonJson {
+        let mut topic_frame = envelope::subscription(codec, topic);
+        if codec == Codec::PythonJson {
             topic_frame.push(b'"');
         }
         let deadline = Instant::now() + timeout;
