@@ -119,7 +119,7 @@ impl Startup {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`]-like endpoint error naming the file when it cannot be written.
+    /// [`Error::Endpoint`] naming the file when it cannot be written.
     pub fn signal_ready(&self) -> Result<()> {
         if let Some(path) = &self.ready_file {
             std::fs::write(path, b"").map_err(|error| Error::Endpoint {
