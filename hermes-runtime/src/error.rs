@@ -151,6 +151,12 @@ pub enum Error {
         /// What does not hold.
         reason: String,
     },
+    /// A [`Backtest`](crate::backtest::Backtest) cannot take a node, or cannot go on.
+    #[error("backtest: {reason}")]
+    Backtest {
+        /// What went wrong.
+        reason: String,
+    },
     /// The metrics server could not listen where it was asked to.
     #[error("cannot serve metrics on `{address}`: {source}")]
     Metrics {

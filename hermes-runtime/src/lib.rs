@@ -15,6 +15,8 @@
 //!   on SIGINT/SIGTERM.
 //! - [`metrics`]: Prometheus metrics of every socket, served over HTTP with
 //!   [`Runtime::serve_metrics`] (`/metrics`, `/healthz`, `/readyz` from a [`Readiness`]).
+//! - [`backtest`]: generated nodes fed from a recording in process, on a virtual clock, with
+//!   no sockets: the same handlers, deterministic runs.
 //! - [`Codec`]: protobuf (default), JSON, and the four-frame JSON of the Python hermes-zmq 1.3.
 //!
 //! The wire format is described in `docs/wire-format.md` at the repository root.
@@ -23,6 +25,7 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+pub mod backtest;
 mod codec;
 mod context;
 mod derive_support;
@@ -51,6 +54,7 @@ mod stats;
 mod topic;
 pub mod topology;
 
+pub use backtest::clock_ns;
 pub use codec::{Codec, PythonLayout, UnknownCodec, UnknownPythonLayout};
 pub use context::Context;
 pub use envelope::{Envelope, RawEnvelope, now_ns};

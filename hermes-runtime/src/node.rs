@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, RawEnvelope};
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::receiver::Receiver;
@@ -239,6 +239,9 @@ trait Input<S>: Send {
     fn socket(&self) -> Option<&zmq::Socket>;
     fn is_closed(&self) -> bool;
     fn drain(&mut self, state: &mut S, budget: usize) -> HandlerResult;
+    /// Hands the handler an envelope given by a backtest's engine, through the receiver's
+    /// filters, sequence tracking, lag policy and type check.
+    fn deliver(&mut self, state: &mut S, raw: &RawEnvelope) -> HandlerResult;
     fn stats(&self) -> ReceiverStats;
 }
 
@@ -276,7 +279,87 @@ where
         Ok(())
     }
 
+    fn deliver(&mut self, state: &mut S, raw: &RawEnvelope) -> HandlerResult {
+        if self.closed {
+            return Ok(());
+        }
+        match self.receiver.accept_envelope(raw) {
+            Ok(Some(envelope)) => (self.handler)(state, envelope),
+            Ok(None) => Ok(()),
+            Err(Error::Disconnected) => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
     fn stats(&self) -> ReceiverStats {
         self.receiver.stats()
+    }
+}
+
+/// A node a [`Backtest`](crate::backtest::Backtest) steps itself, one hook or envelope at a
+/// time, instead of [`Node::run`]'s poll loop; the message and state types erased.
+pub(crate) trait Step {
+    /// Calls `on_start`.
+    fn start(&mut self) -> Result<()>;
+    /// The tick's period, if the node has a tick.
+    fn tick_period(&self) -> Option<Duration>;
+    /// Calls the tick.
+    fn tick(&mut self) -> Result<()>;
+    /// Hands `raw` to subscription `input` (in the order of [`Node::subscribe`] calls).
+    fn deliver(&mut self, input: usize, raw: &RawEnvelope) -> Result<()>;
+    /// Calls `on_stop`.
+    fn stop(&mut self) -> Result<()>;
+    /// Each subscription's counts, in order.
+    fn input_stats(&self) -> Vec<ReceiverStats>;
+}
+
+/// The error of node `node` whose handler or hook reported `reason`.
+fn failed(node: &str, reason: Box<dyn std::error::Error + Send + Sync>) -> Error {
+    Error::Node {
+        node: node.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+impl<S: Send + 'static> Step for Node<S> {
+    fn start(&mut self) -> Result<()> {
+        match &mut self.on_start {
+            Some(hook) => hook(&mut self.state).map_err(|reason| failed(&self.name, reason)),
+            None => Ok(()),
+        }
+    }
+
+    fn tick_period(&self) -> Option<Duration> {
+        self.tick.as_ref().map(|(period, _)| *period)
+    }
+
+    fn tick(&mut self) -> Result<()> {
+        match &mut self.tick {
+            Some((_, tick)) => tick(&mut self.state).map_err(|reason| failed(&self.name, reason)),
+            None => Ok(()),
+        }
+    }
+
+    fn deliver(&mut self, input: usize, raw: &RawEnvelope) -> Result<()> {
+        match self.inputs.get_mut(input) {
+            Some(input) => input
+                .deliver(&mut self.state, raw)
+                .map_err(|reason| failed(&self.name, reason)),
+            None => Ok(()),
+        }
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        match &mut self.on_stop {
+            Some(hook) => hook(&mut self.state).map_err(|reason| failed(&self.name, reason)),
+            None => Ok(()),
+        }
+    }
+
+    fn input_stats(&self) -> Vec<ReceiverStats> {
+        self.inputs.iter().map(|input| input.stats()).collect()
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::counter::Counter;
 
+use crate::backtest::Outbox;
 use crate::codec::{Codec, PythonLayout};
 use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
@@ -80,7 +81,7 @@ fn hand_over(len: usize) -> bool {
 /// # Ok::<(), hermes_runtime::Error>(())
 /// ```
 pub struct Publisher<M> {
-    socket: zmq::Socket,
+    transport: Transport,
     /// A CURVE server's guard and authenticator registration: after `socket`, so the socket
     /// closes before the authenticator may stop.
     security: Option<Secured>,
@@ -142,7 +143,7 @@ impl<M: Message> Publisher<M> {
             origin: &self.origin,
             epoch: self.epoch,
             seq,
-            timestamp_ns: envelope::now_ns(),
+            timestamp_ns: self.transport.now_ns(),
             python_layout: self.python_layout.unwrap_or(M::PYTHON_LAYOUT),
         };
         envelope::encode(&stamp, message, &mut self.frames)?;
@@ -184,7 +185,7 @@ impl<M: Message> Publisher<M> {
             origin: &self.origin,
             epoch: self.epoch,
             seq: *seq,
-            timestamp_ns: envelope::now_ns(),
+            timestamp_ns: self.transport.now_ns(),
             python_layout: self.python_layout.unwrap_or(M::PYTHON_LAYOUT),
         };
         *seq += 1;
@@ -209,6 +210,14 @@ impl<M: Message> Publisher<M> {
             // Subscriptions are applied only when read: read them before sending.
             self.read_subscriptions()?;
         }
+        let socket = match &self.transport {
+            Transport::Socket(socket) => socket,
+            Transport::Memory(outbox) => {
+                outbox.send(self.frames.parts())?;
+                self.sent += 1;
+                return Ok(());
+            }
+        };
         let count = self.frames.parts().len();
         for i in 0..count {
             let flags = if i + 1 < count { zmq::SNDMORE } else { 0 };
@@ -219,8 +228,8 @@ impl<M: Message> Publisher<M> {
             };
             let sent = match taken {
                 // libzmq takes the buffer itself and frees it once the message is delivered.
-                Some(buffer) => self.socket.send(buffer, flags),
-                None => self.socket.send(self.frames.parts()[i].as_slice(), flags),
+                Some(buffer) => socket.send(buffer, flags),
+                None => socket.send(self.frames.parts()[i].as_slice(), flags),
             };
             sent.map_err(|err| match err {
                 zmq::Error::ETERM => Error::Disconnected,
@@ -311,24 +320,25 @@ impl<M: Message> Publisher<M> {
                 return Err(Error::Timeout);
             }
             let millis = i64::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i64::MAX);
-            self.socket
-                .poll(zmq::POLLIN, millis)
-                .map_err(|err| match err {
-                    zmq::Error::ETERM => Error::Disconnected,
-                    other => Error::zmq("wait for a subscriber")(other),
-                })?;
+            let socket = self.transport.socket().ok_or(Error::Disconnected)?;
+            socket.poll(zmq::POLLIN, millis).map_err(|err| match err {
+                zmq::Error::ETERM => Error::Disconnected,
+                other => Error::zmq("wait for a subscriber")(other),
+            })?;
         }
     }
 
     /// Reads the subscription messages an XPUB socket has queued into `subscriptions`; on a
     /// CURVE server, applies those the subscriber may make and drops the rest.
     fn read_subscriptions(&mut self) -> Result<()> {
-        let Some(subscriptions) = self.subscriptions.as_mut() else {
+        let (Some(subscriptions), Some(socket)) =
+            (self.subscriptions.as_mut(), self.transport.socket())
+        else {
             return Ok(());
         };
         let mut message = zmq::Message::new();
         loop {
-            match self.socket.recv(&mut message, zmq::DONTWAIT) {
+            match socket.recv(&mut message, zmq::DONTWAIT) {
                 Ok(()) => {}
                 Err(zmq::Error::EAGAIN) => return Ok(()),
                 Err(zmq::Error::ETERM) => return Err(Error::Disconnected),
@@ -342,7 +352,7 @@ impl<M: Message> Publisher<M> {
                         if !secured.guard.admit_subscription(user.as_deref(), prefix) {
                             continue;
                         }
-                        self.socket
+                        socket
                             .set_subscribe(prefix)
                             .map_err(Error::zmq("apply a subscription"))?;
                     }
@@ -357,7 +367,7 @@ impl<M: Message> Publisher<M> {
                         if user.is_none() || !secured.guard.may_subscribe(user.as_deref(), prefix) {
                             continue;
                         }
-                        self.socket
+                        socket
                             .set_unsubscribe(prefix)
                             .map_err(Error::zmq("apply an unsubscription"))?;
                     }
@@ -385,7 +395,7 @@ impl<M: Message> Publisher<M> {
     /// [`Error::Endpoint`] or [`Error::Zmq`].
     pub fn bind(&mut self, endpoint: &str) -> Result<String> {
         endpoint::attach_recorded(
-            Some(&self.socket),
+            self.transport.socket(),
             &mut self.endpoints,
             Attach::Bind,
             endpoint,
@@ -399,8 +409,13 @@ impl<M: Message> Publisher<M> {
     /// [`Error::Endpoint`] or [`Error::Zmq`].
     pub fn connect(&mut self, endpoint: &str) -> Result<()> {
         let endpoints = &mut self.endpoints;
-        endpoint::attach_recorded(Some(&self.socket), endpoints, Attach::Connect, endpoint)
-            .map(drop)
+        endpoint::attach_recorded(
+            self.transport.socket(),
+            endpoints,
+            Attach::Connect,
+            endpoint,
+        )
+        .map(drop)
     }
 
     /// The endpoints bound or connected, as resolved.
@@ -450,7 +465,7 @@ impl<M> Publisher<M> {
             }));
         }
         Ok(Publisher {
-            socket: self.socket,
+            transport: self.transport,
             security: self.security,
             counters: self.counters,
             codec: self.codec,
@@ -651,7 +666,7 @@ impl<M: Message> PublisherBuilder<M> {
             .as_ref()
             .map(|metrics| metrics.sent(&origin, &self.topic));
         Ok(Publisher {
-            socket,
+            transport: Transport::Socket(socket),
             security,
             counters,
             codec: self.codec,
@@ -667,6 +682,68 @@ impl<M: Message> PublisherBuilder<M> {
             sent: 0,
             subscriptions: xpub.then(Vec::new),
             python_layout: self.python_layout,
+            _message: PhantomData,
+        })
+    }
+}
+
+/// Where a publisher's frames go.
+enum Transport {
+    /// A PUB or XPUB socket; envelopes are stamped with the wall clock.
+    Socket(zmq::Socket),
+    /// A [`Backtest`](crate::backtest::Backtest)'s engine; envelopes are stamped with its
+    /// virtual clock.
+    Memory(Outbox),
+}
+
+impl Transport {
+    /// The socket, unless the publisher is a backtest's.
+    fn socket(&self) -> Option<&zmq::Socket> {
+        match self {
+            Transport::Socket(socket) => Some(socket),
+            Transport::Memory(_) => None,
+        }
+    }
+
+    /// The time to stamp an envelope with.
+    #[inline]
+    fn now_ns(&self) -> u64 {
+        match self {
+            Transport::Socket(_) => envelope::now_ns(),
+            Transport::Memory(_) => crate::backtest::clock_ns(),
+        }
+    }
+}
+
+impl<M> Publisher<M> {
+    /// A publisher whose frames go to a backtest's engine through `outbox` instead of a socket:
+    /// the same encoding, sequence numbers and type checks, no ZeroMQ. Its epoch is 1, so
+    /// runs repeat exactly.
+    pub(crate) fn in_memory(
+        outbox: Outbox,
+        topic: &str,
+        origin: &str,
+        codec: Codec,
+        python_layout: Option<PythonLayout>,
+    ) -> Result<Publisher<M>> {
+        topic::validate(topic)?;
+        Ok(Publisher {
+            transport: Transport::Memory(outbox),
+            security: None,
+            counters: Arc::default(),
+            codec,
+            topic: topic.to_owned(),
+            origin: origin.to_owned(),
+            epoch: 1,
+            next_seq: 0,
+            other_topics: HashMap::new(),
+            sent_metric: None,
+            metrics: None,
+            frames: Frames::new(),
+            endpoints: Vec::new(),
+            sent: 0,
+            subscriptions: None,
+            python_layout,
             _message: PhantomData,
         })
     }

@@ -230,6 +230,38 @@ impl<M: Message> Receiver<M> {
         self.socket.as_ref()
     }
 
+    /// A receiver with no socket, fed by a backtest's engine with
+    /// [`accept_envelope`](Receiver::accept_envelope); its lag is measured on the virtual clock.
+    pub(crate) fn in_memory(
+        codec: Codec,
+        topic: &str,
+        policy: SlowSubscriber,
+    ) -> Result<Receiver<M>> {
+        let mut tracker = Tracker::new(vec![TopicFilter::new(topic)?], Vec::new(), policy, None);
+        tracker.virtual_clock = true;
+        Ok(Receiver {
+            socket: None,
+            security: None,
+            counters: Arc::default(),
+            codec,
+            parts: std::array::from_fn(|_| zmq::Message::new()),
+            overflow: zmq::Message::new(),
+            tracker,
+            endpoints: Vec::new(),
+            _message: PhantomData,
+        })
+    }
+
+    /// Takes an envelope handed over by a backtest's engine, as if its frames had been read
+    /// off the socket; `Ok(None)` when it was counted and skipped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Disconnected`] when the slow-subscriber policy closes the receiver.
+    pub(crate) fn accept_envelope(&mut self, raw: &RawEnvelope) -> Result<Option<Envelope<M>>> {
+        self.tracker.accept_envelope::<M>(raw)
+    }
+
     /// Reads one frame set; `Ok(None)` when it was counted and skipped.
     fn receive_one(&mut self, flags: i32) -> Result<Option<Envelope<M>>> {
         let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
@@ -387,6 +419,8 @@ pub(crate) struct Tracker {
     last_lag_warning_ns: Option<u64>,
     /// The Prometheus series, when the context has metrics.
     metrics: Option<ReceiverMetrics>,
+    /// Whether lag is measured on a backtest's virtual clock instead of the wall clock.
+    virtual_clock: bool,
 }
 
 impl Tracker {
@@ -408,6 +442,7 @@ impl Tracker {
             last_decode_error: None,
             last_lag_warning_ns: None,
             metrics,
+            virtual_clock: false,
         }
     }
 
@@ -473,6 +508,36 @@ impl Tracker {
             timestamp_ns: raw.timestamp_ns,
             payload: raw.payload.to_vec(),
             wire_size: slices[..count].iter().map(|slice| slice.len()).sum(),
+        }))
+    }
+
+    /// As [`accept`](Tracker::accept), for an envelope a backtest's engine hands over instead
+    /// of frames off a socket: filters, sequence tracking, lag policy, type check and decoding
+    /// are the same.
+    fn accept_envelope<M: Message>(&mut self, raw: &RawEnvelope) -> Result<Option<Envelope<M>>> {
+        let wire = WireEnvelope {
+            codec: raw.codec,
+            topic: Cow::Borrowed(&raw.topic),
+            origin: Cow::Borrowed(&raw.origin),
+            fingerprint: raw.fingerprint,
+            epoch: raw.epoch,
+            seq: raw.seq,
+            timestamp_ns: raw.timestamp_ns,
+            payload: &raw.payload,
+        };
+        if !self.passes_filters(&wire) {
+            self.stats.filtered += 1;
+            return Ok(None);
+        }
+        let (origin, topic, slot) = self.track(&wire);
+        let message = self.deliver::<M>(&wire, slot)?;
+        Ok(message.map(|message| Envelope {
+            topic,
+            origin,
+            seq: wire.seq,
+            epoch: wire.epoch,
+            timestamp_ns: wire.timestamp_ns,
+            message,
         }))
     }
 
@@ -638,7 +703,11 @@ impl Tracker {
         receiver: &str,
         slot: Option<usize>,
     ) -> Result<bool> {
-        let now_ns = envelope::now_ns();
+        let now_ns = if self.virtual_clock {
+            crate::backtest::clock_ns()
+        } else {
+            envelope::now_ns()
+        };
         let lag_ns = now_ns.saturating_sub(raw.timestamp_ns);
         self.stats.max_lag_ns = self.stats.max_lag_ns.max(lag_ns);
         let metrics = self.metrics.as_mut().map(|metrics| metrics.pair(slot));

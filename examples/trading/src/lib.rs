@@ -35,10 +35,12 @@ hermes_runtime::include_topology!("trading");
 pub use self::trading as topology;
 pub use self::trading::{Fill, Level, Order, Quote, RiskDecision, Side, Trade};
 
+pub mod backtest;
 pub mod cli;
 pub mod exchange;
 pub mod executor;
 pub mod monitor;
+pub mod pnl;
 pub mod risk;
 pub mod rng;
 pub mod strategy;

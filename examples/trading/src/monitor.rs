@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use hermes_runtime::{Envelope, HandlerResult};
 
+use crate::pnl::Ledger;
 use crate::topology::nodes::monitor;
-use crate::{Fill, Order, Quote, RiskDecision, Side, Trade};
+use crate::{Fill, Order, Quote, RiskDecision, Trade};
 
 /// The desk at one moment, as the monitor prints it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -103,9 +104,7 @@ pub struct Monitor {
     interval_quotes: BTreeMap<String, u64>,
     interval_lags_ns: Vec<u64>,
     all_lags_ns: Vec<u64>,
-    positions: BTreeMap<String, f64>,
-    mids: BTreeMap<String, f64>,
-    cash_usd: f64,
+    ledger: Ledger,
 }
 
 impl Monitor {
@@ -121,9 +120,7 @@ impl Monitor {
             interval_quotes: BTreeMap::new(),
             interval_lags_ns: Vec::new(),
             all_lags_ns: Vec::new(),
-            positions: BTreeMap::new(),
-            mids: BTreeMap::new(),
-            cash_usd: 0.0,
+            ledger: Ledger::default(),
         }
     }
 
@@ -166,14 +163,9 @@ impl Monitor {
     /// Recomputes position and PnL, and shares the summary.
     fn publish_summary(&mut self) {
         self.summary.elapsed = self.started.elapsed();
-        // `+ 0.0` turns a -0.0 sum into 0.0, so a flat book never prints as `-0.0000`.
-        self.summary.position_btc = self.positions.values().sum::<f64>() + 0.0;
-        let marked: f64 = self
-            .positions
-            .iter()
-            .map(|(exchange, position)| position * self.mids.get(exchange).copied().unwrap_or(0.0))
-            .sum();
-        self.summary.pnl_usd = self.cash_usd - self.summary.fees_usd + marked;
+        self.summary.position_btc = self.ledger.position_btc();
+        self.summary.fees_usd = self.ledger.fees_usd();
+        self.summary.pnl_usd = self.ledger.pnl_usd();
         *self.shared.lock().unwrap_or_else(PoisonError::into_inner) = self.summary.clone();
     }
 }
@@ -258,8 +250,7 @@ impl monitor::Handler for Monitor {
             .quotes
             .entry(quote.exchange.clone())
             .or_default() += 1;
-        self.mids
-            .insert(quote.exchange, (quote.bid + quote.ask) / 2.0);
+        self.ledger.mark(&quote);
         Ok(())
     }
 
@@ -305,14 +296,7 @@ impl monitor::Handler for Monitor {
         _outputs: &mut monitor::Outputs,
     ) -> HandlerResult {
         self.track(&envelope);
-        let fill = envelope.message;
-        let (signed, cash) = match fill.side() {
-            Side::Buy => (fill.size, -fill.size * fill.price),
-            Side::Sell => (-fill.size, fill.size * fill.price),
-        };
-        *self.positions.entry(fill.exchange).or_default() += signed;
-        self.cash_usd += cash;
-        self.summary.fees_usd += fill.fee;
+        self.ledger.fill(&envelope.message);
         self.summary.fills += 1;
         self.publish_summary();
         Ok(())
@@ -322,6 +306,7 @@ impl monitor::Handler for Monitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Side;
     use hermes_runtime::Hooks as _;
 
     fn envelope(origin: &str, epoch: u32, seq: u64) -> Envelope<Trade> {
@@ -349,14 +334,25 @@ mod tests {
     }
 
     #[test]
-    fn pnl_marks_positions_to_mid_and_pays_fees() {
+    fn the_summary_shows_the_ledger_pnl() {
         let mut monitor = Monitor::silent();
-        monitor.mids.insert("kraken".to_owned(), 60_100.0);
-        monitor.positions.insert("kraken".to_owned(), 0.5);
-        monitor.cash_usd = -30_000.0;
-        monitor.summary.fees_usd = 30.0;
+        monitor.ledger.mark(&Quote {
+            exchange: "kraken".to_owned(),
+            bid: 60_099.0,
+            ask: 60_101.0,
+            ..Quote::default()
+        });
+        monitor.ledger.fill(&Fill {
+            exchange: "kraken".to_owned(),
+            side: Side::Buy.into(),
+            price: 60_000.0,
+            size: 0.5,
+            fee: 30.0,
+            ..Fill::default()
+        });
         monitor.publish_summary();
         assert!((monitor.summary.pnl_usd - 20.0).abs() < 1e-9);
+        assert!((monitor.summary.fees_usd - 30.0).abs() < 1e-9);
         let _ = monitor.tick_interval();
     }
 

@@ -153,7 +153,8 @@ impl strategy::Handler for Strategy {
             },
         );
 
-        let now = hermes_runtime::now_ns();
+        // The node's clock, not the wall clock: recorded time in a backtest, so that runs repeat.
+        let now = hermes_runtime::clock_ns();
         let Some((buy_on, sell_on, edge_bps)) = self.best_crossing(now) else {
             return Ok(());
         };

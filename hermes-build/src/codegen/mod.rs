@@ -17,7 +17,7 @@
 //! - `Wiring`: every endpoint, `Default` being the YAML's, plus `Wiring::inproc(prefix)` and
 //!   `Wiring::loopback()` for tests;
 //! - `nodes::<node>`: the node's typed `Outputs`, its `Handler` trait, its `Sockets`, and
-//!   `spawn` / `run` / `main`;
+//!   `spawn` / `run` / `main`, and `backtest` (the node in a `hermes_runtime::backtest::Backtest`);
 //! - `proxies::<proxy>`: `spawn` / `run` / `main`;
 //! - `Handlers`, `launch`, `run` and `main` for the whole topology in one process.
 //!

@@ -140,7 +140,7 @@ pub(crate) fn topology_module(
                 #[allow(unused_imports, reason = "each node uses some of these")]
                 use #rt::{
                     Codec, Envelope, HandlerResult, Hooks, Runtime, SlowSubscriberAction,
-                    __private::driver,
+                    __private::driver, backtest::Backtest,
                     topology::{MessageInfo, NodeInfo, PortInfo, PortWiring, ProxySide, Wiring},
                 };
                 use super::messages;
@@ -617,7 +617,7 @@ fn port_info(rt: &TokenStream, plan: &PortPlan<'_>) -> TokenStream {
 }
 
 /// A node's module: `NAME`, `NODE` (its port table), `Outputs`, `Handler`, `Node`, `spawn`,
-/// `main`.
+/// `main`, `backtest`.
 fn node_module(
     rt: &TokenStream,
     name: &str,
@@ -749,6 +749,11 @@ fn node_module(
             /// command line (`--help`: endpoint overrides, `--duration`, `--log-level`).
             pub fn main<H: Handler>(handler: H) -> ::std::process::ExitCode {
                 driver::node_main::<Node, H>(&super::super::TOPOLOGY, handler)
+            }
+            /// Adds the node, run by `handler`, to `backtest`: fed recorded envelopes and what
+            /// the other nodes under test publish, ticked on recorded time, with no sockets.
+            pub fn backtest<H: Handler>(backtest: &mut Backtest, handler: H) -> driver::Result<()> {
+                backtest.node::<Node, H>(handler).map(drop)
             }
         }
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::info::{NodeInfo, PortInfo, PortWiring};
 use super::startup::{HandshakeWatch, Startup};
 use super::wiring::Wiring;
+use crate::backtest::{Outbox, Published};
 use crate::context::Context;
 use crate::envelope::Envelope;
 use crate::error::{CodecError, Error, Result};
@@ -265,6 +266,40 @@ impl Ports {
         Ok(ports)
     }
 
+    /// Every port of `node` with no socket: publishers whose frames go to a backtest's engine
+    /// through `outbox` (tagged with the node's position `node_index` and each port's), and
+    /// receivers the engine feeds.
+    pub(crate) fn in_memory(
+        node: &'static NodeInfo,
+        node_index: usize,
+        outbox: &crossbeam_channel::Sender<Published>,
+    ) -> Result<Ports> {
+        let mut ports = Ports {
+            node,
+            publishers: VecDeque::new(),
+            receivers: VecDeque::new(),
+            handshakes: Vec::new(),
+        };
+        for (index, port) in node.publishes.iter().enumerate() {
+            let outbox = Outbox::new(outbox.clone(), node_index, index);
+            let publisher = Publisher::<Untyped>::in_memory(
+                outbox,
+                port.topic,
+                node.name,
+                port.codec,
+                port.python_layout,
+            )?;
+            ports.publishers.push_back((port, publisher));
+        }
+        for port in node.subscribes {
+            let (max_lag_ms, action) = port.slow_subscriber;
+            let policy = SlowSubscriber::new(Duration::from_millis(max_lag_ms), action);
+            let receiver = Receiver::<Untyped>::in_memory(port.codec, port.topic, policy)?;
+            ports.receivers.push_back((port, receiver));
+        }
+        Ok(ports)
+    }
+
     /// Binds the `bind:` ports, recording in `wiring` where ephemeral endpoints ended up.
     fn bind(&mut self, wiring: &mut Wiring) -> Result<()> {
         bind_all(&mut self.publishers, wiring)?;
@@ -479,8 +514,25 @@ where
     })
 }
 
-/// The [`Node`] of `N` with `handler`, from its opened ports.
+/// The [`Node`] of `N` with `handler`, from its opened ports, to run on a thread: a node
+/// without a tick of its own gets an idle one, so that it runs until the runtime stops.
 fn build<N, H>(handler: H, ports: &mut Ports) -> Result<Node<(H, N::Outputs)>>
+where
+    N: NodeSpec<H>,
+    H: Hooks<N::Outputs> + Send + 'static,
+{
+    let idle = handler.tick_interval().is_none();
+    let node = build_node::<N, H>(handler, ports)?;
+    Ok(if idle {
+        node.on_tick(IDLE_TICK, |_: &mut (H, N::Outputs)| Ok(()))
+    } else {
+        node
+    })
+}
+
+/// The [`Node`] of `N` with `handler`, from its ports: its hooks, its tick if the handler has
+/// one, and a subscription per port. A backtest steps it as it is.
+pub(crate) fn build_node<N, H>(handler: H, ports: &mut Ports) -> Result<Node<(H, N::Outputs)>>
 where
     N: NodeSpec<H>,
     H: Hooks<N::Outputs> + Send + 'static,
@@ -494,7 +546,7 @@ where
         Some(period) => node.on_tick(period, |(handler, outputs): &mut (H, N::Outputs)| {
             handler.on_tick(outputs)
         }),
-        None => node.on_tick(IDLE_TICK, |_: &mut (H, N::Outputs)| Ok(())),
+        None => node,
     };
     N::subscribe(node, ports)
 }

@@ -25,6 +25,7 @@ mod startup;
 mod wiring;
 
 pub use driver::{Hooks, spawn_proxies, spawn_proxy};
+pub(crate) use driver::{NodeSpec, Ports, build_node};
 pub use info::{
     ChannelInfo, HostInfo, MessageInfo, NodeInfo, PortInfo, PortWiring, ProxyInfo, SecurityInfo,
     TopologyInfo,
