@@ -30,7 +30,9 @@ epoch, zstd-compressed chunks, and the schema of each type from the topology's m
 described in docs/wire-format.md.
 
 Like `hermes tap`, record reads the proxy's capture socket if it has one, else its backend, or \
-`--endpoint`. A status line on stderr shows envelopes, bytes, rate and the envelopes lost \
+`--endpoint`. A capture socket carries what flows through the proxy: the topics some subscriber \
+subscribes to (publishers send nothing else); reading the backend subscribes the recorder \
+itself. A status line on stderr shows envelopes, bytes, rate and the envelopes lost \
 upstream of the recorder (sequence gaps). Ctrl-C or SIGTERM finishes the file; a recorder \
 killed outright leaves every chunk but the last readable (chunks are flushed at least once a \
 second).
