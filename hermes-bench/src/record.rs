@@ -17,12 +17,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use hermes_runtime::recording::{NoSchemas, Recorder};
-use hermes_runtime::{Codec, Context, Error, Publisher, RawReceiver, now_ns};
+use hermes_runtime::{Codec, Context, Error, Proxy, ProxyConfig, Publisher, RawReceiver, now_ns};
 
 use crate::measure::{proc_status_kib, process_cpu, reset_peak_rss};
 use crate::message::{BenchMessage, Blob};
 use crate::options::{Options, Transport};
-use crate::path::{TOPIC, WARM_UP};
+use crate::path::{TOPIC, WARM_UP, capture_tap};
 use crate::report::{Record, RecordRun, RecordStep, RssTrace};
 
 /// The figure: envelopes a second the recorder keeps up with, at 64 B over tcp.
@@ -56,6 +56,9 @@ enum Side {
     Raw,
     /// `RawReceiver` → `Recorder` (MCAP, zstd chunks); gaps from the receiver's statistics.
     Hermes,
+    /// As `Hermes`, the receiver reading a `Proxy`'s capture socket (as `hermes record` does
+    /// by default), a tap draining the proxy's backend so that envelopes flow.
+    HermesCapture,
 }
 
 /// Runs the scenario: raw and Hermes at the target rate for `options.record_time` with RSS
@@ -72,6 +75,10 @@ pub(crate) fn check(options: &Options, progress: &mut dyn FnMut(&str)) -> Result
     ));
     let hermes_default_hwm = run(Side::Hermes, OFFERED_RATE, duration, DEFAULT_HWM)?;
     let raw_default_hwm = run(Side::Raw, OFFERED_RATE, duration, DEFAULT_HWM)?;
+    progress(&format!(
+        "record tcp 64 B at {OFFERED_RATE} env/s, Hermes through a proxy's capture socket"
+    ));
+    let hermes_capture = run(Side::HermesCapture, OFFERED_RATE, duration, PUBLISHER_HWM)?;
     let mut ladder = Vec::new();
     if !options.smoke {
         let step_time = duration / 2;
@@ -137,6 +144,7 @@ pub(crate) fn check(options: &Options, progress: &mut dyn FnMut(&str)) -> Result
         hermes,
         raw_default_hwm,
         hermes_default_hwm,
+        hermes_capture: Some(hermes_capture),
         ladder,
     })
 }
@@ -166,7 +174,13 @@ fn run(side: Side, rate: u64, duration: Duration, publisher_hwm: u32) -> Result<
     let total = Arc::new(AtomicU64::new(u64::MAX));
     let (mut send, recorder) = match side {
         Side::Raw => raw(&file.path, publisher_hwm, recorded.clone(), total.clone())?,
-        Side::Hermes => hermes(&file.path, publisher_hwm, recorded.clone(), total.clone())?,
+        Side::Hermes | Side::HermesCapture => hermes(
+            &file.path,
+            publisher_hwm,
+            side == Side::HermesCapture,
+            recorded.clone(),
+            total.clone(),
+        )?,
     };
     reset_peak_rss();
     let cpu_before = process_cpu();
@@ -288,11 +302,13 @@ fn done(total: &AtomicU64, accounted: impl FnOnce() -> u64, quiet_since: Instant
         && (quiet_since.elapsed() >= Duration::from_millis(500) || accounted() >= total)
 }
 
-/// Hermes: a publisher bound on tcp loopback, a `RawReceiver` connected to it, and a thread
-/// running `hermes record`'s loop into a `Recorder` writing `path`.
+/// Hermes: a publisher bound on tcp loopback (or, `via_capture`, connected to a proxy with a
+/// capture socket and that high-water mark), a `RawReceiver` connected to it (or the capture
+/// socket), and a thread running `hermes record`'s loop into a `Recorder` writing `path`.
 fn hermes(
     path: &std::path::Path,
     publisher_hwm: u32,
+    via_capture: bool,
     recorded: Arc<AtomicU64>,
     total: Arc<AtomicU64>,
 ) -> Result<(SendFn, JoinHandle<Result<Written, String>>), String> {
@@ -305,7 +321,28 @@ fn hermes(
         .linger(Duration::ZERO)
         .build()
         .map_err(error)?;
-    let bound = publisher.bind("tcp://127.0.0.1:0").map_err(error)?;
+    let loopback = "tcp://127.0.0.1:0";
+    // What must live as long as the publisher: the proxy and the tap on its backend.
+    let mut parts: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
+    let bound = if via_capture {
+        let config = ProxyConfig::new(loopback, loopback)
+            .with_capture(loopback)
+            .with_hwm(publisher_hwm);
+        let proxy = Proxy::spawn(&context, config).map_err(error)?;
+        publisher.connect(proxy.frontend()).map_err(error)?;
+        let hwm = i32::try_from(publisher_hwm).unwrap_or(i32::MAX);
+        let tap = capture_tap(
+            hermes_runtime::__private::zmq_context(&context),
+            proxy.backend(),
+            hwm,
+        )?;
+        let capture = proxy.capture().unwrap_or_default().to_owned();
+        parts.push(Box::new(tap));
+        parts.push(Box::new(proxy));
+        capture
+    } else {
+        publisher.bind(loopback).map_err(error)?
+    };
     let mut receiver = RawReceiver::builder(&context)
         .hwm(RECEIVE_HWM)
         .connect(&bound)
@@ -379,6 +416,7 @@ fn hermes(
         .map_err(|err| format!("cannot start the recording thread: {err}"))?;
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let send: SendFn = Box::new(move |_| {
+        let _ = &parts;
         // A stamp of a real one's size, so the payload keeps its 64 bytes.
         message.set_stamp(now_ns());
         fill(&mut message.data, &mut state);
@@ -562,7 +600,7 @@ impl TempFile {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let extension = match side {
             Side::Raw => "raw",
-            Side::Hermes => "mcap",
+            Side::Hermes | Side::HermesCapture => "mcap",
         };
         let path = std::env::temp_dir().join(format!(
             "hermes-bench-record-{}-{n}.{extension}",

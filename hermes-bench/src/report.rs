@@ -301,6 +301,10 @@ pub struct Record {
     pub raw_default_hwm: RecordRun,
     /// Hermes at the target rate with the publisher at the default high-water mark (1000).
     pub hermes_default_hwm: RecordRun,
+    /// Hermes at the target rate through a proxy, recording its capture socket (the proxy's
+    /// high-water mark 100,000), as `hermes record` reads a topology's proxy.
+    #[serde(default)]
+    pub hermes_capture: Option<RecordRun>,
     /// Rising rates, each side run until it no longer keeps up (empty in a smoke run).
     pub ladder: Vec<RecordStep>,
     /// The highest offered rate raw kept up with, envelopes a second.
@@ -744,6 +748,9 @@ fn render_record(record: &Record, out: &mut String) {
     line("hermes", &record.hermes);
     line("raw", &record.raw_default_hwm);
     line("hermes", &record.hermes_default_hwm);
+    if let Some(run) = &record.hermes_capture {
+        line("hermes, proxy capture", run);
+    }
     for step in &record.ladder {
         if let Some(run) = &step.raw {
             line("raw", run);

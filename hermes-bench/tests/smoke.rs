@@ -68,7 +68,13 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
     // The recorder: both sides recorded something to a file, with RSS sampled; whether 200,000
     // envelopes a second were kept up with is the target's business, not this test's.
     let record = &report["record"];
-    for side in ["raw", "hermes", "raw_default_hwm", "hermes_default_hwm"] {
+    for side in [
+        "raw",
+        "hermes",
+        "raw_default_hwm",
+        "hermes_default_hwm",
+        "hermes_capture",
+    ] {
         let run = &record[side];
         assert!(run["recorded"].as_u64() > Some(0), "{record}");
         assert!(run["file_bytes"].as_u64() > Some(0), "{record}");
