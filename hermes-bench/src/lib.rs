@@ -6,7 +6,9 @@
 //! Each figure alternates raw and Hermes runs (`--runs`, default 5) and reports medians:
 //! throughput with unlimited high-water marks, delivery and drops at the default high-water
 //! mark, one-way latency at a fixed rate, round trips, CPU per million messages and peak RSS;
-//! then the CPU of an idle runtime, and the RSS of three processes while a subscriber stalls.
+//! then the CPU of an idle runtime, the RSS of three processes while a subscriber stalls, and
+//! the recorder (`hermes record`'s receive → record loop writing MCAP) at 200,000 envelopes a
+//! second and faster, against raw libzmq writing the same payloads to a file.
 //! With `--curve` ([`Options::curve_rows`]), the direct and proxy paths over tcp and ipc are
 //! also measured with CURVE ([`CurveRow`]): secured Hermes against raw libzmq with CURVE, and
 //! against unsecured Hermes.
@@ -35,6 +37,7 @@ mod options;
 mod path;
 mod pipeline;
 pub mod plot;
+mod record;
 mod report;
 mod stall;
 
@@ -46,7 +49,8 @@ pub use options::{
 };
 pub use report::{
     CurveLatency, CurveRow, CurveThroughput, Delivered, Delivery, Idle, Latency, Machine,
-    Percentiles, Rate, Report, Row, Settings, Stall, StallProcess, Target, Throughput,
+    Percentiles, Rate, Record, RecordRun, RecordStep, Report, Row, RssTrace, Settings, Stall,
+    StallProcess, Target, Throughput,
 };
 pub use stall::{Role, STALL_PAYLOAD, run_role};
 
@@ -124,6 +128,12 @@ pub fn run_with_progress(options: &Options, progress: &mut dyn FnMut(&str)) -> R
         match stall::check(options) {
             Ok(stall) => report.stall = Some(stall),
             Err(err) => report.errors.push(format!("stall: {err}")),
+        }
+    }
+    if options.record {
+        match record::check(options, progress) {
+            Ok(record) => report.record = Some(record),
+            Err(err) => report.errors.push(format!("record: {err}")),
         }
     }
     report.targets = targets(&report);
@@ -434,6 +444,36 @@ fn targets(report: &Report) -> Vec<Target> {
                 1.0,
             ));
         }
+    }
+    if let Some(record) = &report.record {
+        let run = &record.hermes;
+        // The rate kept up with: what was offered when every envelope was recorded in time,
+        // else what was recorded.
+        let rate = if run.kept_up {
+            run.offered_per_s
+        } else {
+            run.recorded_per_s
+        };
+        targets.push(Target::at_least_and(
+            format!(
+                "record {} {} B: envelopes/s kept up with, 0 sequence gaps ({} gaps, {} missing)",
+                record.transport, record.payload_bytes, run.gaps, run.missing
+            ),
+            rate,
+            record.target_rate as f64,
+            run.kept_up && run.gaps == 0,
+        ));
+        // Bounded: after warm-up, no more than the chunk being built (1 MiB), its compressed
+        // copy and 2 MiB for the allocator and socket buffers.
+        targets.push(Target::at_most(
+            format!(
+                "record {} {} B: RSS growth after warm-up, MiB (1 MiB chunk + its compressed copy \
+                 + 2 MiB)",
+                record.transport, record.payload_bytes
+            ),
+            run.rss.growth_after_warm_up_mib,
+            4.0,
+        ));
     }
     targets
 }

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo run --release -p hermes-bench -- [--scenario NAME...] [--transport tcp|ipc|inproc]
-//!     [--payload BYTES...] [--duration S] [--runs N] [--rate MSG/S] [--stall S] [--curve] [--smoke]
+//!     [--payload BYTES...] [--duration S] [--runs N] [--rate MSG/S] [--stall S] [--record S]
+//!     [--curve] [--smoke]
 //!     [--json] [--plot FILE] [--plot-from REPORT]
 //! ```
 
@@ -21,6 +22,11 @@ default high-water mark, one-way latency at a fixed rate, round trip, CPU per mi
 messages, peak RSS, idle CPU, and RSS while a subscriber stalls. Every row ends with the ratio \
 Hermes/raw; the targets follow in one table, each with its measured value and whether it is met.
 
+The `record` scenario runs `hermes record`'s receive → record loop (a raw receiver and the MCAP \
+recorder) on a publisher paced at 200,000 envelopes/s of 64 B over tcp, then faster until it \
+falls behind, against a raw SUB socket writing the payloads to a file: rate kept up with, \
+sequence gaps, RSS over the run, file size.
+
 The `stall` scenario starts this program again as helper processes.
 
 `--curve` adds the direct and proxy rows over tcp and ipc with CURVE: secured Hermes (CURVE, \
@@ -29,9 +35,10 @@ ZAP, per-sender topic checks) against raw libzmq with CURVE and against unsecure
 Exit codes: 0 done, 1 a figure failed to measure, 2 usage or I/O error.
 
 Examples (from the workspace, `cargo run --release -p hermes-bench --` in place of `hermes-bench`):
-  hermes-bench                                   # every scenario, under 3 minutes
+  hermes-bench                                   # every scenario, about 3 minutes
   hermes-bench --scenario proxy --transport tcp --payload 64 1KiB
   hermes-bench --scenario stall --stall 10       # memory while a subscriber stalls
+  hermes-bench --scenario record --record 5      # the MCAP recorder at 200,000 env/s and up
   hermes-bench --scenario direct,proxy --transport tcp,ipc --payload 64,1KiB --curve
   hermes-bench --json > report.json              # the same figures, machine-readable
   hermes-bench --plot-from report.json --plot bench.svg

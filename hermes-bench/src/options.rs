@@ -28,11 +28,14 @@ pub enum Scenario {
     /// RSS of a publisher, a proxy and a stalled subscriber, each in its own process, while the
     /// publisher sends at full rate.
     Stall,
+    /// `hermes record`'s receive → record loop writing MCAP over tcp, the publisher paced at
+    /// 200,000 envelopes a second of 64 B and then faster, against a raw SUB writing a file.
+    Record,
 }
 
 impl Scenario {
     /// Every scenario, in report order.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Direct,
         Scenario::Proxy,
         Scenario::Pipeline,
@@ -41,6 +44,7 @@ impl Scenario {
         Scenario::PythonJson,
         Scenario::Idle,
         Scenario::Stall,
+        Scenario::Record,
     ];
 
     /// The name used on the command line and in reports.
@@ -54,13 +58,14 @@ impl Scenario {
             Scenario::PythonJson => "python-json",
             Scenario::Idle => "idle",
             Scenario::Stall => "stall",
+            Scenario::Record => "record",
         }
     }
 
     /// Whether the scenario is a raw-versus-Hermes pair of message paths (a table row per
     /// transport and payload), rather than a single figure.
     pub const fn is_path(self) -> bool {
-        !matches!(self, Scenario::Idle | Scenario::Stall)
+        !matches!(self, Scenario::Idle | Scenario::Stall | Scenario::Record)
     }
 
     /// Whether `--curve` measures the scenario with CURVE too: the direct and proxy paths,
@@ -89,7 +94,7 @@ impl Scenario {
 
     /// Payload sizes measured when `--payload` is not given: every size for the paths
     /// themselves, fewer for the variations on the proxy path (what capture or a codec costs
-    /// shows at 64 B), so that a default run stays under 3 minutes.
+    /// shows at 64 B), so that a default run stays near 3 minutes.
     pub fn default_payloads(self) -> &'static [usize] {
         match self {
             Scenario::Direct | Scenario::Proxy => &[64, 1024, 65_536],
@@ -106,10 +111,13 @@ impl fmt::Display for Scenario {
 }
 
 /// A ZeroMQ transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// TCP over the loopback interface.
+    #[default]
     Tcp,
     /// Unix domain sockets.
     Ipc,
@@ -178,6 +186,10 @@ pub struct Args {
     /// Seconds the subscriber of the `stall` scenario stays stalled.
     #[arg(long, value_name = "S")]
     pub stall: Option<f64>,
+    /// Seconds of the `record` scenario's run at 200,000 envelopes a second (each side; each
+    /// faster step takes half as long).
+    #[arg(long, value_name = "S")]
+    pub record: Option<f64>,
     /// Also measure the direct and proxy rows over tcp and ipc with CURVE: Hermes secured
     /// (CURVE, ZAP, per-sender topic checks) against raw libzmq with CURVE, and against
     /// Hermes without it (inproc has no CURVE; the other scenarios are measured without).
@@ -218,6 +230,7 @@ impl Default for Args {
             runs: None,
             rate: DEFAULT_RATE,
             stall: None,
+            record: None,
             curve: false,
             smoke: false,
             json: false,
@@ -293,6 +306,10 @@ pub struct Options {
     pub idle_time: Duration,
     /// How long the stalled subscriber stays stalled.
     pub stall_time: Duration,
+    /// Whether to measure the recorder (`record`).
+    pub record: bool,
+    /// How long each side records at the target rate.
+    pub record_time: Duration,
     /// Whether this is a smoke run (recorded in the report).
     pub smoke: bool,
 }
@@ -312,10 +329,10 @@ impl Args {
     ///
     /// A message for the user when a value is out of range.
     pub fn options(&self) -> Result<Options, String> {
-        let (default_run, default_runs, idle_time, default_stall) = if self.smoke {
-            (0.02, 1, 0.3, 1.0)
+        let (default_run, default_runs, idle_time, default_stall, default_record) = if self.smoke {
+            (0.02, 1, 0.3, 1.0, 0.3)
         } else {
-            (0.1, 5, 2.0, 10.0)
+            (0.1, 5, 2.0, 10.0, 3.0)
         };
         let run_time = self.duration.unwrap_or(default_run);
         if !(run_time.is_finite() && (0.001..=600.0).contains(&run_time)) {
@@ -339,6 +356,12 @@ impl Args {
         if !(stall.is_finite() && (0.1..=600.0).contains(&stall)) {
             return Err(format!(
                 "`--stall` expected seconds between 0.1 and 600, found {stall}"
+            ));
+        }
+        let record = self.record.unwrap_or(default_record);
+        if !(record.is_finite() && (0.1..=600.0).contains(&record)) {
+            return Err(format!(
+                "`--record` expected seconds between 0.1 and 600, found {record}"
             ));
         }
         for &payload in &self.payloads {
@@ -408,6 +431,8 @@ impl Args {
             rate: self.rate,
             idle_time: Duration::from_secs_f64(idle_time),
             stall_time: Duration::from_secs_f64(stall),
+            record: scenarios.contains(&Scenario::Record),
+            record_time: Duration::from_secs_f64(record),
             smoke: self.smoke,
         })
     }
@@ -431,7 +456,7 @@ mod tests {
         // direct 3 payloads; proxy 3 transports × 3 payloads; pipeline 2; capture, json and
         // python-json 1 each.
         assert_eq!(options.rows.len(), 3 + 9 + 2 + 3);
-        assert!(options.idle && options.stall);
+        assert!(options.idle && options.stall && options.record);
         assert!(options.curve_rows.is_empty());
         assert_eq!(options.runs, 5);
     }

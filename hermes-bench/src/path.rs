@@ -111,7 +111,7 @@ pub(crate) fn endpoint(transport: Transport) -> String {
 }
 
 /// A thread polling a flag, stopped and joined on drop.
-struct Worker {
+pub(crate) struct Worker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -155,7 +155,11 @@ fn drain(socket: zmq::Socket, stop: &AtomicBool) {
 }
 
 /// A raw SUB socket on the capture endpoint, read by a thread.
-fn capture_tap(context: &zmq::Context, endpoint: &str, hwm: i32) -> Result<Worker, String> {
+pub(crate) fn capture_tap(
+    context: &zmq::Context,
+    endpoint: &str,
+    hwm: i32,
+) -> Result<Worker, String> {
     let socket = context
         .socket(zmq::SUB)
         .map_err(zmq_error("capture socket"))?;

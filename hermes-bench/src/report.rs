@@ -23,6 +23,9 @@ pub struct Report {
     pub idle: Option<Idle>,
     /// The stalled-subscriber RSS check, when run.
     pub stall: Option<Stall>,
+    /// The recorder's figures (`record`), when run; absent in reports saved before it existed.
+    #[serde(default)]
+    pub record: Option<Record>,
     /// The issue's targets, each with its measured value.
     pub targets: Vec<Target>,
     /// What failed, one line each; the rest of the report still stands.
@@ -279,6 +282,112 @@ pub struct StallProcess {
     pub bounded: bool,
 }
 
+/// The `record` scenario: a publisher paced at fixed rates over tcp loopback, every envelope
+/// received by a `RawReceiver` and written by a `Recorder` to an MCAP file, as `hermes record`
+/// does; and raw libzmq, a SUB socket writing each payload to a file, at the same rates.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Record {
+    /// The transport (tcp).
+    pub transport: Transport,
+    /// Payload bytes per envelope.
+    pub payload_bytes: usize,
+    /// The rate the recorder must keep up with, envelopes a second.
+    pub target_rate: u64,
+    /// Raw libzmq at (just above) the target rate, RSS sampled.
+    pub raw: RecordRun,
+    /// Hermes at (just above) the target rate, RSS sampled: the target's run.
+    pub hermes: RecordRun,
+    /// Raw libzmq at the target rate with the publisher at the default high-water mark (1000).
+    pub raw_default_hwm: RecordRun,
+    /// Hermes at the target rate with the publisher at the default high-water mark (1000).
+    pub hermes_default_hwm: RecordRun,
+    /// Hermes at the target rate through a proxy, recording its capture socket (the proxy's
+    /// high-water mark 100,000), as `hermes record` reads a topology's proxy.
+    #[serde(default)]
+    pub hermes_capture: Option<RecordRun>,
+    /// Rising rates, each side run until it no longer keeps up (empty in a smoke run).
+    pub ladder: Vec<RecordStep>,
+    /// The highest offered rate raw kept up with, envelopes a second.
+    pub raw_max_per_s: f64,
+    /// The highest offered rate Hermes kept up with, envelopes a second.
+    pub hermes_max_per_s: f64,
+    /// Hermes / raw recording-thread CPU per envelope at the target rate.
+    pub cpu_ratio: f64,
+}
+
+/// One rate of the search for the highest rate each side keeps up with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RecordStep {
+    /// Envelopes a second asked of the publisher.
+    pub rate: u64,
+    /// Raw libzmq, unless it stopped keeping up at a lower rate.
+    pub raw: Option<RecordRun>,
+    /// Hermes, unless it stopped keeping up at a lower rate.
+    pub hermes: Option<RecordRun>,
+}
+
+/// One recording run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RecordRun {
+    /// The publisher's high-water mark (the receiver's is 100,000, as in `hermes record`).
+    pub publisher_hwm: u32,
+    /// Envelopes a second asked of the publisher.
+    pub requested_per_s: u64,
+    /// Envelopes a second the publisher sent.
+    pub offered_per_s: f64,
+    /// Envelopes sent.
+    pub sent: u64,
+    /// Envelopes recorded.
+    pub recorded: u64,
+    /// Envelopes recorded by the time the publisher stopped, per second of sending.
+    pub recorded_per_s: f64,
+    /// Envelopes sent but not yet recorded when the publisher stopped.
+    pub backlog_at_end: u64,
+    /// Sequence gaps: envelopes lost upstream of the recorder (the `RawReceiver`'s `lost`; raw:
+    /// a counter in the payload).
+    pub gaps: u64,
+    /// Envelopes sent and never recorded (gaps, and losses at the end that no later envelope
+    /// reveals).
+    pub missing: u64,
+    /// No gaps, nothing missing, and no backlog beyond 2 % of the run when the publisher stopped.
+    pub kept_up: bool,
+    /// CPU seconds of the recording thread (receive, record, write) per million envelopes.
+    pub recorder_cpu_s_per_million: f64,
+    /// CPU seconds of the whole process (publisher and libzmq's I/O threads included) per
+    /// million envelopes.
+    pub process_cpu_s_per_million: f64,
+    /// Resident memory over the run.
+    pub rss: RssTrace,
+    /// Payload bytes recorded.
+    pub payload_bytes: u64,
+    /// Bytes received, every frame of every envelope.
+    pub wire_bytes: u64,
+    /// Size of the file written.
+    pub file_bytes: u64,
+    /// File bytes per envelope.
+    pub file_bytes_per_envelope: f64,
+    /// Wire bytes / file bytes.
+    pub compression: f64,
+}
+
+/// The process's resident memory sampled every 50 ms of a run; the first quarter is warm-up.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RssTrace {
+    /// Before traffic, MiB.
+    pub start_mib: f64,
+    /// After warm-up, MiB.
+    pub warm_mib: f64,
+    /// At the end, MiB.
+    pub end_mib: f64,
+    /// Peak (`VmHWM`, reset at the start), MiB.
+    pub peak_mib: f64,
+    /// Highest sample after warm-up minus the sample at the end of warm-up, MiB: about 0 when
+    /// memory is bounded.
+    pub growth_after_warm_up_mib: f64,
+    /// How many samples.
+    pub samples: usize,
+}
+
 /// One of the issue's targets.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
@@ -303,6 +412,13 @@ impl Target {
             threshold,
             met: value >= threshold,
         }
+    }
+
+    /// At least `threshold`, and only if `also` holds (a condition the name states).
+    pub(crate) fn at_least_and(name: String, value: f64, threshold: f64, also: bool) -> Target {
+        let mut target = Target::at_least(name, value, threshold);
+        target.met &= also;
+        target
     }
 
     pub(crate) fn at_most(name: String, value: f64, threshold: f64) -> Target {
@@ -490,8 +606,11 @@ impl Report {
                 );
             }
         }
+        if let Some(record) = &self.record {
+            render_record(record, &mut out);
+        }
         if !self.targets.is_empty() {
-            out.push_str("\nTargets (issue 8):\n\n| target | measured | required | met |\n| --- | ---: | --- | --- |\n");
+            out.push_str("\nTargets (issues 8 and 19):\n\n| target | measured | required | met |\n| --- | ---: | --- | --- |\n");
             for t in &self.targets {
                 let _ = writeln!(
                     out,
@@ -585,6 +704,69 @@ impl Report {
     pub fn render_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))
     }
+}
+
+/// The `record` table: the target run of each side, then each step of the rising rates.
+fn render_record(record: &Record, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "\nRecording, {} {}, publisher paced, receiver HWM 100,000; Hermes = \
+         `RawReceiver` → `Recorder` (MCAP, zstd chunks), raw = SUB → payloads to a file:\n",
+        record.transport,
+        payload_label(record.payload_bytes)
+    );
+    out.push_str(
+        "| side | publisher HWM | asked env/s | offered env/s | recorded env/s | gaps | missing | kept up \
+         | recorder CPU s/M | process CPU s/M | RSS warm MiB | end | growth after warm-up \
+         | file MB | B/env | compression |\n",
+    );
+    out.push_str(
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    let mut line = |side: &str, run: &RecordRun| {
+        let _ = writeln!(
+            out,
+            "| {side} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} |",
+            thousands(f64::from(run.publisher_hwm)),
+            thousands(run.requested_per_s as f64),
+            thousands(run.offered_per_s),
+            thousands(run.recorded_per_s),
+            run.gaps,
+            run.missing,
+            if run.kept_up { "yes" } else { "**no**" },
+            run.recorder_cpu_s_per_million,
+            run.process_cpu_s_per_million,
+            run.rss.warm_mib,
+            run.rss.end_mib,
+            run.rss.growth_after_warm_up_mib,
+            run.file_bytes as f64 / 1e6,
+            run.file_bytes_per_envelope,
+            run.compression,
+        );
+    };
+    line("raw", &record.raw);
+    line("hermes", &record.hermes);
+    line("raw", &record.raw_default_hwm);
+    line("hermes", &record.hermes_default_hwm);
+    if let Some(run) = &record.hermes_capture {
+        line("hermes, proxy capture", run);
+    }
+    for step in &record.ladder {
+        if let Some(run) = &step.raw {
+            line("raw", run);
+        }
+        if let Some(run) = &step.hermes {
+            line("hermes", run);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nHighest rate kept up with: raw {} env/s, hermes {} env/s; recorder CPU per envelope \
+         hermes/raw {:.2}",
+        thousands(record.raw_max_per_s),
+        thousands(record.hermes_max_per_s),
+        record.cpu_ratio
+    );
 }
 
 #[cfg(test)]

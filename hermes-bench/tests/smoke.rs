@@ -1,5 +1,5 @@
 //! The CI smoke run: `hermes-bench --smoke --json` measures every scenario and reports a ratio
-//! for each row and target. No thresholds: people check those in the full run's table.
+//! for each row and target (and the recorder's figures). No thresholds: people check those in the full run's table.
 
 use std::process::Command;
 
@@ -65,13 +65,38 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
         Value::Array(vec![]),
         "CURVE rows only with `--curve`"
     );
+    // The recorder: both sides recorded something to a file, with RSS sampled; whether 200,000
+    // envelopes a second were kept up with is the target's business, not this test's.
+    let record = &report["record"];
+    for side in [
+        "raw",
+        "hermes",
+        "raw_default_hwm",
+        "hermes_default_hwm",
+        "hermes_capture",
+    ] {
+        let run = &record[side];
+        assert!(run["recorded"].as_u64() > Some(0), "{record}");
+        assert!(run["file_bytes"].as_u64() > Some(0), "{record}");
+        assert!(run["rss"]["samples"].as_u64() > Some(0), "{record}");
+        assert!(
+            run["gaps"].is_u64() && run["kept_up"].is_boolean(),
+            "{record}"
+        );
+    }
     let targets = report["targets"].as_array().expect("targets");
     assert!(
         targets
             .iter()
             .all(|t| t["value"].is_number() && t["met"].is_boolean())
     );
-    assert!(targets.len() >= 6 + 1 + 3, "{targets:?}");
+    assert!(
+        targets.iter().any(|t| t["name"]
+            .as_str()
+            .is_some_and(|name| name.starts_with("record tcp 64 B"))),
+        "{targets:?}"
+    );
+    assert!(targets.len() >= 6 + 1 + 3 + 2, "{targets:?}");
 }
 
 #[test]
