@@ -191,7 +191,7 @@ pub mod desk {
         #[allow(unused_imports, reason = "each node uses some of these")]
         use ::hermes_runtime::{
             Codec, Envelope, HandlerResult, Hooks, Runtime, SlowSubscriberAction,
-            __private::driver,
+            __private::driver, backtest::Backtest,
             topology::{MessageInfo, NodeInfo, PortInfo, PortWiring, ProxySide, Wiring},
         };
         use super::messages;
@@ -264,6 +264,14 @@ pub mod desk {
             /// command line (`--help`: endpoint overrides, `--duration`, `--log-level`).
             pub fn main<H: Handler>(handler: H) -> ::std::process::ExitCode {
                 driver::node_main::<Node, H>(&super::super::TOPOLOGY, handler)
+            }
+            /// Adds the node, run by `handler`, to `backtest`: fed recorded envelopes and what
+            /// the other nodes under test publish, ticked on recorded time, with no sockets.
+            pub fn backtest<H: Handler>(
+                backtest: &mut Backtest,
+                handler: H,
+            ) -> driver::Result<()> {
+                backtest.node::<Node, H>(handler).map(drop)
             }
         }
         /// Node `blotter`.
@@ -356,6 +364,14 @@ pub mod desk {
             /// command line (`--help`: endpoint overrides, `--duration`, `--log-level`).
             pub fn main<H: Handler>(handler: H) -> ::std::process::ExitCode {
                 driver::node_main::<Node, H>(&super::super::TOPOLOGY, handler)
+            }
+            /// Adds the node, run by `handler`, to `backtest`: fed recorded envelopes and what
+            /// the other nodes under test publish, ticked on recorded time, with no sockets.
+            pub fn backtest<H: Handler>(
+                backtest: &mut Backtest,
+                handler: H,
+            ) -> driver::Result<()> {
+                backtest.node::<Node, H>(handler).map(drop)
             }
         }
         /// Node `risk`.
@@ -482,6 +498,14 @@ pub mod desk {
             pub fn main<H: Handler>(handler: H) -> ::std::process::ExitCode {
                 driver::node_main::<Node, H>(&super::super::TOPOLOGY, handler)
             }
+            /// Adds the node, run by `handler`, to `backtest`: fed recorded envelopes and what
+            /// the other nodes under test publish, ticked on recorded time, with no sockets.
+            pub fn backtest<H: Handler>(
+                backtest: &mut Backtest,
+                handler: H,
+            ) -> driver::Result<()> {
+                backtest.node::<Node, H>(handler).map(drop)
+            }
         }
         /// Node `trader`.
         pub mod trader {
@@ -543,6 +567,14 @@ pub mod desk {
             /// command line (`--help`: endpoint overrides, `--duration`, `--log-level`).
             pub fn main<H: Handler>(handler: H) -> ::std::process::ExitCode {
                 driver::node_main::<Node, H>(&super::super::TOPOLOGY, handler)
+            }
+            /// Adds the node, run by `handler`, to `backtest`: fed recorded envelopes and what
+            /// the other nodes under test publish, ticked on recorded time, with no sockets.
+            pub fn backtest<H: Handler>(
+                backtest: &mut Backtest,
+                handler: H,
+            ) -> driver::Result<()> {
+                backtest.node::<Node, H>(handler).map(drop)
             }
         }
     }
