@@ -1,4 +1,4 @@
-//! What `tap` and `stats` share: the runtime's [`RawReceiver`] with the tools' settings, and a
+//! What `tap`, `stats` and `record` share: the runtime's [`RawReceiver`] with the tools' settings, and a
 //! summary of frame sets that are not envelopes, at most once a second.
 
 use std::time::{Duration, Instant};
@@ -11,39 +11,54 @@ const RECEIVE_HWM: u32 = 100_000;
 /// The shortest time between two summaries of frame sets that are not envelopes.
 const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Where and as whom `tap` and `stats` listen.
-pub struct Listener<'a> {
-    /// The topology.
-    pub loaded: &'a hermes_build::Loaded,
-    /// The operator's credentials.
-    pub operator: &'a crate::operator::OperatorArgs,
-    /// `--proxy`.
-    pub proxy: Option<&'a str>,
-    /// The endpoint to connect to.
-    pub endpoint: &'a str,
+/// Where and as whom `tap`, `stats` and `record` listen: `--proxy` or `--endpoint`, and the
+/// operator's keys.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Source {
+    /// The proxy to listen to (default: the topology's only proxy).
+    #[arg(long, value_name = "NAME", conflicts_with = "endpoint")]
+    pub proxy: Option<String>,
+    /// Listen to this endpoint instead (a proxy's capture or backend, or a bound publisher).
+    #[arg(long, value_name = "EP")]
+    pub endpoint: Option<String>,
+    /// Keys, when the topology is secured.
+    #[command(flatten)]
+    pub operator: crate::operator::OperatorArgs,
 }
 
-impl Listener<'_> {
-    /// Connects a raw receiver subscribed to `topics` (all topics when empty) in both
-    /// framings, as a CURVE client with the operator's keys when the topology is secured.
+impl Source {
+    /// The endpoint to listen to and a raw receiver connected there, subscribed to `topics`
+    /// (all topics when empty) in both framings, as a CURVE client with the operator's keys
+    /// when the topology is secured.
     ///
     /// # Errors
     ///
-    /// A message when a key cannot be read, the socket cannot be made or the endpoint is not
-    /// valid.
-    pub fn connect(&self, context: &Context, topics: &[String]) -> Result<RawReceiver, String> {
+    /// A message for an unknown or ambiguous proxy, a key that cannot be read, or a socket
+    /// that cannot be made or connected.
+    pub fn connect(
+        &self,
+        loaded: &hermes_build::Loaded,
+        context: &Context,
+        topics: &[String],
+    ) -> Result<(String, RawReceiver), String> {
+        let endpoint = crate::topology::listen_endpoint(
+            loaded,
+            self.proxy.as_deref(),
+            self.endpoint.as_deref(),
+        )?;
         let curve = self
             .operator
-            .curve_to_listen(self.loaded, self.proxy, self.endpoint)?;
+            .curve_to_listen(loaded, self.proxy.as_deref(), &endpoint)?;
         let mut builder = RawReceiver::builder(context)
             .topics(topics)
             .hwm(RECEIVE_HWM);
         if let Some(curve) = curve {
             builder = builder.curve(curve);
         }
-        builder
-            .connect(self.endpoint)
-            .map_err(|error| format!("cannot connect to `{}`: {error}", self.endpoint))
+        let receiver = builder
+            .connect(&endpoint)
+            .map_err(|error| format!("cannot connect to `{endpoint}`: {error}"))?;
+        Ok((endpoint, receiver))
     }
 }
 

@@ -13,7 +13,7 @@ use hermes_runtime::{Codec, Context, Error, RawReceiver, now_ns};
 
 use crate::dynamic::Types;
 use crate::interrupt::Interrupt;
-use crate::listen::{self, NotEnvelopes};
+use crate::listen::NotEnvelopes;
 use crate::tap::{seconds, split_arguments};
 use crate::topology;
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
@@ -59,15 +59,8 @@ pub struct Args {
     /// Start a new file once one reaches this many bytes: FILE-1.mcap, FILE-2.mcap, ...
     #[arg(long, value_name = "BYTES")]
     split_size: Option<u64>,
-    /// The proxy to record (default: the topology's only proxy).
-    #[arg(long, value_name = "NAME", conflicts_with = "endpoint")]
-    proxy: Option<String>,
-    /// Record this endpoint instead (a proxy's capture or backend, or a bound publisher).
-    #[arg(long, value_name = "EP")]
-    endpoint: Option<String>,
-    /// Keys, when the topology is secured.
     #[command(flatten)]
-    operator: crate::operator::OperatorArgs,
+    source: crate::listen::Source,
 }
 
 /// Records and returns the exit code.
@@ -100,19 +93,13 @@ fn record(args: &Args) -> Result<(), u8> {
         )));
     }
     let loaded = topology::load(&path)?;
-    let endpoint =
-        topology::listen_endpoint(&loaded, args.proxy.as_deref(), args.endpoint.as_deref())
-            .map_err(usage)?;
     let mut files = Files::new(&args.output, args.split_size, SchemaTable::new(&loaded));
     let mut recorder = files.next().map_err(usage)?;
     let context = Context::new();
-    let listener = listen::Listener {
-        loaded: &loaded,
-        operator: &args.operator,
-        proxy: args.proxy.as_deref(),
-        endpoint: &endpoint,
-    };
-    let mut receiver = listener.connect(&context, &topics).map_err(usage)?;
+    let (endpoint, mut receiver) = args
+        .source
+        .connect(&loaded, &context, &topics)
+        .map_err(usage)?;
     eprintln!(
         "recording {endpoint} to {} (Ctrl-C to stop)",
         files.current.display()

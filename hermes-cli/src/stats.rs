@@ -8,7 +8,7 @@ use hermes_runtime::{Context, Error, RawEnvelope, SecurityReport, SecurityStats}
 use serde_json::{Value, json};
 
 use crate::interrupt::Interrupt;
-use crate::listen::{self, NotEnvelopes};
+use crate::listen::NotEnvelopes;
 use crate::tap::{Decoder, lag_ns, seconds, split_arguments};
 use crate::topology;
 use crate::{FINDINGS, SUCCESS, USAGE_OR_IO};
@@ -41,15 +41,8 @@ pub struct Args {
     /// The topology (default `./topology.yaml`), then topic prefixes to count (default all).
     #[arg(value_name = "TOPOLOGY_AND_TOPICS")]
     arguments: Vec<String>,
-    /// The proxy to listen to (default: the topology's only proxy).
-    #[arg(long, value_name = "NAME", conflicts_with = "endpoint")]
-    proxy: Option<String>,
-    /// Listen to this endpoint instead (a proxy's capture or backend, or a bound publisher).
-    #[arg(long, value_name = "EP")]
-    endpoint: Option<String>,
-    /// Keys, when the topology is secured.
     #[command(flatten)]
-    operator: crate::operator::OperatorArgs,
+    source: crate::listen::Source,
     /// Stop after this many seconds (default: until Ctrl-C; 5 with `--json`).
     #[arg(long, value_name = "S")]
     duration: Option<f64>,
@@ -203,28 +196,14 @@ pub fn run(args: &Args) -> u8 {
             return USAGE_OR_IO;
         }
     };
-    let endpoint =
-        match topology::listen_endpoint(&loaded, args.proxy.as_deref(), args.endpoint.as_deref()) {
-            Ok(endpoint) => endpoint,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return USAGE_OR_IO;
-            }
-        };
     let context = Context::new();
-    let listener = listen::Listener {
-        loaded: &loaded,
-        operator: &args.operator,
-        proxy: args.proxy.as_deref(),
-        endpoint: &endpoint,
-    };
     let mut topics = topics;
-    if args.operator.secured(&loaded) && !topics.is_empty() {
+    if args.source.operator.secured(&loaded) && !topics.is_empty() {
         // Security reports come whatever topics are counted.
         topics.push(SecurityReport::TOPIC_PREFIX.to_owned());
     }
-    let mut receiver = match listener.connect(&context, &topics) {
-        Ok(receiver) => receiver,
+    let (endpoint, mut receiver) = match args.source.connect(&loaded, &context, &topics) {
+        Ok(connected) => connected,
         Err(error) => {
             eprintln!("error: {error}");
             return USAGE_OR_IO;

@@ -154,9 +154,38 @@ fn read_with_python(file: &Path, mode: &str) -> serde_json::Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|err| panic!("{stdout}: {err}"))
 }
 
-/// Records the desk while `hermes stats` counts it; returns the file, its topology and frontend.
+/// How many sockets are connected to the ipc endpoint bound at `path`, from /proc/net/unix
+/// (the listening socket and one per connection carry the path).
+fn ipc_connections(path: &Path) -> usize {
+    let path = path.display().to_string();
+    std::fs::read_to_string("/proc/net/unix")
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.ends_with(&path))
+        .count()
+        .saturating_sub(1)
+}
+
+/// Records the desk while `hermes stats` counts it; returns the file, its topology and what
+/// stats saw. The proxy runs first as `hermes proxy`, and the feeds and the monitor start only
+/// once both tools are connected to its capture socket, so the two see the same envelopes from
+/// the first.
 fn record_the_desk(dir: &Path) -> (PathBuf, PathBuf, u64) {
-    let (topology, _, _) = desk_topology(dir);
+    let (topology, frontend, capture) = desk_topology(dir);
+    let backend = format!("ipc://{}", dir.join("backend.ipc").display());
+    let mut proxy = Running::spawn(
+        hermes()
+            .arg("proxy")
+            .args(["--name", "market", "--frontend", &frontend])
+            .args(["--backend", &backend, "--capture", &capture])
+            .stdout(Stdio::null()),
+        &dir.join("proxy.log"),
+    );
+    wait_for_text(
+        &dir.join("proxy.log"),
+        "proxy running",
+        Duration::from_secs(30),
+    );
     let file = dir.join("desk.mcap");
     let record_log = dir.join("record.log");
     let stats_log = dir.join("stats.log");
@@ -173,10 +202,38 @@ fn record_the_desk(dir: &Path) -> (PathBuf, PathBuf, u64) {
             .stdout(stats_out),
         &stats_log,
     );
-    wait_for_text(&record_log, "recording ipc://", Duration::from_secs(30));
-    wait_for_text(&stats_log, "", Duration::from_secs(1));
-    run_desk(dir, 3);
-    // The desk has stopped: what it sent has reached both.
+    let capture_path = dir.join("capture.ipc");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ipc_connections(&capture_path) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "record and stats did not both connect to the capture socket"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The connections are up; let their subscriptions reach the capture socket.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut nodes: Vec<(&str, Running)> = ["monitor", "bitstamp", "kraken", "coinbase"]
+        .into_iter()
+        .map(|node| {
+            let running = Running::spawn(
+                Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                    .args(["run", "--quiet", "-p", "trading", "--bin", node, "--"])
+                    .args(["--duration", "3", "--log-level", "warn"])
+                    .args(["--frontend", &frontend, "--backend", &backend])
+                    .stdout(Stdio::null()),
+                &dir.join(format!("{node}.log")),
+            );
+            (node, running)
+        })
+        .collect();
+    for (node, running) in &mut nodes {
+        // Building the example may come first.
+        let status = running.wait(Duration::from_secs(600), node);
+        let log = std::fs::read_to_string(dir.join(format!("{node}.log"))).unwrap_or_default();
+        assert!(status.success(), "{node} failed: {status}\n{log}");
+    }
+    // The feeds have stopped: what they sent has reached both.
     std::thread::sleep(Duration::from_millis(500));
     recorder.signal(Signal::SIGINT);
     stats.signal(Signal::SIGINT);
@@ -186,6 +243,12 @@ fn record_the_desk(dir: &Path) -> (PathBuf, PathBuf, u64) {
     assert!(
         stats
             .wait(Duration::from_secs(30), "hermes stats")
+            .success()
+    );
+    proxy.signal(Signal::SIGTERM);
+    assert!(
+        proxy
+            .wait(Duration::from_secs(10), "hermes proxy")
             .success()
     );
     let report: serde_json::Value =
