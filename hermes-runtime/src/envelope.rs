@@ -574,17 +574,7 @@ impl RawEnvelope {
     /// [`FrameError::Fingerprint`] when the sender's type is not `M`;
     /// [`FrameError::Payload`] when the payload does not decode as `M`.
     pub fn decode<M: Message>(&self) -> Result<Envelope<M>, FrameError> {
-        let wire = WireEnvelope {
-            codec: self.codec,
-            topic: Cow::Borrowed(&self.topic),
-            origin: Cow::Borrowed(&self.origin),
-            fingerprint: self.fingerprint,
-            epoch: self.epoch,
-            seq: self.seq,
-            timestamp_ns: self.timestamp_ns,
-            payload: &self.payload,
-        };
-        let message = wire.decode_message::<M>()?;
+        let message = self.as_wire().decode_message::<M>()?;
         Ok(Envelope {
             topic: self.topic.clone(),
             origin: self.origin.clone(),
@@ -664,6 +654,20 @@ impl RawEnvelope {
         let mut frames = Frames::new();
         self.write_frames(&mut frames);
         frames.parts().to_vec()
+    }
+
+    /// This envelope as the receivers' decoding sees one off the wire, borrowing its fields.
+    pub(crate) fn as_wire(&self) -> WireEnvelope<'_> {
+        WireEnvelope {
+            codec: self.codec,
+            topic: Cow::Borrowed(&self.topic),
+            origin: Cow::Borrowed(&self.origin),
+            fingerprint: self.fingerprint,
+            epoch: self.epoch,
+            seq: self.seq,
+            timestamp_ns: self.timestamp_ns,
+            payload: &self.payload,
+        }
     }
 
     /// Encodes this envelope into `frames`, reused from send to send.

@@ -515,16 +515,7 @@ impl Tracker {
     /// of frames off a socket: filters, sequence tracking, lag policy, type check and decoding
     /// are the same.
     fn accept_envelope<M: Message>(&mut self, raw: &RawEnvelope) -> Result<Option<Envelope<M>>> {
-        let wire = WireEnvelope {
-            codec: raw.codec,
-            topic: Cow::Borrowed(&raw.topic),
-            origin: Cow::Borrowed(&raw.origin),
-            fingerprint: raw.fingerprint,
-            epoch: raw.epoch,
-            seq: raw.seq,
-            timestamp_ns: raw.timestamp_ns,
-            payload: &raw.payload,
-        };
+        let wire = raw.as_wire();
         if !self.passes_filters(&wire) {
             self.stats.filtered += 1;
             return Ok(None);
