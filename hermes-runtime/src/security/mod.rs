@@ -10,7 +10,7 @@
 
 mod access;
 mod keys;
-mod monitor;
+pub(crate) mod monitor;
 mod report;
 mod socket;
 mod zap;

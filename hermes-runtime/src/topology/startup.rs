@@ -201,11 +201,9 @@ impl HandshakeWatch {
                 .monitor
                 .recv_multipart(0)
                 .map_err(Error::zmq("read the handshake monitor"))?;
-            if frames.first().is_some_and(|head| {
-                head.len() == 6
-                    && u16::from_ne_bytes([head[0], head[1]])
-                        == zmq::SocketEvent::HANDSHAKE_SUCCEEDED.to_raw()
-            }) {
+            let event = crate::security::monitor::Event::parse(&frames);
+            if event.is_some_and(|event| event.id == zmq::SocketEvent::HANDSHAKE_SUCCEEDED.to_raw())
+            {
                 return Ok(true);
             }
         }
