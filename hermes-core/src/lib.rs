@@ -9,7 +9,7 @@
 //! - [`Codec`]: codec names and the ids the envelope header carries, and [`PythonLayout`]:
 //!   how `python-json` lays out a message's fields;
 //! - [`SlowSubscriberAction`]: what a subscriber that falls behind does, and [`Liveness`]:
-//!   how a connection notices a dead peer;
+//!   how a connection notices a dead peer; [`Batching`]: how a publisher packs envelopes under load;
 //! - [`fingerprint`]: the type fingerprint every native envelope carries, and [`lineage`]
 //!   with [`lineage_fingerprint`]: the fingerprint of a message's name and major version;
 //! - [`proto`]: the protobuf model of a messages file, from which `.proto` text and runtime
@@ -23,6 +23,7 @@
 //! assert!(Endpoint::parse("tcp://127.0.0.1:6000").is_ok());
 //! ```
 
+mod batching;
 mod codec;
 mod endpoint;
 mod fingerprint;
@@ -31,6 +32,7 @@ mod policy;
 pub mod proto;
 pub mod topic;
 
+pub use batching::Batching;
 pub use codec::{Codec, PythonLayout, UnknownCodec, UnknownPythonLayout};
 pub use endpoint::{Endpoint, EndpointError, ProxySide};
 pub use fingerprint::{ANY_FINGERPRINT, fingerprint, lineage, lineage_fingerprint};

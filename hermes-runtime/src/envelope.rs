@@ -413,6 +413,10 @@ impl<'a> WireEnvelope<'a> {
             });
         };
         let topic = std::str::from_utf8(topic).map_err(|err| text_error("topic", err))?;
+        if batch::is_batch(body) {
+            let (batch, _) = batch::read(body)?;
+            return Err(FrameError::Batched(batch.count));
+        }
         let (header, origin, payload) = Header::read(body)?;
         Ok(WireEnvelope {
             codec: header.codec,
@@ -780,7 +784,7 @@ fn read_python_timestamp(bytes: &[u8]) -> Result<u64, FrameError> {
     Ok((seconds * 1e9) as u64)
 }
 
-fn text_error(frame: &'static str, reason: impl ToString) -> FrameError {
+pub(crate) fn text_error(frame: &'static str, reason: impl ToString) -> FrameError {
     FrameError::Text {
         frame,
         reason: reason.to_string(),
@@ -798,5 +802,6 @@ fn truncate_utf8(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+pub(crate) mod batch;
 #[cfg(test)]
 mod tests;

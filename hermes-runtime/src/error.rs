@@ -47,8 +47,16 @@ pub enum FrameError {
         found: usize,
     },
     /// The header names a wire-format version this build does not read.
-    #[error("unsupported envelope version {0}, expected 1")]
+    #[error("unsupported envelope version {0}, expected 1 (an envelope) or 2 (a batch)")]
     Version(u8),
+    /// A batch of envelopes (wire-format version 2) is malformed; the envelopes before the
+    /// malformed one were delivered.
+    #[error("malformed batch: {0}")]
+    Batch(String),
+    /// A batch where one envelope was expected, by a reader of single envelopes such as
+    /// [`RawEnvelope::from_frames`](crate::RawEnvelope::from_frames).
+    #[error("a batch of {0} envelopes where one was expected; receivers unpack batches")]
+    Batched(u32),
     /// The header names an unknown codec id.
     #[error("unknown codec id {0}")]
     UnknownCodec(u8),
@@ -105,6 +113,12 @@ pub enum Error {
         /// The endpoint as given.
         endpoint: String,
         /// Why it is not valid.
+        reason: String,
+    },
+    /// Batching settings out of range.
+    #[error("invalid batching: {reason}")]
+    Batching {
+        /// Which bound and its limits.
         reason: String,
     },
     /// A topic is not valid (it contains a NUL byte, say).

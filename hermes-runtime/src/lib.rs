@@ -59,6 +59,7 @@ pub use codec::{Codec, PythonLayout, UnknownCodec, UnknownPythonLayout};
 pub use context::Context;
 pub use envelope::{Envelope, RawEnvelope, now_ns};
 pub use error::{CodecError, Error, FrameError, Result};
+pub use hermes_core::Batching;
 pub use liveness::Liveness;
 pub use message::{Message, fingerprint};
 pub use metrics::Metrics;

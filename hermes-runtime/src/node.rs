@@ -159,6 +159,14 @@ impl<S: Send + 'static> Node<S> {
                 at.saturating_duration_since(Instant::now()).min(MAX_WAIT)
             });
             readable.clear();
+            // A batch's envelopes left over from the last drain are not seen by the poll:
+            // look without waiting, and drain those inputs as well.
+            readable.extend((0..self.inputs.len()).filter(|&i| self.inputs[i].has_unpacked()));
+            let wait = if readable.is_empty() {
+                wait
+            } else {
+                Duration::ZERO
+            };
             {
                 let mut items = Vec::with_capacity(self.inputs.len() + 1);
                 items.push(control.as_poll_item(zmq::POLLIN));
@@ -179,13 +187,11 @@ impl<S: Send + 'static> Node<S> {
                 if items[0].is_readable() {
                     break;
                 }
-                readable.extend(
-                    items[1..]
-                        .iter()
-                        .zip(&owners)
-                        .filter(|(item, _)| item.is_readable())
-                        .map(|(_, owner)| *owner),
-                );
+                for (item, &owner) in items[1..].iter().zip(&owners) {
+                    if item.is_readable() && !readable.contains(&owner) {
+                        readable.push(owner);
+                    }
+                }
             }
             for &i in &readable {
                 self.inputs[i].drain(&mut self.state, BATCH).map_err(fail)?;
@@ -238,6 +244,8 @@ impl<S> std::fmt::Debug for Node<S> {
 trait Input<S>: Send {
     fn socket(&self) -> Option<&zmq::Socket>;
     fn is_closed(&self) -> bool;
+    /// Whether envelopes of a batch already read off the socket are waiting.
+    fn has_unpacked(&self) -> bool;
     fn drain(&mut self, state: &mut S, budget: usize) -> HandlerResult;
     /// Hands the handler an envelope given by a backtest's engine, through the receiver's
     /// filters, sequence tracking, lag policy and type check.
@@ -262,6 +270,10 @@ where
 
     fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    fn has_unpacked(&self) -> bool {
+        self.receiver.has_unpacked()
     }
 
     fn drain(&mut self, state: &mut S, budget: usize) -> HandlerResult {

@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::endpoint::{self, Attach};
+use crate::envelope::batch::is_batch;
 use crate::envelope::{self, RawEnvelope};
 use crate::error::{Error, FrameError, Result};
 use crate::receiver::{
-    Tracker, admit, map_recv_error, read_frame_set, receiver_metrics, sub_socket,
+    Tracker, Unpacking, admit, map_recv_error, read_frame_set, receiver_metrics, sub_socket,
 };
 use crate::security::{Counters, Curve, Secured, SecurityStats};
 use crate::stats::{ReceiverStats, SlowSubscriber};
@@ -76,6 +77,8 @@ pub struct RawReceiver {
     parts: [zmq::Message; 4],
     overflow: zmq::Message,
     tracker: Tracker,
+    /// The batch being handed out, if any.
+    unpacking: Option<Unpacking>,
     endpoints: Vec<String>,
 }
 
@@ -212,6 +215,13 @@ impl RawReceiver {
 
     /// Reads one frame set; `Ok(None)` when it was counted and skipped.
     fn receive_one(&mut self, flags: i32) -> Result<Option<RawEnvelope>> {
+        if let Some(batch) = &mut self.unpacking {
+            let outcome = self.tracker.next_batched_raw(batch);
+            if batch.is_done() {
+                self.unpacking = None;
+            }
+            return self.closing_on_disconnect(outcome);
+        }
         let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
         let count = read_frame_set(socket, &mut self.parts, &mut self.overflow, flags)?;
         if let Some(secured) = self.security.as_mut()
@@ -219,14 +229,24 @@ impl RawReceiver {
         {
             return Ok(None);
         }
+        if count == 2 && is_batch(&self.parts[1]) {
+            let [topic, body, ..] = &mut self.parts;
+            self.unpacking = self.tracker.open_batch(topic, body, "raw envelopes");
+            return Ok(None);
+        }
         let mut slices: [&[u8]; 4] = [&[]; 4];
         for (slice, part) in slices.iter_mut().zip(&self.parts).take(count) {
             *slice = part;
         }
         let outcome = self.tracker.accept_raw(&slices, count);
+        self.closing_on_disconnect(outcome)
+    }
+
+    /// Closes the socket, freeing its queue, when the slow-subscriber policy said so.
+    fn closing_on_disconnect<T>(&mut self, outcome: Result<T>) -> Result<T> {
         if let Err(Error::Disconnected) = outcome {
-            // The slow-subscriber policy said so: close the socket and free its queue.
             self.socket = None;
+            self.unpacking = None;
         }
         outcome
     }
@@ -375,6 +395,7 @@ impl RawReceiverBuilder {
                 self.slow_subscriber,
                 receiver_metrics(&self.context, self.slow_subscriber),
             ),
+            unpacking: None,
             endpoints: Vec::new(),
         })
     }

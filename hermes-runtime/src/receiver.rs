@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::codec::Codec;
 use crate::context::{Context, zmq_hwm};
 use crate::endpoint::{self, Attach};
+use crate::envelope::batch::is_batch;
 use crate::envelope::{self, Envelope, Header, RawEnvelope, WireEnvelope};
 use crate::error::{CodecError, Error, FrameError, Result};
 use crate::message::Message;
@@ -28,6 +29,10 @@ const MAX_TRACKED_SEQUENCES: usize = 65_536;
 
 /// How a [`RawReceiver`](crate::RawReceiver) is named in log lines.
 const RAW_RECEIVER: &str = "raw envelopes";
+
+mod unpacking;
+
+pub(crate) use unpacking::Unpacking;
 
 /// A typed SUB socket: delivers envelopes of `M` on the topics it subscribed to.
 ///
@@ -84,6 +89,8 @@ pub struct Receiver<M> {
     parts: [zmq::Message; 4],
     overflow: zmq::Message,
     tracker: Tracker,
+    /// The batch being handed out, if any.
+    unpacking: Option<Unpacking>,
     endpoints: Vec<String>,
     _message: PhantomData<fn() -> M>,
 }
@@ -247,6 +254,7 @@ impl<M: Message> Receiver<M> {
             parts: std::array::from_fn(|_| zmq::Message::new()),
             overflow: zmq::Message::new(),
             tracker,
+            unpacking: None,
             endpoints: Vec::new(),
             _message: PhantomData,
         })
@@ -264,11 +272,23 @@ impl<M: Message> Receiver<M> {
 
     /// Reads one frame set; `Ok(None)` when it was counted and skipped.
     fn receive_one(&mut self, flags: i32) -> Result<Option<Envelope<M>>> {
+        if let Some(batch) = &mut self.unpacking {
+            let outcome = self.tracker.next_batched::<M>(batch);
+            if batch.is_done() {
+                self.unpacking = None;
+            }
+            return self.closing_on_disconnect(outcome);
+        }
         let socket = self.socket.as_ref().ok_or(Error::Disconnected)?;
         let count = read_frame_set(socket, &mut self.parts, &mut self.overflow, flags)?;
         if let Some(secured) = self.security.as_mut()
             && !admit(secured, &mut self.parts[0])
         {
+            return Ok(None);
+        }
+        if count == 2 && self.codec != Codec::PythonJson && is_batch(&self.parts[1]) {
+            let [topic, body, ..] = &mut self.parts;
+            self.unpacking = self.tracker.open_batch(topic, body, M::NAME);
             return Ok(None);
         }
         // Only the frames this message has: each look at a frame is two calls into libzmq.
@@ -277,11 +297,22 @@ impl<M: Message> Receiver<M> {
             *slice = part;
         }
         let outcome = self.tracker.accept::<M>(self.codec, &slices, count);
+        self.closing_on_disconnect(outcome)
+    }
+
+    /// Closes the socket, freeing its queue, when the slow-subscriber policy said so.
+    fn closing_on_disconnect<T>(&mut self, outcome: Result<T>) -> Result<T> {
         if let Err(Error::Disconnected) = outcome {
-            // The slow-subscriber policy said so: close the socket and free its queue.
             self.socket = None;
+            self.unpacking = None;
         }
         outcome
+    }
+
+    /// Whether envelopes of a batch already received are waiting: a poll of the socket does
+    /// not show them.
+    pub(crate) fn has_unpacked(&self) -> bool {
+        self.unpacking.is_some()
     }
 }
 
@@ -320,6 +351,7 @@ impl<M> Receiver<M> {
             parts: self.parts,
             overflow: self.overflow,
             tracker: self.tracker,
+            unpacking: self.unpacking,
             endpoints: self.endpoints,
             _message: PhantomData,
         })
@@ -494,10 +526,7 @@ impl Tracker {
         if !self.apply_lag_policy(&raw, RAW_RECEIVER, slot)? {
             return Ok(None);
         }
-        self.stats.received += 1;
-        if let Some(metrics) = &mut self.metrics {
-            metrics.pair(slot).received.inc();
-        }
+        self.count_received(slot);
         Ok(Some(RawEnvelope {
             topic,
             origin,
@@ -660,10 +689,7 @@ impl Tracker {
         }
         match raw.decode_message::<M>() {
             Ok(message) => {
-                self.stats.received += 1;
-                if let Some(metrics) = &mut self.metrics {
-                    metrics.pair(slot).received.inc();
-                }
+                self.count_received(slot);
                 Ok(Some(message))
             }
             Err(err @ FrameError::Fingerprint { .. }) => {
@@ -733,6 +759,16 @@ impl Tracker {
     /// Counts gaps, restarts and reordering in the envelope's sequence, and returns the
     /// interned origin and topic names.
     fn track(&mut self, raw: &WireEnvelope<'_>) -> (SharedStr, SharedStr, Option<usize>) {
+        let (origin, topic, slot) = self.names(raw);
+        if let Some(slot) = slot {
+            self.count_sequence(slot, raw);
+        }
+        (origin, topic, slot)
+    }
+
+    /// The interned origin and topic names of the envelope's publisher/topic pair and its
+    /// sequence slot (`None` past [`MAX_TRACKED_SEQUENCES`]).
+    fn names(&mut self, raw: &WireEnvelope<'_>) -> (SharedStr, SharedStr, Option<usize>) {
         let slot = match &self.last {
             Some(last) if *last.topic == *raw.topic && *last.origin == *raw.origin => {
                 Some((last.origin.clone(), last.topic.clone(), last.slot))
@@ -753,8 +789,15 @@ impl Tracker {
                 Err((origin, topic)) => return (origin, topic, None),
             },
         };
-        self.count_sequence(slot, raw);
         (origin, topic, Some(slot))
+    }
+
+    /// Counts an envelope handed to the application.
+    fn count_received(&mut self, slot: Option<usize>) {
+        self.stats.received += 1;
+        if let Some(metrics) = &mut self.metrics {
+            metrics.pair(slot).received.inc();
+        }
     }
 
     /// Counts a gap, restart or reordering in the sequence of pair `slot`.
@@ -1023,6 +1066,7 @@ impl<M: Message> ReceiverBuilder<M> {
                 self.slow_subscriber,
                 receiver_metrics(&self.context, self.slow_subscriber),
             ),
+            unpacking: None,
             endpoints: Vec::new(),
             _message: PhantomData,
         })
