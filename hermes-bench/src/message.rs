@@ -73,7 +73,7 @@ impl BenchMessage for Blob {
     fn sized(payload: usize, codec: Codec) -> Self {
         fit(payload, codec, |len| Blob {
             sent_ns: TYPICAL_STAMP,
-            data: vec![0x5a; len],
+            data: vec![0x5a; len].into(),
         })
     }
 

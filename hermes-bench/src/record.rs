@@ -419,7 +419,10 @@ fn hermes(
         let _ = &parts;
         // A stamp of a real one's size, so the payload keeps its 64 bytes.
         message.set_stamp(now_ns());
-        fill(&mut message.data, &mut state);
+        // Generated `bytes` fields are shared buffers: each message gets fresh contents.
+        let mut data = vec![0; message.data.len()];
+        fill(&mut data, &mut state);
+        message.data = data.into();
         publisher.send(&message).map_err(error)
     });
     Ok((send, thread))

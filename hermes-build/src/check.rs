@@ -142,6 +142,7 @@ const CHECKS: &[Check] = &[
     check_insecure_endpoints,
     check_pointless_security,
     check_security_pins,
+    check_batching,
 ];
 
 /// Runs every rule.
@@ -1753,6 +1754,52 @@ fn check_security_pins(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                             _ => "operators",
                         }
                     )),
+                );
+            }
+        }
+    }
+}
+
+/// `hermes::invalid_value`: the bounds of `batch:` sections are within their limits.
+fn check_batching(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let sections = std::iter::once(("`defaults`".to_owned(), cx.topology.defaults.batch.as_ref()))
+        .chain(
+            cx.topology
+                .nodes
+                .iter()
+                .map(|(name, node)| (format!("node `{name}`"), node.batch.as_ref())),
+        );
+    for (owner, section) in sections {
+        let Some(section) = section else { continue };
+        let bounds = [
+            (
+                "max_delay_us",
+                section.max_delay_us.as_ref(),
+                1,
+                crate::model::Batching::MAX_DELAY_US,
+                "microseconds",
+            ),
+            (
+                "max_bytes",
+                section.max_bytes.as_ref(),
+                crate::model::Batching::MIN_BYTES,
+                crate::model::Batching::MAX_BYTES,
+                "bytes",
+            ),
+        ];
+        for (key, value, min, max, unit) in bounds {
+            let Some(value) = value else { continue };
+            if !(min..=max).contains(&value.value) {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!(
+                            "`batch.{key}` of {owner} is {}, expected {min} to {max} {unit}",
+                            value.value
+                        ),
+                    )
+                    .with_label(cx.file, value.span, "out of range")
+                    .with_help(format!("write a value from {min} to {max}")),
                 );
             }
         }

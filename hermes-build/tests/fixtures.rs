@@ -178,6 +178,46 @@ fn a_zero_version_is_an_invalid_value_at_its_line() {
     assert!(rendered.contains("messages.yaml:4:14"), "{rendered}");
 }
 
+#[test]
+fn batching_bounds_out_of_range_are_invalid_values_at_their_lines() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("messages.yaml"),
+        "package: demo\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n",
+    )
+    .expect("write messages");
+    let topology = dir.path().join("topology.yaml");
+    std::fs::write(
+        &topology,
+        "name: demo\nmessages: [messages.yaml]\ndefaults:\n  batch: { max_delay_us: 0 }\nnodes:\n  \
+         feed:\n    batch: { max_bytes: 100 }\n    publishes:\n      - { topic: ticks, message: Tick, bind: \"tcp://127.0.0.1:7000\" }\n  \
+         sink:\n    subscribes:\n      - { topic: ticks, message: Tick, connect: \"tcp://127.0.0.1:7000\" }\n",
+    )
+    .expect("write topology");
+    let report = report_of(&topology);
+    let rendered = report.render_human();
+    let codes: Vec<&str> = report
+        .diagnostics()
+        .iter()
+        .map(|diagnostic| diagnostic.code.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        ["hermes::invalid_value", "hermes::invalid_value"],
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("`batch.max_delay_us` of `defaults` is 0, expected 1 to 1000000"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("topology.yaml:4:26"), "{rendered}");
+    assert!(
+        rendered.contains("`batch.max_bytes` of node `feed` is 100, expected 256 to 16777216"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("topology.yaml:7:25"), "{rendered}");
+}
+
 /// The codes of a messages-only topology whose messages were `locked` when `hermes.lock` was
 /// written and are `now` when loaded.
 fn codes_against_lock(locked: &str, now: &str) -> Vec<String> {

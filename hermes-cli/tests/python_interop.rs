@@ -335,7 +335,7 @@ fn generated_order(n: u32) -> Order {
         ],
         limits: [("max".to_owned(), 1e-7), ("min".to_owned(), 0.5)].into(),
         note: (n % 2 == 1).then(|| "\u{e9}\u{20ac} note".to_owned()),
-        raw: vec![0, 255, (n % 256) as u8],
+        raw: vec![0, 255, (n % 256) as u8].into(),
     }
 }
 
@@ -470,7 +470,7 @@ fn python_nodes_sending_plain_lists_and_dicts_reach_a_typed_rust_receiver() {
             levels: vec![level],
             limits: [("max".to_owned(), 2.0)].into(),
             note: None,
-            raw: vec![1, 2],
+            raw: vec![1, 2].into(),
         };
         assert_eq!(envelope.message, expected, "order {n}");
     }

@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::DeriveInput;
 use syn::ext::IdentExt;
 
-use crate::ast::{Data, Input};
+use crate::ast::{Data, Field, Input};
 use crate::attr::Codec;
 use crate::fallback;
 use crate::valid::{self, Errors};
@@ -101,6 +101,32 @@ fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
     };
 
     let probe = quote!((&#private::Probe::<Self>::new()));
+    // A struct with a `Bytes` field decodes protobuf from the received frame without copying
+    // it; the type says whether it has one, since prost takes `bytes = "bytes"` fields only
+    // as `Bytes`.
+    let shares_payload = !input.is_unit_enum() && has_bytes_field(input);
+    let shared_decode = if shares_payload {
+        quote! {
+            const SHARES_PAYLOAD: bool = true;
+
+            fn decode_shared(
+                codec: #private::Codec,
+                fingerprint: ::core::option::Option<u64>,
+                payload: #private::bytes::Bytes,
+            ) -> ::core::result::Result<Self, #private::CodecError> {
+                match codec {
+                    #private::Codec::Protobuf => #probe.decode_protobuf_shared(payload),
+                    codec => <Self as #private::Message>::decode_with_fingerprint(
+                        codec,
+                        fingerprint,
+                        &payload,
+                    ),
+                }
+            }
+        }
+    } else {
+        quote!()
+    };
     let (has_protobuf, encode_protobuf, decode_protobuf) = if input.is_unit_enum() {
         unit_enum_protobuf(input, &private)
     } else {
@@ -185,9 +211,39 @@ fn impl_message(input: &Input<'_>, root: &syn::Path) -> TokenStream {
                 fn json_schema() -> ::core::option::Option<#private::schemars::Schema> {
                     #probe.json_schema()
                 }
+
+                #shared_decode
             }
         };
     }
+}
+
+/// Whether a field's type is `Bytes` (`bytes::Bytes`, `prost::bytes::Bytes`, ...), alone or in
+/// an `Option` or a `Vec`.
+fn has_bytes_field(input: &Input<'_>) -> bool {
+    fn names_bytes(ty: &syn::Type) -> bool {
+        let syn::Type::Path(path) = ty else {
+            return false;
+        };
+        let Some(last) = path.path.segments.last() else {
+            return false;
+        };
+        if last.ident == "Bytes" {
+            return true;
+        }
+        match &last.arguments {
+            syn::PathArguments::AngleBracketed(args) => args
+                .args
+                .iter()
+                .any(|arg| matches!(arg, syn::GenericArgument::Type(inner) if names_bytes(inner))),
+            _ => false,
+        }
+    }
+    let fields: Vec<&Field<'_>> = match &input.data {
+        Data::Struct(fields) => fields.iter().collect(),
+        Data::Enum(variants) => variants.iter().flat_map(|v| &v.fields).collect(),
+    };
+    fields.iter().any(|field| names_bytes(field.ty))
 }
 
 /// The built-in protobuf encoding of an enum without fields: its value (the discriminant) as

@@ -39,6 +39,8 @@ pub trait ProstPayload {
     -> Result<(), CodecError>;
     /// Decodes with prost.
     fn decode_protobuf(&self, bytes: &[u8]) -> Result<Self::Message, CodecError>;
+    /// Decodes with prost from a shared buffer: `bytes::Bytes` fields keep parts of it.
+    fn decode_protobuf_shared(&self, bytes: bytes::Bytes) -> Result<Self::Message, CodecError>;
 }
 
 impl<T: prost::Message + Default> ProstPayload for Probe<T> {
@@ -51,6 +53,9 @@ impl<T: prost::Message + Default> ProstPayload for Probe<T> {
     }
     fn decode_protobuf(&self, bytes: &[u8]) -> Result<T, CodecError> {
         protobuf::decode(bytes)
+    }
+    fn decode_protobuf_shared(&self, bytes: bytes::Bytes) -> Result<T, CodecError> {
+        protobuf::decode_shared(bytes)
     }
 }
 
@@ -65,6 +70,8 @@ pub trait NoProstPayload {
     -> Result<(), CodecError>;
     /// Always [`CodecError::Unsupported`].
     fn decode_protobuf(&self, bytes: &[u8]) -> Result<Self::Message, CodecError>;
+    /// Always [`CodecError::Unsupported`].
+    fn decode_protobuf_shared(&self, bytes: bytes::Bytes) -> Result<Self::Message, CodecError>;
 }
 
 impl<T: crate::Message> NoProstPayload for &Probe<T> {
@@ -76,6 +83,9 @@ impl<T: crate::Message> NoProstPayload for &Probe<T> {
         Err(unsupported::<T>(Codec::Protobuf))
     }
     fn decode_protobuf(&self, _: &[u8]) -> Result<T, CodecError> {
+        Err(unsupported::<T>(Codec::Protobuf))
+    }
+    fn decode_protobuf_shared(&self, _: bytes::Bytes) -> Result<T, CodecError> {
         Err(unsupported::<T>(Codec::Protobuf))
     }
 }

@@ -474,6 +474,21 @@ impl<'a> WireEnvelope<'a> {
     ///
     /// As [`into_envelope`](WireEnvelope::into_envelope).
     pub(crate) fn decode_message<M: Message>(&self) -> Result<M, FrameError> {
+        self.decode_message_in::<M>(None)
+    }
+
+    /// As [`decode_message`](WireEnvelope::decode_message), the payload being part of
+    /// `frame` when given: a type that [shares its payload](Message::SHARES_PAYLOAD) keeps
+    /// parts of the frame instead of copying them.
+    ///
+    /// # Errors
+    ///
+    /// As [`into_envelope`](WireEnvelope::into_envelope).
+    #[inline]
+    pub(crate) fn decode_message_in<M: Message>(
+        &self,
+        frame: Option<&bytes::Bytes>,
+    ) -> Result<M, FrameError> {
         if let Some(found) = self.fingerprint
             && M::FINGERPRINT != ANY_FINGERPRINT
             && found != M::FINGERPRINT
@@ -483,6 +498,12 @@ impl<'a> WireEnvelope<'a> {
                 expected: M::FINGERPRINT,
                 found,
             });
+        }
+        if M::SHARES_PAYLOAD
+            && let Some(frame) = frame
+        {
+            let payload = frame.slice_ref(self.payload);
+            return Ok(M::decode_shared(self.codec, self.fingerprint, payload)?);
         }
         Ok(M::decode_with_fingerprint(
             self.codec,

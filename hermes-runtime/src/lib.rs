@@ -55,6 +55,7 @@ mod topic;
 pub mod topology;
 
 pub use backtest::clock_ns;
+pub use bytes::Bytes;
 pub use codec::{Codec, PythonLayout, UnknownCodec, UnknownPythonLayout};
 pub use context::Context;
 pub use envelope::{Envelope, RawEnvelope, now_ns};
@@ -234,6 +235,7 @@ pub mod __private {
     pub fn authenticator_running(context: &crate::Context) -> bool {
         context.authenticator_running()
     }
+    pub use bytes;
     pub use prost;
     pub use schemars;
     pub use serde;

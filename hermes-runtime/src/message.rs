@@ -134,6 +134,27 @@ pub trait Message: Sized + Send + 'static {
         Self::decode(codec, bytes)
     }
 
+    /// Whether [`decode_shared`](Message::decode_shared) keeps parts of the buffer it is given
+    /// instead of copying them (`bytes::Bytes` fields decoded by prost): receivers then hand it
+    /// the received frame itself. `false` (the default) for types that would copy anyway, which
+    /// spares them the frame's reference count.
+    const SHARES_PAYLOAD: bool = false;
+
+    /// As [`decode_with_fingerprint`](Message::decode_with_fingerprint), from a payload held in
+    /// a shared buffer: the received ZeroMQ frame, which `bytes::Bytes` fields may keep
+    /// (without a copy) for as long as the message lives. The default copies.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](Message::decode).
+    fn decode_shared(
+        codec: Codec,
+        fingerprint: Option<u64>,
+        payload: bytes::Bytes,
+    ) -> Result<Self, CodecError> {
+        Self::decode_with_fingerprint(codec, fingerprint, &payload)
+    }
+
     /// The JSON Schema of the message, for tools; `None` when the type has none.
     ///
     /// The derive fills it in when the type also implements `schemars::JsonSchema`.

@@ -291,12 +291,23 @@ impl<M: Message> Receiver<M> {
             self.unpacking = self.tracker.open_batch(topic, body, M::NAME);
             return Ok(None);
         }
+        // A type that keeps parts of its payload gets the frame itself, not a copy.
+        let frame =
+            (M::SHARES_PAYLOAD && count == 2 && self.codec != Codec::PythonJson).then(|| {
+                let body = std::mem::replace(&mut self.parts[1], zmq::Message::new());
+                bytes::Bytes::from_owner(Frame(body))
+            });
         // Only the frames this message has: each look at a frame is two calls into libzmq.
         let mut slices: [&[u8]; 4] = [&[]; 4];
         for (slice, part) in slices.iter_mut().zip(&self.parts).take(count) {
             *slice = part;
         }
-        let outcome = self.tracker.accept::<M>(self.codec, &slices, count);
+        if let Some(frame) = &frame {
+            slices[1] = frame;
+        }
+        let outcome = self
+            .tracker
+            .accept::<M>(self.codec, &slices, count, frame.as_ref());
         self.closing_on_disconnect(outcome)
     }
 
@@ -366,6 +377,15 @@ impl<M> std::fmt::Debug for Receiver<M> {
             .field("endpoints", &self.endpoints)
             .field("stats", &self.tracker.stats)
             .finish_non_exhaustive()
+    }
+}
+
+/// A received ZeroMQ frame as the owner of a `bytes::Bytes`.
+pub(crate) struct Frame(pub(crate) zmq::Message);
+
+impl AsRef<[u8]> for Frame {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -550,7 +570,7 @@ impl Tracker {
             return Ok(None);
         }
         let (origin, topic, slot) = self.track(&wire);
-        let message = self.deliver::<M>(&wire, slot)?;
+        let message = self.deliver::<M>(&wire, slot, None)?;
         Ok(message.map(|message| Envelope {
             topic,
             origin,
@@ -577,11 +597,13 @@ impl Tracker {
             && (self.origins.is_empty() || self.origins.iter().any(|o| *o == raw.origin))
     }
 
+    /// `frame`, when given, holds `slices[1]`: the second frame as received.
     fn accept<M: Message>(
         &mut self,
         codec: Codec,
         slices: &[&[u8]; 4],
         count: usize,
+        frame: Option<&bytes::Bytes>,
     ) -> Result<Option<Envelope<M>>> {
         // A native envelope from the publisher and topic of the last one (the usual case): its
         // names are known to be valid and to pass the filters, and its sequence slot is known.
@@ -600,7 +622,7 @@ impl Tracker {
                 payload,
             };
             self.count_sequence(slot, &raw);
-            let message = self.deliver::<M>(&raw, Some(slot))?;
+            let message = self.deliver::<M>(&raw, Some(slot), frame)?;
             return Ok(message.map(|message| Envelope {
                 topic,
                 origin,
@@ -630,7 +652,7 @@ impl Tracker {
             return Ok(None);
         }
         let (origin, topic, slot) = self.track(&raw);
-        let message = self.deliver::<M>(&raw, slot)?;
+        let message = self.deliver::<M>(&raw, slot, frame)?;
         Ok(message.map(|message| Envelope {
             topic,
             origin,
@@ -671,6 +693,7 @@ impl Tracker {
         &mut self,
         raw: &WireEnvelope<'_>,
         slot: Option<usize>,
+        frame: Option<&bytes::Bytes>,
     ) -> Result<Option<M>> {
         if !self.apply_lag_policy(raw, M::NAME, slot)? {
             return Ok(None);
@@ -687,7 +710,7 @@ impl Tracker {
             log_rejected(M::NAME, "codec mismatch", self.stats.type_mismatches, &err);
             return Ok(None);
         }
-        match raw.decode_message::<M>() {
+        match raw.decode_message_in::<M>(frame) {
             Ok(message) => {
                 self.count_received(slot);
                 Ok(Some(message))

@@ -204,7 +204,10 @@ fn losses_inside_dropped_batches_are_counted_per_envelope() {
     };
     let sent = marker.seq - last_seq;
     let stats = receiver.stats();
-    assert!(received < burst, "the high-water mark must have dropped batches");
+    assert!(
+        received < burst,
+        "the high-water mark must have dropped batches"
+    );
     assert_eq!(stats.lost - baseline.lost, sent - received, "{stats:?}");
     assert_eq!(stats.received - baseline.received, received);
     assert_eq!(stats.out_of_order, 0);

@@ -466,3 +466,51 @@ fn a_receiver_counts_python_payloads_of_the_wrong_shape_and_keeps_going() {
     assert_eq!(envelope.message, fill());
     assert!(receiver.stats().decode_errors >= 1);
 }
+
+/// Two `bytes` fields held as `Bytes`, so decoding can share the received frame.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, serde::Deserialize, HermesMessage)]
+#[hermes(name = "test.Chunks")]
+struct Chunks {
+    #[prost(bytes = "bytes", tag = "1")]
+    first: hermes_runtime::Bytes,
+    #[prost(bytes = "bytes", tag = "2")]
+    second: hermes_runtime::Bytes,
+}
+
+#[test]
+fn bytes_fields_are_decoded_as_slices_of_the_received_frame_not_copies() {
+    const { assert!(Chunks::SHARES_PAYLOAD) };
+    const { assert!(!<Quote as Message>::SHARES_PAYLOAD) };
+    let context = Context::new();
+    for batching in [None, Some(hermes_runtime::Batching::DEFAULT)] {
+        let endpoint = format!("inproc://{}", unique("chunks"));
+        let mut receiver = Receiver::<Chunks>::builder(&context)
+            .topic("chunks")
+            .bind(&endpoint)
+            .unwrap();
+        let mut builder = Publisher::<Chunks>::builder(&context)
+            .topic("chunks")
+            .hwm(0);
+        if let Some(batching) = batching {
+            builder = builder.batching(batching);
+        }
+        let mut publisher = builder.connect(&endpoint).unwrap();
+        let chunks = Chunks {
+            first: vec![1u8; 100].into(),
+            second: vec![2u8; 100].into(),
+        };
+        await_subscription(&mut publisher, &mut receiver, "chunks", &chunks);
+        for _ in 0..3 {
+            publisher.send(&chunks).unwrap();
+        }
+        publisher.flush().unwrap();
+        for _ in 0..3 {
+            let received = receiver.recv_timeout(DEADLINE).unwrap().message;
+            assert!(received == chunks);
+            // Both fields lie in one buffer, 2 bytes apart (the second field's tag and
+            // length): slices of the frame, where copies would be two allocations.
+            let gap = received.second.as_ptr() as usize - received.first.as_ptr() as usize;
+            assert_eq!(gap, 100 + 2, "batching: {batching:?}");
+        }
+    }
+}

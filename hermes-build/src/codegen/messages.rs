@@ -5,7 +5,8 @@
 //! | --- | --- | --- |
 //! | `bool`, `i32`, `i64`, `u32`, `u64` | same | `bool`, `int32`, `int64`, `uint32`, `uint64` |
 //! | `f32`, `f64` | same | `float`, `double` |
-//! | `string`, `bytes` | `String`, `Vec<u8>` | `string`, `bytes` |
+//! | `string` | `String` | `string` |
+//! | `bytes` | `hermes_runtime::Bytes` (`bytes::Bytes`: decoded as a slice of the received frame, without a copy) | `bytes` |
 //! | `timestamp` | `u64`, nanoseconds since the Unix epoch | `uint64` |
 //! | an enum | `i32` (prost `enumeration`); JSON writes the variant's name | the enum |
 //! | a message | `Option<T>` (protobuf message fields may be absent) | the message |
@@ -48,22 +49,27 @@ fn rust_scalar(scalar: Scalar) -> &'static str {
         Scalar::F32 => "f32",
         Scalar::F64 => "f64",
         Scalar::String => STRING,
-        Scalar::Bytes => "::std::vec::Vec<u8>",
+        // Replaced by the runtime's `Bytes` in `plan_field`, which knows the runtime's path.
+        Scalar::Bytes => "Bytes",
     }
 }
 
 const STRING: &str = "::std::string::String";
 
 /// The Rust type and prost attribute of a field of the protobuf model; `types` gives every
-/// declared type's Rust name.
-pub(crate) fn plan_field(field: &Field, types: &BTreeMap<String, TypeRef>) -> Option<FieldPlan> {
+/// declared type's Rust name, `runtime` the runtime crate's path.
+pub(crate) fn plan_field(
+    field: &Field,
+    types: &BTreeMap<String, TypeRef>,
+    runtime: &str,
+) -> Option<FieldPlan> {
     let ident = ident::snake(&field.name);
     let tag = format!("tag = \"{}\"", field.number);
     // (rust element type, prost element kind, enum name)
     let (rust, prost, enumeration) = match &field.kind {
         ProtoKind::Scalar(Scalar::Bytes) => (
-            rust_scalar(Scalar::Bytes).to_owned(),
-            "bytes = \"vec\"".to_owned(),
+            format!("{runtime}::{}", rust_scalar(Scalar::Bytes)),
+            "bytes = \"bytes\"".to_owned(),
             None,
         ),
         ProtoKind::Scalar(scalar) => (
@@ -99,6 +105,11 @@ pub(crate) fn plan_field(field: &Field, types: &BTreeMap<String, TypeRef>) -> Op
                 (Some(name), _) => format!("enumeration({name})"),
                 (None, ProtoKind::Scalar(Scalar::Bytes)) => "bytes".to_owned(),
                 (None, _) => prost,
+            };
+            // prost keeps a map's `bytes` values as `Vec<u8>`.
+            let rust = match &field.kind {
+                ProtoKind::Scalar(Scalar::Bytes) => "::std::vec::Vec<u8>".to_owned(),
+                _ => rust,
             };
             FieldPlan {
                 ident,
@@ -192,7 +203,13 @@ pub(crate) fn message(
     let doc = docs(Some(message.doc.as_deref().unwrap_or(&fallback)));
     let fields = model_fields(&generator.declared, message)
         .into_iter()
-        .filter_map(|(field, model)| Some((model.number, field, plan_field(&model, types)?)))
+        .filter_map(|(field, model)| {
+            Some((
+                model.number,
+                field,
+                plan_field(&model, types, &settings.runtime_path)?,
+            ))
+        })
         .map(|(number, field, plan)| {
             let FieldPlan {
                 ident,

@@ -104,12 +104,14 @@ pub(crate) fn topology_module(
                 .nodes
                 .get(name)
                 .map(|node| {
-                    placement(
+                    let mut tokens = placement(
                         generator,
                         node.host.as_ref(),
                         node.liveness.as_ref(),
                         node.metrics.as_ref(),
-                    )
+                    );
+                    tokens.extend(batching(generator, node.batch.as_ref()));
+                    tokens
                 })
                 .unwrap_or_default();
             node_module(rt, name, module, plans, &placement)
@@ -294,6 +296,25 @@ fn topology_value(
             &[#(#channels),*],
             &[#(#nodes),*],
         )#hosts #security;
+    }
+}
+
+/// `.batching(..)` of a node that batches its publications.
+fn batching(generator: &Gen<'_>, own: Option<&crate::model::BatchSettings>) -> TokenStream {
+    let rt = &generator.rt;
+    match generator.loaded.topology.batching(own) {
+        Some(crate::model::Batching {
+            max_delay_us,
+            max_bytes,
+        }) => {
+            let [max_delay_us, max_bytes] =
+                [max_delay_us, max_bytes].map(proc_macro2::Literal::u32_unsuffixed);
+            quote!(.batching(#rt::topology::Batching {
+                max_delay_us: #max_delay_us,
+                max_bytes: #max_bytes,
+            }))
+        }
+        None => TokenStream::new(),
     }
 }
 

@@ -15,8 +15,8 @@ pub use messages::{EnumDef, FieldDef, MessageDef, MessagesFile, ReservedDef};
 pub use named_map::NamedMap;
 pub use spanned::{Span, Spanned};
 pub use topology::{
-    Codec, Defaults, Direction, Host, Lint, Liveness, LivenessSettings, Metrics, Node, Pins, Port,
-    PortSettings, Proxy, PythonLayout, Resources, RestartPolicy, RunCommand, Security,
-    SlowSubscriber, SlowSubscriberAction, Topology,
+    BatchSettings, Batching, Codec, Defaults, Direction, Host, Lint, Liveness, LivenessSettings,
+    Metrics, Node, Pins, Port, PortSettings, Proxy, PythonLayout, Resources, RestartPolicy,
+    RunCommand, Security, SlowSubscriber, SlowSubscriberAction, Topology,
 };
 pub use types::{FieldType, ScalarType, TypeError};

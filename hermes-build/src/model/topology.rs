@@ -113,6 +113,26 @@ pub struct LivenessSettings {
     pub keepalive_count: Option<Spanned<u32>>,
 }
 
+/// Adaptive batching of a node's native publications (`protobuf`, `json`): under load,
+/// consecutive envelopes of one topic go out as one ZeroMQ message. Each key not given comes
+/// from `defaults.batch`, else the built-in default. `python-json` publications never batch.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSettings {
+    /// Whether to batch; `true` when the section is given (`enabled: false` on a node turns
+    /// off `defaults.batch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<Spanned<bool>>,
+    /// The longest an envelope waits in a batch, in microseconds (1 to 1,000,000). An
+    /// envelope sent after the publisher was quiet this long goes out at once. 50 when not
+    /// given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delay_us: Option<Spanned<u32>>,
+    /// A batch goes out once it holds this many bytes (256 to 16 MiB). 16384 when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<Spanned<u32>>,
+}
+
 /// Prometheus metrics served by a process over HTTP: `/metrics`, and `/healthz` and `/readyz`
 /// for probes.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -180,6 +200,9 @@ pub struct Defaults {
     /// Heartbeats and keepalive for every process; on by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liveness: Option<LivenessSettings>,
+    /// Adaptive batching of every node's native publications; off when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchSettings>,
     /// Serve Prometheus metrics from every process; off when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
@@ -191,7 +214,7 @@ pub struct Defaults {
     pub resources: Option<Resources>,
 }
 
-pub use hermes_core::{Codec, Liveness, PythonLayout};
+pub use hermes_core::{Batching, Codec, Liveness, PythonLayout};
 
 /// The slow-subscriber policy: how far behind a subscriber may fall, and what happens then.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -313,6 +336,9 @@ pub struct Node {
     /// Overrides `defaults.liveness`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liveness: Option<LivenessSettings>,
+    /// Overrides `defaults.batch` for the node's publications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchSettings>,
     /// Overrides `defaults.metrics`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
@@ -503,6 +529,28 @@ impl Topology {
             ),
             keepalive_count: pick(|s| s.keepalive_count.as_ref(), fallback.keepalive_count),
         }
+    }
+
+    /// The batching of a node whose own settings are `own`: each key from `own`, else
+    /// `defaults.batch`, else [`Batching::DEFAULT`]; `None` when batching is off (neither
+    /// section given, or `enabled: false`).
+    pub fn batching(&self, own: Option<&BatchSettings>) -> Option<Batching> {
+        let defaults = self.defaults.batch.as_ref();
+        let enabled = own
+            .map(|own| own.enabled.as_ref().is_none_or(|enabled| enabled.value))
+            .or_else(|| {
+                defaults.map(|defaults| defaults.enabled.as_ref().is_none_or(|on| on.value))
+            })
+            .unwrap_or(false);
+        let pick = |key: fn(&BatchSettings) -> Option<&Spanned<u32>>, default: u32| {
+            own.and_then(key)
+                .or_else(|| defaults.and_then(key))
+                .map_or(default, |value| value.value)
+        };
+        enabled.then(|| Batching {
+            max_delay_us: pick(|s| s.max_delay_us.as_ref(), Batching::DEFAULT.max_delay_us),
+            max_bytes: pick(|s| s.max_bytes.as_ref(), Batching::DEFAULT.max_bytes),
+        })
     }
 
     /// The metrics port a process whose own setting is `own` asks for: its own, else

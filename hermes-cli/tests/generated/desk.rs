@@ -110,8 +110,8 @@ pub mod desk {
             #[prost(string, optional, tag = "6")]
             pub note: ::core::option::Option<::std::string::String>,
             /// Field `raw` (7 on the wire).
-            #[prost(bytes = "vec", tag = "7")]
-            pub raw: ::std::vec::Vec<u8>,
+            #[prost(bytes = "bytes", tag = "7")]
+            pub raw: ::hermes_runtime::Bytes,
         }
         /// The `Side` enum. Message fields hold it as an `i32` (prost's `enumeration`); JSON writes the variant's name.
         #[derive(

@@ -24,6 +24,16 @@ pub fn decode<M: prost::Message + Default>(bytes: &[u8]) -> Result<M, CodecError
     M::decode(Input(bytes)).map_err(|err| CodecError::Decode(err.to_string()))
 }
 
+/// Decodes a payload held in a shared buffer: prost takes `bytes::Bytes` fields as slices of
+/// it, without a copy.
+///
+/// # Errors
+///
+/// [`CodecError::Decode`] when the bytes are not a valid `M`.
+pub fn decode_shared<M: prost::Message + Default>(bytes: bytes::Bytes) -> Result<M, CodecError> {
+    M::decode(bytes).map_err(|err| CodecError::Decode(err.to_string()))
+}
+
 /// The payload as prost reads it: a byte slice whose `copy_to_bytes` (how prost takes every
 /// `bytes` and `string` field) is one allocation and one `memcpy`, where the slice's own goes
 /// through a `BytesMut` and a generic copy loop.

@@ -178,6 +178,9 @@ impl Drop for Batcher {
     }
 }
 
+/// How soon the flusher looks again at a batcher whose owner held its lock.
+const RETRY_BUSY: Duration = Duration::from_micros(20);
+
 /// The process's flusher: one thread that sends batches their publishers left waiting.
 struct Flusher {
     queue: Mutex<Vec<(Instant, Weak<Mutex<Batcher>>)>>,
@@ -229,9 +232,22 @@ impl Flusher {
                 let mut again = Vec::new();
                 for batcher in due {
                     // A publisher dropped since flushed its batch itself.
-                    if let Some(shared) = batcher.upgrade()
-                        && let Some(at) = Batcher::lock(&shared).visit()
-                    {
+                    let Some(shared) = batcher.upgrade() else {
+                        continue;
+                    };
+                    let next = match shared.try_lock() {
+                        Ok(mut locked) => locked.visit(),
+                        Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                            poisoned.into_inner().visit()
+                        }
+                        // Its owner is sending, and sends a batch that has waited long
+                        // enough itself; look again shortly in case that was its last send.
+                        // Waiting for the lock would make the owner wake this thread.
+                        Err(std::sync::TryLockError::WouldBlock) => {
+                            Some(Instant::now() + RETRY_BUSY)
+                        }
+                    };
+                    if let Some(at) = next {
                         again.push((at, batcher));
                     }
                 }

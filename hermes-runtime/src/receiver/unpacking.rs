@@ -12,8 +12,8 @@ use crate::shared_str::SharedStr;
 
 /// A batch a receiver is handing out: its frames as received, and the next envelope's place.
 pub(crate) struct Unpacking {
-    /// Kept so the message's bytes stay alive; the names below were read from it.
-    body: zmq::Message,
+    /// The batch's second frame, which a type that shares its payload keeps parts of.
+    body: bytes::Bytes,
     codec: Codec,
     fingerprint: u64,
     epoch: u32,
@@ -72,7 +72,10 @@ impl Tracker {
         let (origin, topic_name, slot) = self.names(&wire);
         let wire_size = (topic.len() + body.len()).div_ceil(header.count as usize);
         Some(Unpacking {
-            body: std::mem::replace(body, zmq::Message::new()),
+            body: bytes::Bytes::from_owner(super::Frame(std::mem::replace(
+                body,
+                zmq::Message::new(),
+            ))),
             codec: header.codec,
             fingerprint: header.fingerprint,
             epoch: header.epoch,
@@ -99,7 +102,7 @@ impl Tracker {
             return Ok(None);
         };
         let wire = batch.wire(entry);
-        let message = self.deliver::<M>(&wire, batch.slot)?;
+        let message = self.deliver::<M>(&wire, batch.slot, Some(&batch.body))?;
         Ok(message.map(|message| Envelope {
             topic: batch.topic.clone(),
             origin: batch.origin.clone(),

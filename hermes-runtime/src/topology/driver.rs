@@ -233,6 +233,9 @@ impl Ports {
             if let Some(layout) = port.python_layout {
                 builder = builder.python_layout(layout);
             }
+            if let Some(batching) = node.batching {
+                builder = builder.batching(batching);
+            }
             if startup.waits_for(node.name, port.topic) {
                 builder = builder.xpub();
             }

@@ -35,7 +35,7 @@ pub use security::TopologySecurity;
 pub use startup::Startup;
 pub use wiring::{DirectEndpoint, Wiring};
 
-pub use hermes_core::{Liveness, ProxySide};
+pub use hermes_core::{Batching, Liveness, ProxySide};
 
 /// What generated node modules implement and call. Not a public API.
 #[doc(hidden)]
