@@ -159,18 +159,22 @@ fn an_enum_mapping_rejects_unknown_keys_and_lists_the_valid_ones() {
     );
 }
 
+/// The codes of a report's findings, in order.
+fn codes_of(report: &Report) -> Vec<&str> {
+    report
+        .diagnostics()
+        .iter()
+        .map(|diagnostic| diagnostic.code.as_str())
+        .collect()
+}
+
 #[test]
 fn a_zero_version_is_an_invalid_value_at_its_line() {
     let report = report_of_messages(
         "package: demo\nmessages:\n  Tick:\n    version: 0\n    fields:\n      - { name: n, type: u64 }\n",
     );
     let rendered = report.render_human();
-    let codes: Vec<&str> = report
-        .diagnostics()
-        .iter()
-        .map(|diagnostic| diagnostic.code.as_str())
-        .collect();
-    assert_eq!(codes, ["hermes::invalid_value"], "{rendered}");
+    assert_eq!(codes_of(&report), ["hermes::invalid_value"], "{rendered}");
     assert!(
         rendered.contains("version 0 of `Tick` is not allowed, expected 1 or more"),
         "{rendered}"
@@ -196,13 +200,8 @@ fn batching_bounds_out_of_range_are_invalid_values_at_their_lines() {
     .expect("write topology");
     let report = report_of(&topology);
     let rendered = report.render_human();
-    let codes: Vec<&str> = report
-        .diagnostics()
-        .iter()
-        .map(|diagnostic| diagnostic.code.as_str())
-        .collect();
     assert_eq!(
-        codes,
+        codes_of(&report),
         ["hermes::invalid_value", "hermes::invalid_value"],
         "{rendered}"
     );

@@ -222,12 +222,7 @@ impl Header {
             .filter(|codec| !matches!(codec, Codec::PythonJson))
             .ok_or(FrameError::UnknownCodec(codec_id))?;
         let origin_len = usize::from(fixed[1]);
-        let u64_at = |at: usize| {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(&fixed[at..at + 8]);
-            u64::from_le_bytes(bytes)
-        };
-        let epoch = u32::from_le_bytes([fixed[10], fixed[11], fixed[12], fixed[13]]);
+        let epoch = le_u32(fixed, 10);
         let (seq, varint_len) =
             read_varint(&frame[HEADER_LEN..]).ok_or_else(|| short(HEADER_LEN + 1))?;
         let origin_at = HEADER_LEN + varint_len;
@@ -236,13 +231,27 @@ impl Header {
             .ok_or_else(|| short(origin_at + origin_len))?;
         let header = Header {
             codec,
-            fingerprint: u64_at(2),
+            fingerprint: le_u64(fixed, 2),
             epoch,
             seq,
-            timestamp_ns: u64_at(14),
+            timestamp_ns: le_u64(fixed, 14),
         };
         Ok((header, origin, &frame[origin_at + origin_len..]))
     }
+}
+
+/// The little-endian `u64` at `at` of `bytes`, which holds it.
+fn le_u64(bytes: &[u8], at: usize) -> u64 {
+    let mut le = [0u8; 8];
+    le.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(le)
+}
+
+/// The little-endian `u32` at `at` of `bytes`, which holds it.
+fn le_u32(bytes: &[u8], at: usize) -> u32 {
+    let mut le = [0u8; 4];
+    le.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(le)
 }
 
 /// Reads an unsigned LEB128 varint of at most ten bytes: the value and its length.

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Tick, await_subscription, transports, unique};
+use common::{DEADLINE, Tick, await_subscription, send_until_received, transports, unique};
 use hermes_runtime::{
     Batching, Codec, Context, Error, FrameError, Publisher, RawReceiver, Receiver,
 };
@@ -188,20 +188,9 @@ fn losses_inside_dropped_batches_are_counted_per_envelope() {
         last = envelope.seq;
         received += 1;
     }
-    // Markers after the stall close any gap at the end of the burst.
-    let deadline = Instant::now() + DEADLINE;
-    let marker = loop {
-        publisher.send(&Tick::new(0)).unwrap();
-        publisher.flush().unwrap();
-        match receiver.recv_timeout(Duration::from_millis(50)) {
-            Ok(envelope) => {
-                received += 1;
-                break envelope;
-            }
-            Err(Error::Timeout) => assert!(Instant::now() < deadline, "no marker arrived"),
-            Err(err) => panic!("receive failed: {err}"),
-        }
-    };
+    // A marker after the stall closes any gap at the end of the burst.
+    let marker = send_until_received(&mut publisher, &mut receiver, &Tick::new(0));
+    received += 1;
     let sent = marker.seq - last_seq;
     let stats = receiver.stats();
     assert!(

@@ -2,10 +2,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{DEADLINE, Tick, await_subscription, unique};
-use hermes_runtime::{Context, Error, Publisher, Receiver};
+use common::{DEADLINE, Tick, await_subscription, send_until_received, unique};
+use hermes_runtime::{Context, Publisher, Receiver};
 
 #[test]
 fn reported_losses_equal_sent_minus_received_with_a_tiny_hwm_and_a_stalled_receiver() {
@@ -34,18 +34,8 @@ fn reported_losses_equal_sent_minus_received_with_a_tiny_hwm_and_a_stalled_recei
         received += 1;
     }
     // Envelopes after the stall close any gap at the end of the burst.
-    let deadline = Instant::now() + DEADLINE;
-    let marker = loop {
-        publisher.send(&Tick::new(0)).unwrap();
-        match receiver.recv_timeout(Duration::from_millis(50)) {
-            Ok(envelope) => {
-                received += 1;
-                break envelope;
-            }
-            Err(Error::Timeout) => assert!(Instant::now() < deadline, "no marker arrived"),
-            Err(err) => panic!("receive failed: {err}"),
-        }
-    };
+    let marker = send_until_received(&mut publisher, &mut receiver, &Tick::new(0));
+    received += 1;
     // Everything sent after the baseline, up to the marker that arrived.
     let sent = marker.seq - last_seq;
     let stats = receiver.stats();

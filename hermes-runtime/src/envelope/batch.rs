@@ -25,7 +25,7 @@
 //! | 4 | payload length in bytes, m |
 //! | m | payload |
 
-use super::{Header, MAX_ORIGIN, read_varint, truncate_utf8};
+use super::{Header, MAX_ORIGIN, le_u32, le_u64, read_varint, truncate_utf8};
 use crate::codec::Codec;
 use crate::error::FrameError;
 
@@ -172,14 +172,7 @@ pub(crate) fn read(body: &[u8]) -> Result<(BatchHeader, &str), FrameError> {
     let codec = Codec::from_id(codec_id)
         .filter(|codec| !matches!(codec, Codec::PythonJson))
         .ok_or(FrameError::UnknownCodec(codec_id))?;
-    let u64_at = |at: usize| {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(&fixed[at..at + 8]);
-        u64::from_le_bytes(bytes)
-    };
-    let u32_at =
-        |at: usize| u32::from_le_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]]);
-    let count = u32_at(COUNT_AT);
+    let count = le_u32(fixed, COUNT_AT);
     if count == 0 {
         return Err(FrameError::Batch(
             "expected at least 1 envelope, found 0".to_owned(),
@@ -194,13 +187,13 @@ pub(crate) fn read(body: &[u8]) -> Result<(BatchHeader, &str), FrameError> {
     let origin = std::str::from_utf8(origin).map_err(|err| super::text_error("origin", err))?;
     let header = BatchHeader {
         codec,
-        fingerprint: u64_at(2),
-        epoch: u32_at(10),
+        fingerprint: le_u64(fixed, 2),
+        epoch: le_u32(fixed, 10),
         count,
         cursor: BatchCursor {
             at: origin_at + origin_len,
             seq,
-            timestamp_ns: u64_at(14),
+            timestamp_ns: le_u64(fixed, 14),
             left: count,
         },
     };
@@ -232,10 +225,10 @@ impl BatchCursor {
         let rest = body.get(self.at..).ok_or_else(truncated)?;
         let (delta, delta_len) = read_varint(rest).ok_or_else(truncated)?;
         let length_at = delta_len;
-        let length = rest
-            .get(length_at..length_at + 4)
-            .map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-            .ok_or_else(truncated)?;
+        if rest.len() < length_at + 4 {
+            return Err(truncated());
+        }
+        let length = le_u32(rest, length_at);
         let payload_at = length_at + 4;
         let length = usize::try_from(length).map_err(|_| truncated())?;
         if rest.len() < payload_at + length {

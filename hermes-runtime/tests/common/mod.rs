@@ -93,6 +93,25 @@ pub fn await_subscription<P: Message, R: Message>(
     }
 }
 
+/// Sends `marker` (flushing any batch) until one arrives, bounded by [`DEADLINE`]: after a
+/// stall, a marker that arrives closes any gap at the end of what was sent before it.
+pub fn send_until_received<M: Message>(
+    publisher: &mut Publisher<M>,
+    receiver: &mut Receiver<M>,
+    marker: &M,
+) -> Envelope<M> {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        publisher.send(marker).expect("send marker");
+        publisher.flush().expect("flush marker");
+        match receiver.recv_timeout(Duration::from_millis(50)) {
+            Ok(envelope) => return envelope,
+            Err(Error::Timeout) => assert!(Instant::now() < deadline, "no marker arrived"),
+            Err(err) => panic!("receive failed: {err}"),
+        }
+    }
+}
+
 /// Waits for a condition, polling it, up to [`DEADLINE`].
 pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + DEADLINE;
