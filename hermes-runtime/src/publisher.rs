@@ -16,13 +16,13 @@ use crate::message::Message;
 use crate::metrics::Metrics;
 use crate::security::{Counters, Curve, Secured, SecurityStats};
 use crate::topic;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use hermes_core::Batching;
 
 mod batcher;
 
-use batcher::{Added, Batcher};
+use batcher::{Added, Shared};
 
 /// Frames at least this long are handed to libzmq without copying. A zero-copy message costs
 /// libzmq a separate allocation for its reference count, which is cheaper than copying only
@@ -228,7 +228,7 @@ impl<M: Message> Publisher<M> {
                 seq: stamp.seq,
                 timestamp_ns: stamp.timestamp_ns,
             };
-            let mut batcher = Batcher::lock(shared);
+            let mut batcher = shared.lock();
             let added = batcher.add(stamp.topic, &header, stamp.origin, |buf| {
                 Ok(message.encode(stamp.codec, buf)?)
             })?;
@@ -261,7 +261,7 @@ impl<M: Message> Publisher<M> {
     /// [`Error::Disconnected`] when the context is terminating; [`Error::Zmq`] otherwise.
     pub fn flush(&mut self) -> Result<()> {
         match &self.transport {
-            Transport::Batched(shared) => Batcher::lock(shared).flush(),
+            Transport::Batched(shared) => shared.lock().flush(),
             Transport::Socket(_) | Transport::Memory(_) => Ok(()),
         }
     }
@@ -281,7 +281,7 @@ impl<M: Message> Publisher<M> {
         }
         match &self.transport {
             Transport::Socket(socket) => send_frames(socket, &mut self.frames)?,
-            Transport::Batched(shared) => Batcher::lock(shared).send_frames(&mut self.frames)?,
+            Transport::Batched(shared) => shared.lock().send_frames(&mut self.frames)?,
             Transport::Memory(outbox) => {
                 outbox.send(self.frames.parts())?;
                 self.sent += 1;
@@ -729,7 +729,7 @@ impl<M: Message> PublisherBuilder<M> {
                 batching
                     .validate()
                     .map_err(|reason| Error::Batching { reason })?;
-                Transport::Batched(Batcher::new(socket, batching))
+                Transport::Batched(Shared::new(socket, batching))
             }
             _ => Transport::Socket(socket),
         };
@@ -836,7 +836,7 @@ enum Transport {
     /// A PUB or XPUB socket; envelopes are stamped with the wall clock.
     Socket(zmq::Socket),
     /// As `Socket`, with native envelopes batched under load; shared with the flusher thread.
-    Batched(Arc<Mutex<Batcher>>),
+    Batched(Arc<Shared>),
     /// A [`Backtest`](crate::backtest::Backtest)'s engine; envelopes are stamped with its
     /// virtual clock.
     Memory(Outbox),
@@ -847,7 +847,7 @@ impl Transport {
     fn with_socket<R>(&self, use_socket: impl FnOnce(&zmq::Socket) -> R) -> Option<R> {
         match self {
             Transport::Socket(socket) => Some(use_socket(socket)),
-            Transport::Batched(shared) => Some(use_socket(Batcher::lock(shared).socket())),
+            Transport::Batched(shared) => Some(use_socket(shared.lock().socket())),
             Transport::Memory(_) => None,
         }
     }

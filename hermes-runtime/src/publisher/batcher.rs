@@ -1,36 +1,42 @@
 //! A publisher's socket with its batch: shared with the process's flusher thread, which sends
 //! a batch its owner left waiting past the batching delay.
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use hermes_core::Batching;
 
 use crate::envelope::batch::BatchWriter;
-use crate::envelope::{Frames, Header};
+use crate::envelope::{Frames, Header, now_ns};
 use crate::error::{Error, Result};
 
-/// A socket whose envelopes may be batched, and the batch being filled.
-pub(crate) struct Batcher {
+/// A batching publisher's socket and batch, and what the flusher reads without taking the lock.
+pub(crate) struct Shared {
+    batcher: Mutex<Batcher>,
+    /// When the batch being filled started, ns since the Unix epoch; 0 when there is none.
+    pending_since_ns: AtomicU64,
+    /// Whether the flusher holds an entry for this publisher.
+    scheduled: AtomicBool,
+    max_delay_ns: u64,
+    /// This publisher's entry in the flusher's queue.
+    this: Weak<Shared>,
+}
+
+/// The socket and the batch being filled.
+struct Batcher {
     socket: zmq::Socket,
     writer: BatchWriter,
     /// The topic frame of the batch being filled.
     topic: Vec<u8>,
     /// The fingerprint of the batch being filled.
     fingerprint: u64,
-    /// When the batch's first envelope was sent, ns since the Unix epoch.
-    started_ns: u64,
     /// When the socket last sent, ns since the Unix epoch.
     last_transmit_ns: u64,
-    max_delay_ns: u64,
     max_bytes: usize,
-    /// Whether the flusher holds an entry for this batcher.
-    scheduled: bool,
-    /// This batcher, as the flusher holds it.
-    this: Weak<Mutex<Batcher>>,
 }
 
-/// What [`Batcher::add`] did with an envelope.
+/// What [`Locked::add`] did with an envelope.
 pub(crate) enum Added {
     /// The envelope went into the batch.
     Batched,
@@ -39,39 +45,80 @@ pub(crate) enum Added {
     Alone,
 }
 
-impl Batcher {
-    pub(crate) fn new(socket: zmq::Socket, batching: Batching) -> Arc<Mutex<Batcher>> {
-        Arc::new_cyclic(|this| {
-            Mutex::new(Batcher {
+/// A [`Shared`] locked by its owner or the flusher.
+pub(crate) struct Locked<'a> {
+    shared: &'a Shared,
+    batcher: MutexGuard<'a, Batcher>,
+}
+
+impl Shared {
+    pub(crate) fn new(socket: zmq::Socket, batching: Batching) -> Arc<Shared> {
+        Arc::new_cyclic(|this| Shared {
+            batcher: Mutex::new(Batcher {
                 socket,
                 writer: BatchWriter::default(),
                 topic: Vec::new(),
                 fingerprint: 0,
-                started_ns: 0,
                 last_transmit_ns: 0,
-                max_delay_ns: u64::from(batching.max_delay_us) * 1000,
                 max_bytes: batching.max_bytes as usize,
-                scheduled: false,
-                this: this.clone(),
-            })
+            }),
+            pending_since_ns: AtomicU64::new(0),
+            scheduled: AtomicBool::new(false),
+            max_delay_ns: u64::from(batching.max_delay_us) * 1000,
+            this: this.clone(),
         })
     }
 
-    /// Locks `shared`; a batcher whose last user panicked is still consistent (every change
-    /// to it completes or rolls back), so the poison is ignored.
-    pub(crate) fn lock(shared: &Mutex<Batcher>) -> MutexGuard<'_, Batcher> {
-        shared
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Locks the socket and batch; a batcher whose last user panicked is still consistent
+    /// (every change to it completes or rolls back), so the poison is ignored.
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        Locked {
+            shared: self,
+            batcher: self
+                .batcher
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        }
     }
 
+    /// The flusher's visit, without the lock unless a batch is due: when to come back, if ever.
+    fn visit(&self) -> Option<Instant> {
+        let since = self.pending_since_ns.load(Ordering::SeqCst);
+        if since == 0 {
+            self.scheduled.store(false, Ordering::SeqCst);
+            // A batch started since the load found `scheduled` still set and left it to us.
+            if self.pending_since_ns.load(Ordering::SeqCst) != 0
+                && !self.scheduled.swap(true, Ordering::SeqCst)
+            {
+                return Some(Instant::now());
+            }
+            return None;
+        }
+        let now = now_ns();
+        let due = since.saturating_add(self.max_delay_ns);
+        if now < due {
+            return Some(Instant::now() + Duration::from_nanos(due - now));
+        }
+        let mut locked = self.lock();
+        if self.pending_since_ns.load(Ordering::SeqCst) == since
+            && let Err(err) = locked.flush()
+        {
+            tracing::warn!("flushing a batch: {err}");
+        }
+        drop(locked);
+        // Whatever started meanwhile is looked at afresh.
+        Some(Instant::now())
+    }
+}
+
+impl Locked<'_> {
     pub(crate) fn socket(&self) -> &zmq::Socket {
-        &self.socket
+        &self.batcher.socket
     }
 
     /// Adds the envelope of `header` on `topic`, its payload written by `payload`, to the
     /// batch, unless it should go out alone (see [`Added`]). Sends the batch when it is full
-    /// or its first envelope has waited `max_delay`.
+    /// or its first envelope has waited the batching delay.
     ///
     /// # Errors
     ///
@@ -83,46 +130,57 @@ impl Batcher {
         origin: &str,
         payload: impl FnOnce(&mut Vec<u8>) -> Result<()>,
     ) -> Result<Added> {
-        let pending = self.writer.count() > 0;
-        if pending && (self.topic != topic.as_bytes() || self.fingerprint != header.fingerprint) {
+        let max_delay_ns = self.shared.max_delay_ns;
+        let batcher = &mut *self.batcher;
+        if batcher.writer.count() > 0
+            && (batcher.topic != topic.as_bytes() || batcher.fingerprint != header.fingerprint)
+        {
             self.flush()?;
         }
+        let batcher = &mut *self.batcher;
         let now = header.timestamp_ns;
-        if self.writer.count() == 0 {
-            if now.saturating_sub(self.last_transmit_ns) >= self.max_delay_ns {
-                self.last_transmit_ns = now;
+        let starting = batcher.writer.count() == 0;
+        if starting {
+            if now.saturating_sub(batcher.last_transmit_ns) >= max_delay_ns {
+                batcher.last_transmit_ns = now;
                 return Ok(Added::Alone);
             }
-            self.writer.start(header, origin);
-            self.topic.clear();
-            self.topic.extend_from_slice(topic.as_bytes());
-            self.fingerprint = header.fingerprint;
-            self.started_ns = now;
+            batcher.writer.start(header, origin);
+            batcher.topic.clear();
+            batcher.topic.extend_from_slice(topic.as_bytes());
+            batcher.fingerprint = header.fingerprint;
         }
-        let pushed = self.writer.push_with(now, payload);
-        if self.writer.count() == 0 {
+        let pushed = batcher.writer.push_with(now, payload);
+        if batcher.writer.count() == 0 {
             // The first envelope failed to encode: there is no batch.
             return pushed.map(|()| Added::Batched);
         }
         pushed?;
-        if self.writer.len() >= self.max_bytes
-            || now.saturating_sub(self.started_ns) >= self.max_delay_ns
+        let since = if starting {
+            // Never 0, which means "no batch".
+            let since = now.max(1);
+            self.shared.pending_since_ns.store(since, Ordering::SeqCst);
+            since
+        } else {
+            self.shared.pending_since_ns.load(Ordering::Relaxed)
+        };
+        if self.batcher.writer.len() >= self.batcher.max_bytes
+            || now.saturating_sub(since) >= max_delay_ns
         {
             self.flush()?;
-        } else if !self.scheduled {
-            self.scheduled = true;
-            let wait = Duration::from_nanos(self.max_delay_ns);
-            flusher().schedule(Instant::now() + wait, self.this.clone());
+        } else if starting && !self.shared.scheduled.swap(true, Ordering::SeqCst) {
+            flusher().schedule(
+                Instant::now() + Duration::from_nanos(max_delay_ns),
+                self.shared,
+            );
         }
         Ok(Added::Batched)
     }
 
-    /// Sends the frames of one envelope.
+    /// Sends the frames of one envelope, after the batch being filled.
     pub(crate) fn send_frames(&mut self, frames: &mut Frames) -> Result<()> {
-        if self.writer.count() > 0 {
-            self.flush()?;
-        }
-        super::send_frames(&self.socket, frames)
+        self.flush()?;
+        super::send_frames(&self.batcher.socket, frames)
     }
 
     /// Sends the batch being filled, if any.
@@ -131,11 +189,18 @@ impl Batcher {
     ///
     /// [`Error::Disconnected`] when the context is terminating; [`Error::Zmq`] otherwise.
     pub(crate) fn flush(&mut self) -> Result<()> {
+        self.shared.pending_since_ns.store(0, Ordering::SeqCst);
+        self.batcher.flush()
+    }
+}
+
+impl Batcher {
+    fn flush(&mut self) -> Result<()> {
         if self.writer.count() == 0 {
             return Ok(());
         }
         let body = self.writer.take(self.max_bytes + self.max_bytes / 4);
-        self.last_transmit_ns = crate::envelope::now_ns();
+        self.last_transmit_ns = now_ns();
         self.socket
             .send(self.topic.as_slice(), zmq::SNDMORE)
             .and_then(|()| {
@@ -146,25 +211,6 @@ impl Batcher {
                 }
             })
             .map_err(super::send_error)
-    }
-
-    /// The flusher's visit: sends the batch if it has waited long enough, or asks to come
-    /// back when it will have.
-    fn visit(&mut self) -> Option<Instant> {
-        if self.writer.count() == 0 {
-            self.scheduled = false;
-            return None;
-        }
-        let now = crate::envelope::now_ns();
-        let due = self.started_ns.saturating_add(self.max_delay_ns);
-        if now >= due {
-            if let Err(err) = self.flush() {
-                tracing::warn!("flushing a batch: {err}");
-            }
-            self.scheduled = false;
-            return None;
-        }
-        Some(Instant::now() + Duration::from_nanos(due - now))
     }
 }
 
@@ -178,13 +224,10 @@ impl Drop for Batcher {
     }
 }
 
-/// How soon the flusher looks again at a batcher whose owner held its lock.
-const RETRY_BUSY: Duration = Duration::from_micros(20);
-
 /// The process's flusher: one thread that sends batches their publishers left waiting.
 struct Flusher {
-    queue: Mutex<Vec<(Instant, Weak<Mutex<Batcher>>)>>,
-    wake: std::sync::Condvar,
+    queue: Mutex<Vec<(Instant, Weak<Shared>)>>,
+    wake: Condvar,
 }
 
 fn flusher() -> &'static Flusher {
@@ -192,7 +235,7 @@ fn flusher() -> &'static Flusher {
     FLUSHER.get_or_init(|| {
         let flusher: &'static Flusher = Box::leak(Box::new(Flusher {
             queue: Mutex::new(Vec::new()),
-            wake: std::sync::Condvar::new(),
+            wake: Condvar::new(),
         }));
         std::thread::Builder::new()
             .name("hermes-flusher".to_owned())
@@ -204,10 +247,10 @@ fn flusher() -> &'static Flusher {
 }
 
 impl Flusher {
-    fn schedule(&self, at: Instant, batcher: Weak<Mutex<Batcher>>) {
+    fn schedule(&self, at: Instant, shared: &Shared) {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         let earliest = queue.iter().all(|(due, _)| at < *due);
-        queue.push((at, batcher));
+        queue.push((at, shared.this.clone()));
         drop(queue);
         if earliest {
             self.wake.notify_one();
@@ -219,9 +262,9 @@ impl Flusher {
         loop {
             let now = Instant::now();
             let mut due = Vec::new();
-            queue.retain(|(at, batcher)| {
+            queue.retain(|(at, shared)| {
                 if *at <= now {
-                    due.push(batcher.clone());
+                    due.push(shared.clone());
                     false
                 } else {
                     true
@@ -230,25 +273,12 @@ impl Flusher {
             if !due.is_empty() {
                 drop(queue);
                 let mut again = Vec::new();
-                for batcher in due {
+                for weak in due {
                     // A publisher dropped since flushed its batch itself.
-                    let Some(shared) = batcher.upgrade() else {
-                        continue;
-                    };
-                    let next = match shared.try_lock() {
-                        Ok(mut locked) => locked.visit(),
-                        Err(std::sync::TryLockError::Poisoned(poisoned)) => {
-                            poisoned.into_inner().visit()
-                        }
-                        // Its owner is sending, and sends a batch that has waited long
-                        // enough itself; look again shortly in case that was its last send.
-                        // Waiting for the lock would make the owner wake this thread.
-                        Err(std::sync::TryLockError::WouldBlock) => {
-                            Some(Instant::now() + RETRY_BUSY)
-                        }
-                    };
-                    if let Some(at) = next {
-                        again.push((at, batcher));
+                    if let Some(shared) = weak.upgrade()
+                        && let Some(at) = shared.visit()
+                    {
+                        again.push((at, weak));
                     }
                 }
                 queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
