@@ -60,7 +60,7 @@ pub use report::{
 pub use stall::{Role, STALL_PAYLOAD, run_role};
 
 use measure::{Flood, Paced, median, process_cpu, quantile};
-use path::{Side, open};
+use path::{Path, Side, open};
 
 /// Runs every figure `options` asks for and returns the report; failures are recorded in
 /// [`Report::errors`] and the run goes on.
@@ -172,14 +172,23 @@ fn measure_row(spec: &RowSpec, options: &Options) -> Result<Row, String> {
     let hermes = Side::Hermes { curve: false };
     let rounds = options.rounds;
 
-    // Throughput, nothing dropped. Each round runs the three sides back to back, so a round's
-    // ratio compares runs seconds apart, whatever else the machine does in between.
+    // Throughput, nothing dropped. Each side's path is built once and reused by every round
+    // (each flood ends with the path empty); a round runs the sides back to back, so a round's
+    // ratio compares runs a fraction of a second apart, whatever else the machine does.
+    let mut paths = [
+        ready(spec, raw, 0)?,
+        ready(spec, padded, 0)?,
+        ready(spec, hermes, 0)?,
+    ];
     let mut floods: [Vec<Flood>; 3] = Default::default();
     for round in 0..rounds {
-        for (index, side) in order(round, &[(0, raw), (1, padded), (2, hermes)]) {
-            let mut path = open(spec, side, 0)?;
-            path.warm_up()?;
-            floods[index].push(measure::flood(path, options.run_time, spec.payload, false)?);
+        for index in order(round, &[0, 1, 2]) {
+            floods[index].push(measure::flood(
+                &mut paths[index],
+                options.run_time,
+                spec.payload,
+                false,
+            )?);
         }
     }
     let throughput = {
@@ -197,15 +206,27 @@ fn measure_row(spec: &RowSpec, options: &Options) -> Result<Row, String> {
         }
     };
 
+    // Latency under load, on the same paths.
+    let load = if options.load.is_empty() || !spec.scenario.carries_load() {
+        Vec::new()
+    } else {
+        let slower = throughput.raw.msg_per_s.min(throughput.hermes.msg_per_s);
+        let [raw, _, hermes] = &mut paths;
+        measure_load([raw, hermes], options, slower)?
+    };
+    drop(paths);
+
     // The default high-water mark: what arrives when the publisher outruns the rest.
     let default_hwm = 1000;
+    let mut paths = [
+        ready(spec, raw, default_hwm)?,
+        ready(spec, hermes, default_hwm)?,
+    ];
     let mut lossy: [Vec<Flood>; 2] = Default::default();
     for round in 0..rounds {
-        for (index, side) in order(round, &[(0, raw), (1, hermes)]) {
-            let mut path = open(spec, side, default_hwm)?;
-            path.warm_up()?;
+        for index in order(round, &[0, 1]) {
             lossy[index].push(measure::flood(
-                path,
+                &mut paths[index],
                 options.latency_time,
                 spec.payload,
                 true,
@@ -238,29 +259,29 @@ fn measure_row(spec: &RowSpec, options: &Options) -> Result<Row, String> {
         }
     };
 
-    // One-way latency at a fixed rate, and round trips.
+    // One-way latency at a fixed rate on the same paths (a flood's leftovers are skipped),
+    // and round trips over a second path each way.
+    let mut backs = [
+        ready(spec, raw, default_hwm.hwm)?,
+        ready(spec, hermes, default_hwm.hwm)?,
+    ];
     let mut one_way: [Vec<Vec<u64>>; 2] = Default::default();
     let mut round_trip: [Vec<Vec<u64>>; 2] = Default::default();
     for round in 0..rounds {
-        for (index, side) in order(round, &[(0, raw), (1, hermes)]) {
-            let mut path = open(spec, side, default_hwm.hwm)?;
-            path.warm_up()?;
-            one_way[index].push(measure::paced(path, options.rate, options.latency_time)?.samples);
+        for index in order(round, &[0, 1]) {
+            one_way[index].push(
+                measure::paced(&mut paths[index], options.rate, options.latency_time)?.samples,
+            );
         }
-        for (index, side) in order(round, &[(0, raw), (1, hermes)]) {
-            let mut forward = open(spec, side, default_hwm.hwm)?;
-            let mut back = open(spec, side, default_hwm.hwm)?;
-            forward.warm_up()?;
-            back.warm_up()?;
-            round_trip[index].push(measure::round_trips(forward, back, options.latency_time)?);
+        for index in order(round, &[0, 1]) {
+            round_trip[index].push(measure::round_trips(
+                &mut paths[index],
+                &mut backs[index],
+                options.latency_time,
+            )?);
         }
     }
-    let load = if options.load.is_empty() || !spec.scenario.carries_load() {
-        Vec::new()
-    } else {
-        let slower = throughput.raw.msg_per_s.min(throughput.hermes.msg_per_s);
-        measure_load(spec, options, slower)?
-    };
+    drop((paths, backs));
     Ok(Row {
         scenario: spec.scenario,
         transport: spec.transport,
@@ -309,51 +330,45 @@ fn latency(rounds: [Vec<Vec<u64>>; 2], rate: u64) -> Latency {
     }
 }
 
-/// One-way latency at each of `options.load` percent of `max_rate` (msg/s), raw and Hermes at
-/// the same rate, unlimited high-water marks (so that a queue shows as latency, not as drops).
+/// One-way latency at each of `options.load` percent of `max_rate` (msg/s) on the raw and the
+/// Hermes path, at the same rate; the paths have unlimited high-water marks, so that a queue
+/// shows as latency, not as drops.
 fn measure_load(
-    spec: &RowSpec,
+    paths: [&mut Path; 2],
     options: &Options,
     max_rate: f64,
 ) -> Result<Vec<LoadPoint>, String> {
-    let sides = [
-        (
-            0,
-            Side::Raw {
-                padding: 0,
-                curve: false,
-            },
-        ),
-        (1, Side::Hermes { curve: false }),
-    ];
     let mut points = Vec::new();
     for (level, &percent) in options.load.iter().enumerate() {
         let rate = ((max_rate * f64::from(percent) / 100.0) as u64).max(1);
         let mut runs: [Paced; 2] = Default::default();
-        for (index, side) in order(level, &sides) {
-            let mut path = open(spec, side, 0)?;
-            path.warm_up()?;
-            runs[index] = measure::paced(path, rate, options.load_time)?;
+        for index in order(level, &[0, 1]) {
+            runs[index] = measure::paced(paths[index], rate, options.load_time)?;
         }
         let [raw, hermes] = runs;
-        let raw_sent_per_s = raw.sent_per_s;
-        let hermes_sent_per_s = hermes.sent_per_s;
         let (raw, hermes) = (
-            percentiles(&mut { raw.samples }),
-            percentiles(&mut { hermes.samples }),
+            (percentiles(&mut { raw.samples }), raw.sent_per_s),
+            (percentiles(&mut { hermes.samples }), hermes.sent_per_s),
         );
         points.push(LoadPoint {
             percent,
             rate,
-            raw_sent_per_s,
-            hermes_sent_per_s,
-            ratio_p50: ratio(hermes.p50_us, raw.p50_us),
-            ratio_p99: ratio(hermes.p99_us, raw.p99_us),
-            raw,
-            hermes,
+            raw_sent_per_s: raw.1,
+            hermes_sent_per_s: hermes.1,
+            ratio_p50: ratio(hermes.0.p50_us, raw.0.p50_us),
+            ratio_p99: ratio(hermes.0.p99_us, raw.0.p99_us),
+            raw: raw.0,
+            hermes: hermes.0,
         });
     }
     Ok(points)
+}
+
+/// The path `spec` describes on `side`, built and warmed up (subscriptions through).
+fn ready(spec: &RowSpec, side: Side, hwm: i32) -> Result<Path, String> {
+    let mut path = open(spec, side, hwm)?;
+    path.warm_up()?;
+    Ok(path)
 }
 
 /// The CURVE figures of `spec` (`--curve`): raw and Hermes, each with and without CURVE, in
@@ -377,14 +392,22 @@ fn measure_curve_row(spec: &RowSpec, options: &Options) -> Result<CurveRow, Stri
         (2, Side::Hermes { curve: false }),
         (3, Side::Hermes { curve: true }),
     ];
+    let mut paths = Vec::new();
+    for (_, side) in sides {
+        paths.push(ready(spec, side, 0)?);
+    }
     let mut floods: [Vec<Flood>; 4] = Default::default();
     for round in 0..options.rounds {
-        for (index, side) in order(round, &sides) {
-            let mut path = open(spec, side, 0)?;
-            path.warm_up()?;
-            floods[index].push(measure::flood(path, options.run_time, spec.payload, false)?);
+        for (index, _) in order(round, &sides) {
+            floods[index].push(measure::flood(
+                &mut paths[index],
+                options.run_time,
+                spec.payload,
+                false,
+            )?);
         }
     }
+    drop(paths);
     let [raw, raw_curve, hermes, hermes_curve] = floods.map(|floods| rate(&floods, spec.payload));
     let throughput = CurveThroughput {
         ratio: ratio(hermes_curve.msg_per_s, raw_curve.msg_per_s),
@@ -395,15 +418,19 @@ fn measure_curve_row(spec: &RowSpec, options: &Options) -> Result<CurveRow, Stri
         hermes,
         hermes_curve,
     };
+    let mut paths = Vec::new();
+    for (_, side) in sides {
+        paths.push(ready(spec, side, 1000)?);
+    }
     let mut one_way: [Vec<u64>; 4] = Default::default();
     for round in 0..options.rounds {
-        for (index, side) in order(round, &sides) {
-            let mut path = open(spec, side, 1000)?;
-            path.warm_up()?;
-            one_way[index]
-                .extend(measure::paced(path, options.rate, options.latency_time)?.samples);
+        for (index, _) in order(round, &sides) {
+            one_way[index].extend(
+                measure::paced(&mut paths[index], options.rate, options.latency_time)?.samples,
+            );
         }
     }
+    drop(paths);
     let [raw, raw_curve, hermes, hermes_curve] =
         one_way.map(|mut samples| percentiles(&mut samples));
     let latency = CurveLatency {

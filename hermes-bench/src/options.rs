@@ -180,8 +180,9 @@ pub struct Args {
         value_parser = parse_size
     )]
     pub payloads: Vec<usize>,
-    /// Seconds each throughput run lasts (default 0.2); the delivery, latency and round-trip
-    /// runs last half as long, and each latency-under-load run twice as long.
+    /// Seconds the source of each throughput, delivery, latency and round-trip run sends
+    /// (default 0.1; a throughput run lasts until its backlog has arrived); each
+    /// latency-under-load run lasts four times as long.
     #[arg(long, value_name = "S")]
     pub duration: Option<f64>,
     /// Rounds per figure (default 9): each round runs raw and Hermes once, back to back, in an
@@ -369,7 +370,7 @@ impl Args {
         let (default_run, default_runs, idle_time, default_stall, default_record) = if self.smoke {
             (0.02, 1, 0.3, 1.0, 0.3)
         } else {
-            (0.2, 9, 2.0, 10.0, 3.0)
+            (0.1, 9, 2.0, 10.0, 3.0)
         };
         let run_time = self.duration.unwrap_or(default_run);
         if !(run_time.is_finite() && (0.001..=600.0).contains(&run_time)) {
@@ -464,7 +465,7 @@ impl Args {
             idle: scenarios.contains(&Scenario::Idle),
             stall: scenarios.contains(&Scenario::Stall),
             run_time: Duration::from_secs_f64(run_time),
-            latency_time: Duration::from_secs_f64(run_time / 2.0),
+            latency_time: Duration::from_secs_f64(run_time),
             rounds,
             rate: self.rate,
             load: if self.no_load {
@@ -477,7 +478,7 @@ impl Args {
                 load.dedup();
                 load
             },
-            load_time: Duration::from_secs_f64(run_time * 2.0),
+            load_time: Duration::from_secs_f64(run_time * 4.0),
             idle_time: Duration::from_secs_f64(idle_time),
             stall_time: Duration::from_secs_f64(stall),
             record: scenarios.contains(&Scenario::Record),
