@@ -39,7 +39,7 @@ ZAP, per-sender topic checks) against raw libzmq with CURVE and against unsecure
 Exit codes: 0 done, 1 a figure failed to measure, 2 usage or I/O error.
 
 Examples (from the workspace, `cargo run --release -p hermes-bench --` in place of `hermes-bench`):
-  hermes-bench                                   # every scenario, about 5 minutes
+  hermes-bench                                   # every scenario, about 6 minutes
   hermes-bench --scenario proxy --transport tcp --payload 64 1KiB
   hermes-bench --scenario stall --stall 10       # memory while a subscriber stalls
   hermes-bench --scenario record --record 5      # the MCAP recorder at 200,000 env/s and up

@@ -100,7 +100,7 @@ impl Scenario {
 
     /// Payload sizes measured when `--payload` is not given: every size for the paths
     /// themselves, fewer for the variations on the proxy path (what capture or a codec costs
-    /// shows at 64 B), so that a default run stays near 5 minutes.
+    /// shows at 64 B), so that a default run stays near 6 minutes.
     pub fn default_payloads(self) -> &'static [usize] {
         match self {
             Scenario::Direct | Scenario::Proxy => &[64, 1024, 65_536],
