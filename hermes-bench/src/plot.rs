@@ -311,3 +311,17 @@ fn draw_by_size(report: &Report, file: &Path) -> Result<(), String> {
     root.present().map_err(|e| fail(&e))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_load_plot_goes_beside_the_size_plot() {
+        assert_eq!(
+            load_file(Path::new("docs/images/benchmarks.svg")),
+            Path::new("docs/images/benchmarks-load.svg")
+        );
+        assert_eq!(load_file(Path::new("bench")), Path::new("bench-load.svg"));
+    }
+}

@@ -206,6 +206,14 @@ fn bad_arguments_exit_2_with_a_message() {
     let output = run(&["--duration=-1"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("`--duration`"));
+
+    let output = run(&["--load", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--load"));
+
+    let output = run(&["--load", "50", "--no-load"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--no-load"));
 }
 
 #[test]
