@@ -706,14 +706,14 @@ impl Report {
             out.push_str(
                 "| scenario | transport | payload | codec | raw p50 | p99 | p99.9 | hermes p50 | p99 \
                  | p99.9 | ratio p50 | min–max | ratio p99 | RTT raw p50 | p99 | RTT hermes p50 | p99 \
-                 | ratio p50 |\n",
+                 | ratio p50 | min–max |\n",
             );
-            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
             for row in &self.rows {
                 let (l, r) = (&row.latency, &row.round_trip);
                 let _ = writeln!(
                     out,
-                    "{} {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.2}** | {} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} |",
+                    "{} {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.2}** | {} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {} |",
                     row.label(),
                     l.raw.p50_us,
                     l.raw.p99_us,
@@ -729,6 +729,7 @@ impl Report {
                     r.hermes.p50_us,
                     r.hermes.p99_us,
                     r.ratio_p50,
+                    r.ratio_p50_spread.range(),
                 );
             }
         }
