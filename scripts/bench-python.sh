@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Measures the Python original, hermes-zmq 1.3.0, for the comparison table in
-# docs/benchmarks.md: PostOffice proxy, publisher and receiver in three processes over tcp.
+# docs/benchmarks.md: PostOffice proxy, publisher and receiver over tcp, in three processes, with
+# the proxy apart and the two nodes in one process, and all in one process (`--layout`).
 # Not part of CI (it installs from PyPI and its figures vary with Python's scheduling).
 #
 #   scripts/bench-python.sh [--payload BYTES ...] [--messages N] [--rate MSG_PER_S] [--seconds S]
+#                           [--layout processes|shared|threads ...]
 #
 # The virtual environment goes to $HERMES_BENCH_VENV (default: target/bench-python-venv) and is
 # reused by later runs.

@@ -1,9 +1,19 @@
 """Throughput and latency of the Python original, hermes-zmq 1.3.0, for docs/benchmarks.md.
 
     python bench_python.py [--payload BYTES ...] [--messages N] [--rate MSG_PER_S] [--seconds S]
+                           [--layout processes|shared|threads ...]
 
-A PostOffice (proxy), a publishing node and a receiving node, each in a process of its own as a
-hermes-zmq cluster runs, over tcp loopback. Prints one JSON object per payload size.
+A PostOffice (proxy), a publishing node and a receiving node over tcp loopback, in three
+layouts (`--layout`, default all three):
+
+- `processes`: each in a process of its own, as a hermes-zmq cluster runs;
+- `shared`: the PostOffice in a process of its own, publisher and receiver threads in one;
+- `threads`: all three in one process.
+
+hermes-zmq's Publisher and Receiver threads busy-poll, so in `processes` three busy processes
+share the machine's cores and, on two cores, starve each other; in one process the GIL lets
+only one of them run Python at a time, and `zmq.proxy` runs without it. Which layout is fastest
+depends on the machine, so each is measured. Prints one JSON object per layout and payload size.
 
 - Throughput: the publisher hands N envelopes to `Publisher.publish` as fast as it can; the
   receiver counts what its `Receiver.recv()` returns, first to last.
@@ -19,9 +29,12 @@ import argparse
 import json
 import multiprocessing as mp
 import socket
+import threading
 import time
 
 from hermes import Envelope, PostOffice, Publisher, Receiver
+
+LAYOUTS = ("processes", "shared", "threads")
 
 
 def free_port():
@@ -90,28 +103,39 @@ def receiver_main(backend, count, go, results):
         last = now
         received += 1
         latencies.append(now - float(envelope.ts))
+    # In a shared process its busy-polling thread would otherwise slow the next measurement.
+    receiver.stop(timeout=2)
     results.put({"received": received, "first": first, "last": last, "latencies": latencies})
 
 
-def measure(payload, count, rate):
+def measure(layout, payload, count, rate):
+    """Runs one flood (`rate` 0) or paced run in `layout`; returns the receiver's result."""
     frontend = "tcp://127.0.0.1:%d" % free_port()
     backend = "tcp://127.0.0.1:%d" % free_port()
     stop, ready, go, done = mp.Event(), mp.Event(), mp.Event(), mp.Event()
     results = mp.Queue()
-    procs = [mp.Process(target=proxy_main, args=(frontend, backend, stop), daemon=True)]
-    procs[0].start()
+    # The proxy's process, unless everything shares one.
+    if layout == "threads":
+        proxy = threading.Thread(target=proxy_main, args=(frontend, backend, stop), daemon=True)
+    else:
+        proxy = mp.Process(target=proxy_main, args=(frontend, backend, stop), daemon=True)
+    proxy.start()
     time.sleep(0.3)
-    procs.append(mp.Process(target=receiver_main, args=(backend, count, go, results), daemon=True))
-    procs[-1].start()
-    procs.append(mp.Process(
-        target=publisher_main, args=(frontend, payload, count, rate, ready, go, done), daemon=True))
-    procs[-1].start()
+    # The nodes: a process each, or threads of this process.
+    node = mp.Process if layout == "processes" else threading.Thread
+    nodes = [
+        node(target=receiver_main, args=(backend, count, go, results), daemon=True),
+        node(target=publisher_main,
+             args=(frontend, payload, count, rate, ready, go, done), daemon=True),
+    ]
+    for each in nodes:
+        each.start()
     result = results.get(timeout=300)
     stop.set()
-    for proc in procs:
-        proc.join(timeout=3)
-        if proc.is_alive():
-            proc.terminate()
+    for each in nodes + [proxy]:
+        each.join(timeout=3)
+        if isinstance(each, mp.Process) and each.is_alive():
+            each.terminate()
     return result
 
 
@@ -128,25 +152,33 @@ def main():
     parser.add_argument("--messages", type=int, default=50000)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--layout", nargs="+", choices=LAYOUTS, default=list(LAYOUTS))
     args = parser.parse_args()
     for payload in args.payload:
-        flood = measure(payload, args.messages, 0)
-        elapsed = (flood["last"] or 0) - (flood["first"] or 0)
-        rate = flood["received"] / elapsed if elapsed > 0 else 0.0
-        paced = measure(payload, max(10, int(args.rate * args.seconds)), args.rate)
-        lat = sorted(paced["latencies"])
-        print(json.dumps({
-            "payload_bytes": payload,
-            "messages": args.messages,
-            "received": flood["received"],
-            "msg_per_s": round(rate),
-            "mb_per_s": round(rate * payload / 1e6, 2),
-            "latency_rate": args.rate,
-            "latency_samples": len(lat),
-            "p50_us": round(percentile(lat, 0.5) * 1e6, 1),
-            "p99_us": round(percentile(lat, 0.99) * 1e6, 1),
-            "p999_us": round(percentile(lat, 0.999) * 1e6, 1),
-        }), flush=True)
+        for layout in args.layout:
+            report(args, layout, payload)
+
+
+def report(args, layout, payload):
+    """Measures `layout` at `payload` bytes and prints the figures as one JSON line."""
+    flood = measure(layout, payload, args.messages, 0)
+    elapsed = (flood["last"] or 0) - (flood["first"] or 0)
+    rate = flood["received"] / elapsed if elapsed > 0 else 0.0
+    paced = measure(layout, payload, max(10, int(args.rate * args.seconds)), args.rate)
+    lat = sorted(paced["latencies"])
+    print(json.dumps({
+        "layout": layout,
+        "payload_bytes": payload,
+        "messages": args.messages,
+        "received": flood["received"],
+        "msg_per_s": round(rate),
+        "mb_per_s": round(rate * payload / 1e6, 2),
+        "latency_rate": args.rate,
+        "latency_samples": len(lat),
+        "p50_us": round(percentile(lat, 0.5) * 1e6, 1),
+        "p99_us": round(percentile(lat, 0.99) * 1e6, 1),
+        "p999_us": round(percentile(lat, 0.999) * 1e6, 1),
+    }), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! cargo run --release -p hermes-bench -- [--scenario NAME...] [--transport tcp|ipc|inproc]
-//!     [--payload BYTES...] [--duration S] [--runs N] [--rate MSG/S] [--stall S] [--record S]
-//!     [--curve] [--smoke]
+//!     [--payload BYTES...] [--duration S] [--runs N] [--rate MSG/S] [--load PERCENT...]
+//!     [--no-load] [--stall S] [--record S] [--curve] [--smoke]
 //!     [--json] [--plot FILE] [--plot-from REPORT]
 //! ```
 
@@ -17,10 +17,14 @@ use clap::Parser;
 #[command(name = "hermes-bench", version)]
 #[command(after_help = "\
 Every Hermes message path is measured against raw libzmq doing the same job (same transport, \
-payload and proxy topology), alternating runs and reporting medians: throughput, drops at the \
-default high-water mark, one-way latency at a fixed rate, round trip, CPU per million \
-messages, peak RSS, idle CPU, and RSS while a subscriber stalls. Every row ends with the ratio \
-Hermes/raw; the targets follow in one table, each with its measured value and whether it is met.
+payload and proxy topology) in rounds (`--runs`, default 9): each round runs raw and Hermes \
+back to back, the order rotating, and each ratio is the median of the rounds' ratios, printed \
+with its min–max over the rounds. Throughput, drops at the default high-water mark, one-way \
+latency at a fixed rate, round trip, CPU per million messages, peak RSS, idle CPU, and RSS \
+while a subscriber stalls. The direct and proxy rows add one-way latency under load: raw and \
+Hermes at 10, 50 and 90 % (`--load`) of the slower side's throughput. The targets of issue 20 \
+(and the recorder's and the stall check's) follow in one table, each with its measured value \
+and whether it is met; the Zenoh comparison is listed as not measured.
 
 The `record` scenario runs `hermes record`'s receive → record loop (a raw receiver and the MCAP \
 recorder) on a publisher paced at 200,000 envelopes/s of 64 B over tcp, then faster until it \
@@ -35,13 +39,15 @@ ZAP, per-sender topic checks) against raw libzmq with CURVE and against unsecure
 Exit codes: 0 done, 1 a figure failed to measure, 2 usage or I/O error.
 
 Examples (from the workspace, `cargo run --release -p hermes-bench --` in place of `hermes-bench`):
-  hermes-bench                                   # every scenario, about 3 minutes
+  hermes-bench                                   # every scenario, about 6 minutes
   hermes-bench --scenario proxy --transport tcp --payload 64 1KiB
   hermes-bench --scenario stall --stall 10       # memory while a subscriber stalls
   hermes-bench --scenario record --record 5      # the MCAP recorder at 200,000 env/s and up
   hermes-bench --scenario direct,proxy --transport tcp,ipc --payload 64,1KiB --curve
   hermes-bench --json > report.json              # the same figures, machine-readable
-  hermes-bench --plot-from report.json --plot bench.svg
+  hermes-bench --plot-from report.json --plot bench.svg   # and bench-load.svg
+  hermes-bench --scenario proxy --payload 64 --load 10,30,50,70,90
+  hermes-bench --scenario direct,proxy --no-load
   hermes-bench --smoke                           # about 10 s, as CI runs it")]
 struct Cli {
     #[command(flatten)]

@@ -75,6 +75,12 @@ impl Scenario {
         matches!(self, Scenario::Direct | Scenario::Proxy)
     }
 
+    /// Whether the latency-under-load figure is measured on the scenario: the direct and proxy
+    /// paths, the ones a latency-sensitive user runs (the rest vary what the proxy does).
+    pub const fn carries_load(self) -> bool {
+        matches!(self, Scenario::Direct | Scenario::Proxy)
+    }
+
     /// The codec the Hermes side uses.
     pub const fn codec(self) -> Codec {
         match self {
@@ -94,7 +100,7 @@ impl Scenario {
 
     /// Payload sizes measured when `--payload` is not given: every size for the paths
     /// themselves, fewer for the variations on the proxy path (what capture or a codec costs
-    /// shows at 64 B), so that a default run stays near 3 minutes.
+    /// shows at 64 B), so that a default run stays near 6 minutes.
     pub fn default_payloads(self) -> &'static [usize] {
         match self {
             Scenario::Direct | Scenario::Proxy => &[64, 1024, 65_536],
@@ -174,15 +180,33 @@ pub struct Args {
         value_parser = parse_size
     )]
     pub payloads: Vec<usize>,
-    /// Seconds each measured run lasts (each figure takes `--runs` runs of raw and of Hermes).
+    /// Seconds the source of each throughput, delivery, latency and round-trip run sends
+    /// (default 0.1; a throughput run lasts until its backlog has arrived); each
+    /// latency-under-load run lasts four times as long.
     #[arg(long, value_name = "S")]
     pub duration: Option<f64>,
-    /// Alternating raw/Hermes runs per figure; the median is reported.
+    /// Rounds per figure (default 9): each round runs raw and Hermes once, back to back, in an
+    /// order that rotates from round to round; each ratio is the median of the rounds' ratios.
     #[arg(long, value_name = "N")]
     pub runs: Option<usize>,
     /// Messages per second for the one-way latency figure.
     #[arg(long, value_name = "MSG/S", default_value_t = DEFAULT_RATE)]
     pub rate: u64,
+    /// Loads of the latency-under-load figure, in percent of the path's maximum rate (the
+    /// slower side's throughput); default 10, 50 and 90. Measured on the `direct` and `proxy`
+    /// rows.
+    #[arg(
+        long = "load",
+        value_name = "PERCENT",
+        num_args = 1..,
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(u32).range(1..=100),
+        conflicts_with = "no_load"
+    )]
+    pub load: Vec<u32>,
+    /// Skip the latency-under-load figure.
+    #[arg(long)]
+    pub no_load: bool,
     /// Seconds the subscriber of the `stall` scenario stays stalled.
     #[arg(long, value_name = "S")]
     pub stall: Option<f64>,
@@ -202,7 +226,8 @@ pub struct Args {
     /// Print the report as JSON instead of tables.
     #[arg(long)]
     pub json: bool,
-    /// Also draw throughput and latency by payload size as an SVG file.
+    /// Also draw throughput and latency by payload size as an SVG file, and latency under load
+    /// beside it (`-load` added to the file's stem).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// Draw the plot from a saved `--json` report instead of measuring.
@@ -219,6 +244,10 @@ pub struct Args {
 /// Messages per second of the one-way latency figure unless `--rate` says otherwise.
 pub const DEFAULT_RATE: u64 = 10_000;
 
+/// Loads of the latency-under-load figure unless `--load` says otherwise, in percent of the
+/// path's maximum rate.
+pub const DEFAULT_LOAD: [u32; 3] = [10, 50, 90];
+
 impl Default for Args {
     /// The arguments of a plain `hermes-bench`.
     fn default() -> Self {
@@ -229,6 +258,8 @@ impl Default for Args {
             duration: None,
             runs: None,
             rate: DEFAULT_RATE,
+            load: Vec::new(),
+            no_load: false,
             stall: None,
             record: None,
             curve: false,
@@ -296,12 +327,19 @@ pub struct Options {
     pub idle: bool,
     /// Whether to run the stalled-subscriber RSS check.
     pub stall: bool,
-    /// How long each measured run lasts.
+    /// How long each throughput run lasts.
     pub run_time: Duration,
-    /// Alternating runs per figure.
-    pub runs: usize,
+    /// How long each delivery, one-way latency and round-trip run lasts.
+    pub latency_time: Duration,
+    /// Rounds per figure, each running every side once.
+    pub rounds: usize,
     /// Messages per second for one-way latency.
     pub rate: u64,
+    /// Loads of the latency-under-load figure, percent of the path's maximum rate; empty to
+    /// skip it.
+    pub load: Vec<u32>,
+    /// How long each latency-under-load run lasts.
+    pub load_time: Duration,
     /// How long the idle node is watched.
     pub idle_time: Duration,
     /// How long the stalled subscriber stays stalled.
@@ -332,7 +370,7 @@ impl Args {
         let (default_run, default_runs, idle_time, default_stall, default_record) = if self.smoke {
             (0.02, 1, 0.3, 1.0, 0.3)
         } else {
-            (0.1, 5, 2.0, 10.0, 3.0)
+            (0.1, 9, 2.0, 10.0, 3.0)
         };
         let run_time = self.duration.unwrap_or(default_run);
         if !(run_time.is_finite() && (0.001..=600.0).contains(&run_time)) {
@@ -340,10 +378,10 @@ impl Args {
                 "`--duration` expected seconds between 0.001 and 600, found {run_time}"
             ));
         }
-        let runs = self.runs.unwrap_or(default_runs);
-        if !(1..=1000).contains(&runs) {
+        let rounds = self.runs.unwrap_or(default_runs);
+        if !(1..=1000).contains(&rounds) {
             return Err(format!(
-                "`--runs` expected a number from 1 to 1000, found {runs}"
+                "`--runs` expected a number from 1 to 1000, found {rounds}"
             ));
         }
         if !(1..=10_000_000).contains(&self.rate) {
@@ -427,8 +465,20 @@ impl Args {
             idle: scenarios.contains(&Scenario::Idle),
             stall: scenarios.contains(&Scenario::Stall),
             run_time: Duration::from_secs_f64(run_time),
-            runs,
+            latency_time: Duration::from_secs_f64(run_time),
+            rounds,
             rate: self.rate,
+            load: if self.no_load {
+                Vec::new()
+            } else if self.load.is_empty() {
+                DEFAULT_LOAD.to_vec()
+            } else {
+                let mut load = self.load.clone();
+                load.sort_unstable();
+                load.dedup();
+                load
+            },
+            load_time: Duration::from_secs_f64(run_time * 4.0),
             idle_time: Duration::from_secs_f64(idle_time),
             stall_time: Duration::from_secs_f64(stall),
             record: scenarios.contains(&Scenario::Record),
@@ -458,7 +508,8 @@ mod tests {
         assert_eq!(options.rows.len(), 3 + 9 + 2 + 3);
         assert!(options.idle && options.stall && options.record);
         assert!(options.curve_rows.is_empty());
-        assert_eq!(options.runs, 5);
+        assert_eq!(options.rounds, 9);
+        assert_eq!(options.load, DEFAULT_LOAD);
     }
 
     #[test]

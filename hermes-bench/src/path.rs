@@ -52,6 +52,11 @@ pub(crate) struct Path {
     pub source: Box<dyn Source>,
     pub sink: Box<dyn Sink>,
     /// Proxies, relays, taps and contexts, stopped in this order after source and sink.
+    #[allow(
+        dead_code,
+        reason = "never read: held so that they live as long as the path, and dropped after \
+                  source and sink by field order"
+    )]
     pub parts: Vec<Box<dyn Any + Send>>,
 }
 

@@ -1,15 +1,16 @@
-//! The plot for `docs/benchmarks.md`: throughput and one-way latency by payload size, raw
-//! libzmq and Hermes, as an SVG file.
+//! The plots for `docs/benchmarks.md`, as SVG files: throughput and one-way latency by payload
+//! size, raw libzmq and Hermes; and one-way latency under load, by share of each path's
+//! maximum rate.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
 use crate::options::{Scenario, Transport};
-use crate::report::{Report, Row};
+use crate::report::{LoadPoint, Report, Row};
 
-/// A series: its legend, its style and the figure it plots from a row.
-type Line<S> = (&'static str, S, fn(&Row) -> f64);
+/// A series: its legend, its style and the figure it plots from a row (or a load point).
+type Line<S, T = Row> = (&'static str, S, fn(&T) -> f64);
 
 /// Rows of one scenario and transport, by payload: the proxy over tcp when measured, otherwise
 /// the first scenario with the most payload sizes.
@@ -35,12 +36,147 @@ fn series(report: &Report) -> Vec<&Row> {
         .unwrap_or_default()
 }
 
-/// Draws throughput (msg/s) and p50/p99 one-way latency against payload size.
+/// Draws throughput (msg/s) and p50/p99 one-way latency against payload size to `file` and,
+/// when the report has latency-under-load figures, latency against load to
+/// [`load_file`]`(file)`.
 ///
 /// # Errors
 ///
-/// A message when the report has no rows or the file cannot be written.
+/// A message when the report has no rows or a file cannot be written.
 pub fn draw(report: &Report, file: &Path) -> Result<(), String> {
+    draw_by_size(report, file)?;
+    if report.rows.iter().any(|row| !row.load.is_empty()) {
+        draw_load(report, &load_file(file))?;
+    }
+    Ok(())
+}
+
+/// Where [`draw`] puts the latency-under-load plot: beside `file`, `-load` added to its stem
+/// (`benchmarks.svg` → `benchmarks-load.svg`).
+pub fn load_file(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map_or_else(|| "bench".into(), |stem| stem.to_string_lossy());
+    let extension = file
+        .extension()
+        .map_or_else(|| "svg".into(), |ext| ext.to_string_lossy());
+    file.with_file_name(format!("{stem}-load.{extension}"))
+}
+
+/// One-way latency p50 and p99 against load, raw and Hermes, a panel per row measured under
+/// load (three panels a line, in report order).
+fn draw_load(report: &Report, file: &Path) -> Result<(), String> {
+    let rows: Vec<&Row> = report
+        .rows
+        .iter()
+        .filter(|row| !row.load.is_empty())
+        .collect();
+    let fail = |err: &dyn std::fmt::Display| format!("cannot draw {}: {err}", file.display());
+    let columns = rows.len().clamp(1, 3);
+    let lines = rows.len().div_ceil(columns);
+    let size = (380 * columns as u32, 40 + 300 * lines as u32);
+    let root = SVGBackend::new(file, size).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| fail(&e))?;
+    let root = root
+        .titled(
+            "One-way latency under load: raw and Hermes at the same rate, \
+             % of the slower side's maximum",
+            ("sans-serif", 18),
+        )
+        .map_err(|e| fail(&e))?;
+    let panels = root.split_evenly((lines, columns));
+    for (panel, row) in panels.iter().zip(&rows) {
+        let highest = row
+            .load
+            .iter()
+            .map(|p| p.raw.p99_us.max(p.hermes.p99_us))
+            .fold(1.0, f64::max);
+        let lowest = row
+            .load
+            .iter()
+            .map(|p| p.raw.p50_us.min(p.hermes.p50_us))
+            .fold(f64::MAX, f64::min)
+            .max(0.1);
+        // The rate that 100 % stands for, from the highest load measured.
+        let full_rate = row
+            .load
+            .iter()
+            .max_by_key(|p| p.percent)
+            .map_or(0.0, |p| p.rate as f64 * 100.0 / f64::from(p.percent.max(1)));
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!(
+                    "{} {} {} (100 % = {:.0}k msg/s)",
+                    row.scenario,
+                    row.transport,
+                    payload_name(row.payload_bytes),
+                    full_rate / 1000.0
+                ),
+                ("sans-serif", 14),
+            )
+            .margin(8)
+            .x_label_area_size(32)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0..100.0, (lowest / 1.5..highest * 1.5).log_scale())
+            .map_err(|e| fail(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("% of maximum rate")
+            .y_desc("µs")
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .draw()
+            .map_err(|e| fail(&e))?;
+        let series: [Line<ShapeStyle, LoadPoint>; 4] = [
+            ("raw p50", BLUE.stroke_width(2), |p| p.raw.p50_us),
+            ("hermes p50", RED.stroke_width(2), |p| p.hermes.p50_us),
+            ("raw p99", BLUE.mix(0.5).stroke_width(1), |p| p.raw.p99_us),
+            ("hermes p99", RED.mix(0.5).stroke_width(1), |p| {
+                p.hermes.p99_us
+            }),
+        ];
+        for (name, style, value) in series {
+            let points: Vec<(f64, f64)> = row
+                .load
+                .iter()
+                .map(|p| (f64::from(p.percent), value(p).max(0.1)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), style))
+                .map_err(|e| fail(&e))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            chart
+                .draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 3, style.filled())),
+                )
+                .map_err(|e| fail(&e))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .label_font(("sans-serif", 11))
+            .draw()
+            .map_err(|e| fail(&e))?;
+    }
+    root.present().map_err(|e| fail(&e))?;
+    Ok(())
+}
+
+/// `64 B`, `1 KiB`, `64 KiB`.
+fn payload_name(bytes: usize) -> String {
+    if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// Throughput (msg/s) and p50/p99 one-way latency against payload size.
+fn draw_by_size(report: &Report, file: &Path) -> Result<(), String> {
     let rows = series(report);
     let first = rows
         .first()
@@ -174,4 +310,18 @@ pub fn draw(report: &Report, file: &Path) -> Result<(), String> {
         .map_err(|e| fail(&e))?;
     root.present().map_err(|e| fail(&e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_load_plot_goes_beside_the_size_plot() {
+        assert_eq!(
+            load_file(Path::new("docs/images/benchmarks.svg")),
+            Path::new("docs/images/benchmarks-load.svg")
+        );
+        assert_eq!(load_file(Path::new("bench")), Path::new("bench-load.svg"));
+    }
 }

@@ -32,6 +32,10 @@ pub struct Report {
     pub errors: Vec<String>,
     /// Wall-clock time of the whole run, in seconds.
     pub elapsed_s: f64,
+    /// The 1, 5 and 15-minute load averages when the run ended; absent in reports saved before
+    /// it existed.
+    #[serde(default)]
+    pub load_average_end: [f64; 3],
 }
 
 /// The machine a report was measured on.
@@ -53,12 +57,24 @@ pub struct Machine {
 /// The settings of a run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Settings {
-    /// Seconds per measured run.
+    /// Seconds per throughput run.
     pub run_s: f64,
-    /// Alternating raw/Hermes runs per figure.
-    pub runs: usize,
+    /// Seconds per delivery, one-way latency and round-trip run; absent in reports saved
+    /// before it existed.
+    #[serde(default)]
+    pub latency_run_s: f64,
+    /// Rounds per figure: each runs every side once, in an order rotating from round to round
+    /// (`runs` in reports saved before rounds).
+    #[serde(alias = "runs")]
+    pub rounds: usize,
     /// Messages per second of the one-way latency figure.
     pub latency_rate: u64,
+    /// Loads of the latency-under-load figure, percent of each path's maximum rate.
+    #[serde(default)]
+    pub load_percent: Vec<u32>,
+    /// Seconds per latency-under-load run.
+    #[serde(default)]
+    pub load_run_s: f64,
     /// Whether this was a smoke run (rough figures).
     pub smoke: bool,
 }
@@ -86,6 +102,79 @@ pub struct Row {
     pub latency: Latency,
     /// Round trip: out on one path, echoed back on another.
     pub round_trip: Latency,
+    /// One-way latency at shares of the path's maximum rate (`direct` and `proxy` rows, unless
+    /// `--no-load`); empty otherwise and in reports saved before it existed.
+    #[serde(default)]
+    pub load: Vec<LoadPoint>,
+}
+
+/// How a ratio varied over the rounds of a figure; the ratio reported is their median.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Each round's ratio (Hermes in round i / raw in round i), in round order.
+    pub rounds: Vec<f64>,
+    /// The smallest.
+    pub min: f64,
+    /// The first quartile.
+    pub q1: f64,
+    /// The third quartile.
+    pub q3: f64,
+    /// The largest.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The median of `rounds` and their spread; 0 and an empty spread for none.
+    pub fn of(rounds: Vec<f64>) -> (f64, Spread) {
+        let mut sorted = rounds.clone();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| -> f64 {
+            if sorted.is_empty() {
+                return 0.0;
+            }
+            // Linear interpolation between closest ranks, so that 9 rounds give quartiles at
+            // the 3rd and 7th.
+            let position = q * (sorted.len() - 1) as f64;
+            let (low, high) = (position.floor() as usize, position.ceil() as usize);
+            sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+        };
+        let spread = Spread {
+            min: sorted.first().copied().unwrap_or(0.0),
+            q1: at(0.25),
+            q3: at(0.75),
+            max: sorted.last().copied().unwrap_or(0.0),
+            rounds,
+        };
+        (at(0.5), spread)
+    }
+
+    /// `min–max`, as the tables print it.
+    fn range(&self) -> String {
+        format!("{:.2}–{:.2}", self.min, self.max)
+    }
+}
+
+/// One load of the latency-under-load figure: raw and Hermes sent the same rate, a share of
+/// the slower side's throughput, and each message's one-way latency was measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoadPoint {
+    /// The share of the path's maximum rate, percent.
+    pub percent: u32,
+    /// Messages per second asked of both sources: `percent` of the lower of raw's and Hermes'
+    /// median throughput in the same row.
+    pub rate: u64,
+    /// Messages per second raw's source achieved.
+    pub raw_sent_per_s: f64,
+    /// Messages per second Hermes' source achieved.
+    pub hermes_sent_per_s: f64,
+    /// Raw libzmq.
+    pub raw: Percentiles,
+    /// Hermes.
+    pub hermes: Percentiles,
+    /// Hermes / raw at p50.
+    pub ratio_p50: f64,
+    /// Hermes / raw at p99.
+    pub ratio_p99: f64,
 }
 
 /// Throughput of raw, raw padded to Hermes' wire size, and Hermes.
@@ -98,13 +187,19 @@ pub struct Throughput {
     pub raw_padded: Rate,
     /// Hermes.
     pub hermes: Rate,
-    /// Hermes / raw messages per second (the headline).
+    /// Hermes / raw messages per second (the headline): the median of the rounds' ratios.
     pub ratio: f64,
-    /// Hermes / raw-padded messages per second.
+    /// Hermes / raw-padded messages per second, the median of the rounds' ratios.
     pub ratio_vs_padded: f64,
+    /// `ratio` in each round.
+    #[serde(default)]
+    pub ratio_spread: Spread,
+    /// `ratio_vs_padded` in each round.
+    #[serde(default)]
+    pub ratio_vs_padded_spread: Spread,
 }
 
-/// One side's throughput figures, medians over the runs.
+/// One side's throughput figures, medians over the rounds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Rate {
     /// Messages per second received.
@@ -115,7 +210,7 @@ pub struct Rate {
     pub cpu_s_per_million: f64,
     /// The largest peak RSS of any run, MiB (whole process, queues included).
     pub peak_rss_mib: f64,
-    /// Each run's messages per second, in order.
+    /// Each round's messages per second, in order.
     pub runs_msg_per_s: Vec<f64>,
 }
 
@@ -128,8 +223,11 @@ pub struct Delivery {
     pub raw: Delivered,
     /// Hermes.
     pub hermes: Delivered,
-    /// Hermes / raw delivered messages per second.
+    /// Hermes / raw delivered messages per second, the median of the rounds' ratios.
     pub ratio: f64,
+    /// `ratio` in each round.
+    #[serde(default)]
+    pub ratio_spread: Spread,
 }
 
 /// One side's sent and delivered rates, medians over the runs.
@@ -152,10 +250,13 @@ pub struct Latency {
     pub raw: Percentiles,
     /// Hermes.
     pub hermes: Percentiles,
-    /// Hermes / raw at p50.
+    /// Hermes / raw at p50, over every sample of every round.
     pub ratio_p50: f64,
-    /// Hermes / raw at p99.
+    /// Hermes / raw at p99, over every sample of every round.
     pub ratio_p99: f64,
+    /// Hermes / raw at p50 in each round.
+    #[serde(default)]
+    pub ratio_p50_spread: Spread,
 }
 
 /// Percentiles over every sample of every run.
@@ -388,30 +489,74 @@ pub struct RssTrace {
     pub samples: usize,
 }
 
-/// One of the issue's targets.
+/// One of the issues' targets.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
     /// What is measured.
     pub name: String,
-    /// The measured value (a ratio, or a percentage for idle CPU).
-    pub value: f64,
-    /// `>=` or `<=`.
+    /// The measured value (a ratio, or a percentage for idle CPU); `None` when this run could
+    /// not measure it, and then [`Target::note`] says why.
+    pub value: Option<f64>,
+    /// `>=`, `<=` or `<`.
     pub comparison: String,
     /// The threshold.
     pub threshold: f64,
-    /// Whether the value meets the threshold.
+    /// Whether the value meets the threshold (never for a value not measured).
     pub met: bool,
+    /// The value's smallest and largest over the rounds, for a ratio of per-round figures.
+    #[serde(default)]
+    pub spread: Option<[f64; 2]>,
+    /// Why the value was not measured.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl Target {
     pub(crate) fn at_least(name: String, value: f64, threshold: f64) -> Target {
         Target {
             name,
-            value,
+            value: Some(value),
             comparison: ">=".to_owned(),
             threshold,
             met: value >= threshold,
+            spread: None,
+            note: None,
         }
+    }
+
+    /// Below `threshold`, strictly.
+    pub(crate) fn below(name: String, value: f64, threshold: f64) -> Target {
+        Target {
+            comparison: "<".to_owned(),
+            met: value < threshold,
+            ..Target::at_most(name, value, threshold)
+        }
+    }
+
+    /// A target this run cannot measure, and why: reported as not met.
+    pub(crate) fn not_measured(
+        name: String,
+        comparison: &str,
+        threshold: f64,
+        why: String,
+    ) -> Target {
+        Target {
+            name,
+            value: None,
+            comparison: comparison.to_owned(),
+            threshold,
+            met: false,
+            spread: None,
+            note: Some(why),
+        }
+    }
+
+    /// The same target, with the spread of its value over the rounds.
+    pub(crate) fn over(mut self, spread: &Spread) -> Target {
+        if !spread.rounds.is_empty() {
+            self.spread = Some([spread.min, spread.max]);
+        }
+        self
     }
 
     /// At least `threshold`, and only if `also` holds (a condition the name states).
@@ -424,10 +569,12 @@ impl Target {
     pub(crate) fn at_most(name: String, value: f64, threshold: f64) -> Target {
         Target {
             name,
-            value,
+            value: Some(value),
             comparison: "<=".to_owned(),
             threshold,
             met: value <= threshold,
+            spread: None,
+            note: None,
         }
     }
 }
@@ -453,6 +600,16 @@ fn thousands(value: f64) -> String {
 }
 
 impl Row {
+    /// `proxy tcp 64 B`: how targets name the row.
+    pub fn name(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.scenario,
+            self.transport,
+            payload_label(self.payload_bytes)
+        )
+    }
+
     fn label(&self) -> String {
         format!(
             "| {} | {} | {} | {} |",
@@ -473,7 +630,8 @@ impl Report {
         let _ = writeln!(
             out,
             "hermes-bench: {} CPUs ({}), kernel {}, libzmq {}, load {:.2} {:.2} {:.2}; \
-             {} alternating runs of {} s per figure (medians){}",
+             {} rounds per figure (throughput runs {} s, delivery and latency {} s), \
+             each ratio the median of the rounds' ratios, min–max beside it{}",
             m.cpus,
             m.cpu_model,
             m.kernel,
@@ -481,8 +639,9 @@ impl Report {
             m.load_average[0],
             m.load_average[1],
             m.load_average[2],
-            self.settings.runs,
+            self.settings.rounds,
             self.settings.run_s,
+            self.settings.latency_run_s,
             if self.settings.smoke {
                 "; SMOKE RUN: rough figures"
             } else {
@@ -493,19 +652,20 @@ impl Report {
             out.push_str("\nThroughput, high-water mark unlimited (nothing drops):\n\n");
             out.push_str(
                 "| scenario | transport | payload | codec | raw msg/s | hermes msg/s | ratio \
-                 | raw MB/s | hermes MB/s | CPU s/M msg raw | hermes | peak RSS MiB raw | hermes \
-                 | raw + header msg/s | ratio vs padded |\n",
+                 | min–max | raw MB/s | hermes MB/s | CPU s/M msg raw | hermes | peak RSS MiB raw \
+                 | hermes | raw + header msg/s | ratio vs padded | min–max |\n",
             );
-            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
             for row in &self.rows {
                 let t = &row.throughput;
                 let _ = writeln!(
                     out,
-                    "{} {} | {} | **{:.2}** | {:.1} | {:.1} | {:.2} | {:.2} | {:.0} | {:.0} | {} | {:.2} |",
+                    "{} {} | {} | **{:.2}** | {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.0} | {:.0} | {} | {:.2} | {} |",
                     row.label(),
                     thousands(t.raw.msg_per_s),
                     thousands(t.hermes.msg_per_s),
                     t.ratio,
+                    t.ratio_spread.range(),
                     t.raw.mb_per_s,
                     t.hermes.mb_per_s,
                     t.raw.cpu_s_per_million,
@@ -514,25 +674,27 @@ impl Report {
                     t.hermes.peak_rss_mib,
                     thousands(t.raw_padded.msg_per_s),
                     t.ratio_vs_padded,
+                    t.ratio_vs_padded_spread.range(),
                 );
             }
             out.push_str("\nDefault high-water mark (1000), publisher at full rate:\n\n");
             out.push_str(
                 "| scenario | transport | payload | codec | raw delivered msg/s | dropped % \
-                 | hermes delivered msg/s | dropped % | ratio |\n",
+                 | hermes delivered msg/s | dropped % | ratio | min–max |\n",
             );
-            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
             for row in &self.rows {
                 let d = &row.default_hwm;
                 let _ = writeln!(
                     out,
-                    "{} {} | {:.1} | {} | {:.1} | {:.2} |",
+                    "{} {} | {:.1} | {} | {:.1} | {:.2} | {} |",
                     row.label(),
                     thousands(d.raw.delivered_per_s),
                     d.raw.dropped_pct,
                     thousands(d.hermes.delivered_per_s),
                     d.hermes.dropped_pct,
                     d.ratio,
+                    d.ratio_spread.range(),
                 );
             }
             let rate = self.rows.first().map_or(0, |row| row.latency.rate);
@@ -543,14 +705,15 @@ impl Report {
             );
             out.push_str(
                 "| scenario | transport | payload | codec | raw p50 | p99 | p99.9 | hermes p50 | p99 \
-                 | p99.9 | ratio p50 | RTT raw p50 | p99 | RTT hermes p50 | p99 | ratio p50 |\n",
+                 | p99.9 | ratio p50 | min–max | ratio p99 | RTT raw p50 | p99 | RTT hermes p50 | p99 \
+                 | ratio p50 | min–max |\n",
             );
-            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
             for row in &self.rows {
                 let (l, r) = (&row.latency, &row.round_trip);
                 let _ = writeln!(
                     out,
-                    "{} {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.2}** | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} |",
+                    "{} {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.2}** | {} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {} |",
                     row.label(),
                     l.raw.p50_us,
                     l.raw.p99_us,
@@ -559,13 +722,19 @@ impl Report {
                     l.hermes.p99_us,
                     l.hermes.p999_us,
                     l.ratio_p50,
+                    l.ratio_p50_spread.range(),
+                    l.ratio_p99,
                     r.raw.p50_us,
                     r.raw.p99_us,
                     r.hermes.p50_us,
                     r.hermes.p99_us,
                     r.ratio_p50,
+                    r.ratio_p50_spread.range(),
                 );
             }
+        }
+        if self.rows.iter().any(|row| !row.load.is_empty()) {
+            self.render_load(&mut out);
         }
         if !self.curve.is_empty() {
             self.render_curve(&mut out);
@@ -610,13 +779,25 @@ impl Report {
             render_record(record, &mut out);
         }
         if !self.targets.is_empty() {
-            out.push_str("\nTargets (issues 8 and 19):\n\n| target | measured | required | met |\n| --- | ---: | --- | --- |\n");
+            out.push_str(
+                "\nTargets (issue 20; the recorder's from issue 19; memory under a stalled \
+                 subscriber), ratios the median of the rounds:\n\n\
+                 | target | measured | min–max over rounds | required | met |\n\
+                 | --- | ---: | ---: | --- | --- |\n",
+            );
             for t in &self.targets {
+                let measured = match (t.value, &t.note) {
+                    (Some(value), _) => format!("{value:.3}"),
+                    (None, Some(note)) => format!("not measured: {note}"),
+                    (None, None) => "not measured".to_owned(),
+                };
+                let spread = t
+                    .spread
+                    .map_or_else(String::new, |[min, max]| format!("{min:.2}–{max:.2}"));
                 let _ = writeln!(
                     out,
-                    "| {} | {:.3} | {} {} | {} |",
+                    "| {} | {measured} | {spread} | {} {} | {} |",
                     t.name,
-                    t.value,
                     t.comparison,
                     t.threshold,
                     if t.met { "yes" } else { "**no**" }
@@ -626,8 +807,51 @@ impl Report {
         for error in &self.errors {
             let _ = writeln!(out, "\nerror: {error}");
         }
-        let _ = writeln!(out, "\n({:.0} s)", self.elapsed_s);
+        let _ = writeln!(
+            out,
+            "\n({:.0} s; load average at the end {:.2} {:.2} {:.2})",
+            self.elapsed_s,
+            self.load_average_end[0],
+            self.load_average_end[1],
+            self.load_average_end[2]
+        );
         out
+    }
+
+    /// The latency-under-load table: one line per row and load.
+    fn render_load(&self, out: &mut String) {
+        out.push_str(
+            "\nOne-way latency under load, µs: raw and Hermes sent the same rate, a share of the \
+             slower side's throughput above; sent msg/s is what each source achieved:\n\n",
+        );
+        out.push_str(
+            "| scenario | transport | payload | load | msg/s | sent raw | sent hermes | raw p50 \
+             | p99 | hermes p50 | p99 | ratio p50 | ratio p99 |\n",
+        );
+        out.push_str(
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        );
+        for row in &self.rows {
+            for point in &row.load {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} % | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.2}** | {:.2} |",
+                    row.scenario,
+                    row.transport,
+                    payload_label(row.payload_bytes),
+                    point.percent,
+                    thousands(point.rate as f64),
+                    thousands(point.raw_sent_per_s),
+                    thousands(point.hermes_sent_per_s),
+                    point.raw.p50_us,
+                    point.raw.p99_us,
+                    point.hermes.p50_us,
+                    point.hermes.p99_us,
+                    point.ratio_p50,
+                    point.ratio_p99,
+                );
+            }
+        }
     }
 
     /// The `--curve` tables: throughput, then one-way latency, of raw and Hermes each with and
@@ -803,8 +1027,14 @@ mod tests {
                     0.9,
                     0.95,
                 ),
-                Target::at_most("idle node: % of a core".to_owned(), 0.02, 1.0),
+                Target::below("idle node: % of a core".to_owned(), 0.02, 1.0),
                 Target::at_most("stalled subscriber, proxy: RSS growth".to_owned(), 0.5, 1.0),
+                Target::not_measured(
+                    "proxy tcp 64 B, batching on: throughput hermes / Zenoh 1.x".to_owned(),
+                    ">=",
+                    1.0,
+                    "built without a Zenoh peer".to_owned(),
+                ),
             ],
             ..Report::default()
         };
@@ -827,5 +1057,36 @@ mod tests {
         }
         assert!(table[0].ends_with("| **no** |"), "{}", table[0]);
         assert!(table[1].ends_with("| yes |"), "{}", table[1]);
+        assert!(
+            table[3].contains("| not measured: built without a Zenoh peer |")
+                && table[3].ends_with("| **no** |"),
+            "{}",
+            table[3]
+        );
+    }
+
+    #[test]
+    fn a_target_not_measured_is_null_in_json_and_never_met() {
+        let target = Target::not_measured("zenoh".to_owned(), ">=", 1.0, "no peer".to_owned());
+        let json = serde_json::to_value(&target).expect("serialisable");
+        assert!(json["value"].is_null(), "{json}");
+        assert_eq!(json["met"], false);
+        assert_eq!(json["note"], "no peer");
+    }
+
+    #[test]
+    fn spread_reports_median_quartiles_and_range_of_the_rounds() {
+        let (median, spread) = Spread::of(vec![0.9, 0.5, 0.8, 0.7, 0.6]);
+        assert_eq!(median, 0.7);
+        assert_eq!((spread.min, spread.max), (0.5, 0.9));
+        assert!((spread.q1 - 0.6).abs() < 1e-12 && (spread.q3 - 0.8).abs() < 1e-12);
+        assert_eq!(
+            spread.rounds,
+            vec![0.9, 0.5, 0.8, 0.7, 0.6],
+            "round order kept"
+        );
+        assert_eq!(spread.range(), "0.50–0.90");
+        let (median, spread) = Spread::of(Vec::new());
+        assert_eq!((median, spread.min, spread.max), (0.0, 0.0, 0.0));
     }
 }

@@ -49,6 +49,24 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
         }
         assert!(row["throughput"]["hermes"]["cpu_s_per_million"].as_f64() > Some(0.0));
         assert!(row["latency"]["hermes"]["samples"].as_u64() > Some(0));
+        // One round in a smoke run: its ratio is the one reported, and its spread is nil.
+        let spread = &row["throughput"]["ratio_spread"];
+        assert_eq!(spread["rounds"].as_array().map(Vec::len), Some(1), "{row}");
+        assert_eq!(spread["min"], row["throughput"]["ratio"], "{row}");
+        // Latency under load on the direct and proxy rows, at 10, 50 and 90 % of the rate.
+        let load = row["load"].as_array().expect("load points");
+        if row["scenario"] == "direct" || row["scenario"] == "proxy" {
+            let percents: Vec<u64> = load.iter().filter_map(|p| p["percent"].as_u64()).collect();
+            assert_eq!(percents, [10, 50, 90], "{row}");
+            for point in load {
+                assert!(point["rate"].as_u64() > Some(0), "{point}");
+                assert!(point["raw"]["samples"].as_u64() > Some(0), "{point}");
+                assert!(point["hermes"]["samples"].as_u64() > Some(0), "{point}");
+                assert!(point["ratio_p99"].as_f64() > Some(0.0), "{point}");
+            }
+        } else {
+            assert!(load.is_empty(), "{row}");
+        }
     }
     assert!(report["idle"]["cpu_pct"].is_number());
     // Memory under a stalled subscriber is a correctness property, not a speed target: every
@@ -85,10 +103,19 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
         );
     }
     let targets = report["targets"].as_array().expect("targets");
+    // Every target has a value, or none, a reason and `met: false`.
     assert!(
-        targets
-            .iter()
-            .all(|t| t["value"].is_number() && t["met"].is_boolean())
+        targets.iter().all(|t| t["met"].is_boolean()
+            && (t["value"].is_number()
+                || (t["value"].is_null() && t["note"].is_string() && t["met"] == false))),
+        "{targets:?}"
+    );
+    assert!(
+        targets.iter().any(|t| t["name"]
+            .as_str()
+            .is_some_and(|name| name.contains("Zenoh"))
+            && t["value"].is_null()),
+        "the Zenoh target is reported, not measured: {targets:?}"
     );
     assert!(
         targets.iter().any(|t| t["name"]
@@ -96,7 +123,14 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
             .is_some_and(|name| name.starts_with("record tcp 64 B"))),
         "{targets:?}"
     );
-    assert!(targets.len() >= 6 + 1 + 3 + 2, "{targets:?}");
+    // 64 B only: every row against raw + header and its p50, proxy tcp and ipc against raw,
+    // idle, Zenoh, stall and record.
+    let rows = rows.len();
+    assert_eq!(
+        targets.len(),
+        rows + rows + 2 + 1 + 3 + 3 + 2,
+        "{targets:#?}"
+    );
 }
 
 #[test]
@@ -172,6 +206,14 @@ fn bad_arguments_exit_2_with_a_message() {
     let output = run(&["--duration=-1"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("`--duration`"));
+
+    let output = run(&["--load", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--load"));
+
+    let output = run(&["--load", "50", "--no-load"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--no-load"));
 }
 
 #[test]
@@ -253,4 +295,11 @@ fn plot_from_a_saved_report_writes_an_svg() {
     );
     let drawing = std::fs::read_to_string(&svg).expect("svg written");
     assert!(drawing.starts_with("<svg") && drawing.contains("hermes"));
+    // The direct rows were measured under load too, so latency against load is drawn beside.
+    let load = std::fs::read_to_string(dir.path().join("bench-load.svg")).expect("load svg");
+    assert!(
+        load.starts_with("<svg") && load.contains("hermes p99"),
+        "{load}"
+    );
+    assert!(load.contains("direct tcp 1 KiB"), "{load}");
 }
