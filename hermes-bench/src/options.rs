@@ -19,6 +19,8 @@ pub enum Scenario {
     Pipeline,
     /// As `proxy`, with the proxy's capture socket on and a tap reading it.
     Capture,
+    /// As `proxy`, with the publisher batching under load (`Batching::DEFAULT`: 50 µs, 16 KiB).
+    Batched,
     /// As `proxy`, with the `json` codec.
     Json,
     /// As `proxy`, with the `python-json` codec (hermes-zmq 1.3's four frames).
@@ -35,9 +37,10 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in report order.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Direct,
         Scenario::Proxy,
+        Scenario::Batched,
         Scenario::Pipeline,
         Scenario::Capture,
         Scenario::Json,
@@ -52,6 +55,7 @@ impl Scenario {
         match self {
             Scenario::Direct => "direct",
             Scenario::Proxy => "proxy",
+            Scenario::Batched => "batched",
             Scenario::Pipeline => "pipeline",
             Scenario::Capture => "capture",
             Scenario::Json => "json",
@@ -104,7 +108,7 @@ impl Scenario {
     pub fn default_payloads(self) -> &'static [usize] {
         match self {
             Scenario::Direct | Scenario::Proxy => &[64, 1024, 65_536],
-            Scenario::Pipeline => &[64, 1024],
+            Scenario::Pipeline | Scenario::Batched => &[64, 1024],
             _ => &[64],
         }
     }
@@ -503,9 +507,9 @@ mod tests {
     #[test]
     fn defaults_cover_every_scenario() {
         let options = Options::default();
-        // direct 3 payloads; proxy 3 transports × 3 payloads; pipeline 2; capture, json and
-        // python-json 1 each.
-        assert_eq!(options.rows.len(), 3 + 9 + 2 + 3);
+        // direct 3 payloads; proxy 3 transports × 3 payloads; batched and pipeline 2 each;
+        // capture, json and python-json 1 each.
+        assert_eq!(options.rows.len(), 3 + 9 + 2 + 2 + 3);
         assert!(options.idle && options.stall && options.record);
         assert!(options.curve_rows.is_empty());
         assert_eq!(options.rounds, 9);

@@ -528,13 +528,17 @@ mod typed {
         origin: &str,
         hwm: i32,
         curve: Option<Curve>,
+        batching: Option<hermes_runtime::Batching>,
     ) -> Result<Publisher<M>, String> {
-        let builder = Publisher::<M>::builder(context)
+        let mut builder = Publisher::<M>::builder(context)
             .topic(TOPIC)
             .origin(origin)
             .codec(codec)
             .hwm(hwm.unsigned_abs())
             .linger(Duration::ZERO);
+        if let Some(batching) = batching {
+            builder = builder.batching(batching);
+        }
         match curve {
             Some(curve) => builder.curve(curve),
             None => builder,
@@ -616,7 +620,14 @@ mod typed {
         });
         let sink_curve = keys.as_ref().map(|keys| keys.client(&keys.sink));
         let mut source = TypedSource {
-            publisher: publisher::<M>(&context, codec, "source", hwm, source_curve)?,
+            publisher: publisher::<M>(
+                &context,
+                codec,
+                "source",
+                hwm,
+                source_curve,
+                (spec.scenario == Scenario::Batched).then_some(hermes_runtime::Batching::DEFAULT),
+            )?,
             message: M::sized(spec.payload, codec),
         };
         let receiver = match spec.scenario {

@@ -23,6 +23,7 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
     for scenario in [
         "direct",
         "proxy",
+        "batched",
         "pipeline",
         "capture",
         "json",
@@ -124,11 +125,11 @@ fn smoke_json_has_every_scenario_and_its_ratios() {
         "{targets:?}"
     );
     // 64 B only: every row against raw + header and its p50, proxy tcp and ipc against raw,
-    // idle, Zenoh, stall and record.
+    // idle, the batched row against Zenoh and its p50 at 10,000 msg/s, stall and record.
     let rows = rows.len();
     assert_eq!(
         targets.len(),
-        rows + rows + 2 + 1 + 3 + 3 + 2,
+        rows + rows + 2 + 1 + 2 + 3 + 2,
         "{targets:#?}"
     );
 }
