@@ -4,8 +4,9 @@
 ///
 /// Under load, consecutive envelopes of one topic go out as one ZeroMQ message (a *batch*:
 /// still one topic frame, so proxies and subscription filters work unchanged), which saves
-/// libzmq's per-message cost. At low rates nothing changes: an envelope sent when the
-/// publisher has sent nothing for `max_delay_us` goes out at once, alone. A batch goes out as
+/// libzmq's per-message cost. At low rates nothing changes: an envelope goes out at once,
+/// alone, unless it and the two before it each came less than `max_delay_us` after the one
+/// before. A batch goes out as
 /// soon as it holds `max_bytes`, and never waits longer than `max_delay_us` after its first
 /// envelope was sent.
 ///

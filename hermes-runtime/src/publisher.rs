@@ -544,9 +544,9 @@ impl<M: Message> PublisherBuilder<M> {
     /// Batches native envelopes under load (see [`Batching`](crate::Batching)); default: off.
     /// `python-json` envelopes are never batched.
     ///
-    /// An envelope sent after the publisher has been quiet for `max_delay_us` goes out at
-    /// once; ones sent closer together go out as one ZeroMQ message once `max_bytes` are
-    /// waiting, or `max_delay_us` after the first of them, whichever comes first (a thread of
+    /// An envelope goes out at once unless it and the two before it each came less than
+    /// `max_delay_us` after the one before; such envelopes go out as one ZeroMQ message once
+    /// `max_bytes` are waiting, or `max_delay_us` after the first of them, whichever comes first (a thread of
     /// the process keeps that bound when the publisher sends nothing more).
     /// [`flush`](Publisher::flush) sends a batch at once. Receivers unpack batches with
     /// per-envelope sequence numbers, so loss accounting is unchanged; a receiver built

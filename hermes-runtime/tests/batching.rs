@@ -140,18 +140,25 @@ fn a_lone_envelope_goes_out_at_once_and_a_waiting_batch_within_its_delay() {
     assert_eq!(lone.message.n, 1);
     assert!(sent.elapsed() < delay / 2);
 
-    // Sent right after it: these wait in a batch, which goes out once the first has waited
-    // the delay, though the publisher sends nothing more.
-    let batched = Instant::now();
+    // One more right after it still goes at once: a pair is not load.
     publisher.send(&Tick::new(2)).unwrap();
+    let pair = receiver
+        .recv_timeout(delay / 2)
+        .expect("a pair is not held back");
+    assert_eq!(pair.message.n, 2);
+
+    // A third and fourth in a row wait in a batch, which goes out once the first of them has
+    // waited the delay, though the publisher sends nothing more.
+    let batched = Instant::now();
     publisher.send(&Tick::new(3)).unwrap();
+    publisher.send(&Tick::new(4)).unwrap();
     assert!(matches!(
         receiver.recv_timeout(delay / 4),
         Err(Error::Timeout)
     ));
-    let second = receiver.recv_timeout(DEADLINE).unwrap();
     let third = receiver.recv_timeout(DEADLINE).unwrap();
-    assert_eq!((second.message.n, third.message.n), (2, 3));
+    let fourth = receiver.recv_timeout(DEADLINE).unwrap();
+    assert_eq!((third.message.n, fourth.message.n), (3, 4));
     assert!(batched.elapsed() >= delay / 2, "{:?}", batched.elapsed());
     assert_eq!(receiver.stats().lost, 0);
 }

@@ -124,8 +124,8 @@ pub struct BatchSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<Spanned<bool>>,
     /// The longest an envelope waits in a batch, in microseconds (1 to 1,000,000). An
-    /// envelope sent after the publisher was quiet this long goes out at once. 50 when not
-    /// given.
+    /// envelope goes out at once unless it and the two before it each came sooner than this
+    /// after the one before. 50 when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_delay_us: Option<Spanned<u32>>,
     /// A batch goes out once it holds this many bytes (256 to 16 MiB). 16384 when not given.

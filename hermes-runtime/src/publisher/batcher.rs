@@ -33,8 +33,15 @@ struct Batcher {
     fingerprint: u64,
     /// When the socket last sent, ns since the Unix epoch.
     last_transmit_ns: u64,
+    /// Envelopes in a row sent less than the batching delay after the one before.
+    close_in_a_row: u32,
     max_bytes: usize,
 }
+
+/// Envelopes in a row that must come close together before the next starts a batch: a pair
+/// sent together now and then (a paced sender catching up after a late wake-up) is not load,
+/// and holding its second envelope back would only add latency.
+const CLOSE_BEFORE_BATCHING: u32 = 2;
 
 /// What [`Locked::add`] did with an envelope.
 pub(crate) enum Added {
@@ -60,6 +67,7 @@ impl Shared {
                 topic: Vec::new(),
                 fingerprint: 0,
                 last_transmit_ns: 0,
+                close_in_a_row: 0,
                 max_bytes: batching.max_bytes as usize,
             }),
             pending_since_ns: AtomicU64::new(0),
@@ -142,6 +150,11 @@ impl Locked<'_> {
         let starting = batcher.writer.count() == 0;
         if starting {
             if now.saturating_sub(batcher.last_transmit_ns) >= max_delay_ns {
+                batcher.close_in_a_row = 0;
+            } else {
+                batcher.close_in_a_row = batcher.close_in_a_row.saturating_add(1);
+            }
+            if batcher.close_in_a_row < CLOSE_BEFORE_BATCHING {
                 batcher.last_transmit_ns = now;
                 return Ok(Added::Alone);
             }
