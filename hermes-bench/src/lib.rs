@@ -45,6 +45,8 @@ pub mod plot;
 mod record;
 mod report;
 mod stall;
+#[cfg(feature = "zenoh")]
+pub mod zenoh_peer;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
