@@ -106,6 +106,23 @@ pub struct Row {
     /// `--no-load`); empty otherwise and in reports saved before it existed.
     #[serde(default)]
     pub load: Vec<LoadPoint>,
+    /// Zenoh carrying the same payloads in the same invocation (`batched` tcp rows of a build
+    /// with the `zenoh` feature); `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zenoh: Option<ZenohPeer>,
+}
+
+/// Zenoh pub/sub measured beside a row: its throughput and Hermes' over it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZenohPeer {
+    /// The zenoh crate's version.
+    pub version: String,
+    /// Median messages per second over its runs.
+    pub msg_per_s: f64,
+    /// Each run's messages per second.
+    pub runs_msg_per_s: Vec<f64>,
+    /// Hermes' median throughput in the row over Zenoh's.
+    pub ratio: f64,
 }
 
 /// How a ratio varied over the rounds of a figure; the ratio reported is their median.

@@ -40,6 +40,9 @@ const WARM_UP: u64 = 0;
 /// The smallest payload: the first 8 bytes carry a sequence number or a send time.
 pub const MIN_PAYLOAD: usize = 8;
 
+/// The zenoh release this module is built against (the workspace's `zenoh` requirement).
+pub const VERSION: &str = "1.10.2";
+
 /// How long the publisher may take to connect and the route to appear.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -291,12 +291,16 @@ impl<M: Message> Receiver<M> {
             self.unpacking = self.tracker.open_batch(topic, body, M::NAME);
             return Ok(None);
         }
-        // A type that keeps parts of its payload gets the frame itself, not a copy.
-        let frame =
-            (M::SHARES_PAYLOAD && count == 2 && self.codec != Codec::PythonJson).then(|| {
-                let body = std::mem::replace(&mut self.parts[1], zmq::Message::new());
-                bytes::Bytes::from_owner(Frame(body))
-            });
+        // A type that keeps parts of its payload gets the frame itself, not a copy, unless
+        // the frame is small enough that copying costs less than sharing it.
+        let shared = M::SHARES_PAYLOAD
+            && count == 2
+            && self.codec != Codec::PythonJson
+            && self.parts[1].len() >= SHARE_MIN;
+        let frame = shared.then(|| {
+            let body = std::mem::replace(&mut self.parts[1], zmq::Message::new());
+            bytes::Bytes::from_owner(Frame(body))
+        });
         // Only the frames this message has: each look at a frame is two calls into libzmq.
         let mut slices: [&[u8]; 4] = [&[]; 4];
         for (slice, part) in slices.iter_mut().zip(&self.parts).take(count) {
@@ -379,6 +383,11 @@ impl<M> std::fmt::Debug for Receiver<M> {
             .finish_non_exhaustive()
     }
 }
+
+/// The smallest frame a receiver shares with a type that keeps parts of its payload: below
+/// it, the reference-counted owner (an allocation, and the frame not reused) costs more than
+/// copying the few bytes.
+const SHARE_MIN: usize = 512;
 
 /// A received ZeroMQ frame as the owner of a `bytes::Bytes`.
 pub(crate) struct Frame(pub(crate) zmq::Message);

@@ -496,8 +496,8 @@ fn bytes_fields_are_decoded_as_slices_of_the_received_frame_not_copies() {
         }
         let mut publisher = builder.connect(&endpoint).unwrap();
         let chunks = Chunks {
-            first: vec![1u8; 100].into(),
-            second: vec![2u8; 100].into(),
+            first: vec![1u8; 1000].into(),
+            second: vec![2u8; 1000].into(),
         };
         await_subscription(&mut publisher, &mut receiver, "chunks", &chunks);
         for _ in 0..3 {
@@ -507,10 +507,10 @@ fn bytes_fields_are_decoded_as_slices_of_the_received_frame_not_copies() {
         for _ in 0..3 {
             let received = receiver.recv_timeout(DEADLINE).unwrap().message;
             assert!(received == chunks);
-            // Both fields lie in one buffer, 2 bytes apart (the second field's tag and
-            // length): slices of the frame, where copies would be two allocations.
+            // Both fields lie in one buffer, 3 bytes apart (the second field's tag and
+            // two-byte length): slices of the frame, where copies would be two allocations.
             let gap = received.second.as_ptr() as usize - received.first.as_ptr() as usize;
-            assert_eq!(gap, 100 + 2, "batching: {batching:?}");
+            assert_eq!(gap, 1000 + 3, "batching: {batching:?}");
         }
     }
 }
