@@ -229,14 +229,15 @@ impl RawReceiver {
         {
             return Ok(None);
         }
-        if count == 2 && is_batch(&self.parts[1]) {
-            let [topic, body, ..] = &mut self.parts;
-            self.unpacking = self.tracker.open_batch(topic, body, "raw envelopes");
-            return Ok(None);
-        }
+        // Each look at a frame is two calls into libzmq, so each is looked at once.
         let mut slices: [&[u8]; 4] = [&[]; 4];
         for (slice, part) in slices.iter_mut().zip(&self.parts).take(count) {
             *slice = part;
+        }
+        if count == 2 && is_batch(slices[1]) {
+            let [topic, body, ..] = &mut self.parts;
+            self.unpacking = self.tracker.open_batch(topic, body, "raw envelopes");
+            return Ok(None);
         }
         let outcome = self.tracker.accept_raw(&slices, count);
         self.closing_on_disconnect(outcome)

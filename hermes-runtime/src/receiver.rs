@@ -286,32 +286,30 @@ impl<M: Message> Receiver<M> {
         {
             return Ok(None);
         }
-        if count == 2 && self.codec != Codec::PythonJson && is_batch(&self.parts[1]) {
+        // Only the frames this message has: each look at a frame is two calls into libzmq,
+        // so each is looked at once.
+        let mut slices: [&[u8]; 4] = [&[]; 4];
+        for (slice, part) in slices.iter_mut().zip(&self.parts).take(count) {
+            *slice = part;
+        }
+        let native_pair = count == 2 && self.codec != Codec::PythonJson;
+        if native_pair && is_batch(slices[1]) {
             let [topic, body, ..] = &mut self.parts;
             self.unpacking = self.tracker.open_batch(topic, body, M::NAME);
             return Ok(None);
         }
         // A type that keeps parts of its payload gets the frame itself, not a copy, unless
         // the frame is small enough that copying costs less than sharing it.
-        let shared = M::SHARES_PAYLOAD
-            && count == 2
-            && self.codec != Codec::PythonJson
-            && self.parts[1].len() >= SHARE_MIN;
-        let frame = shared.then(|| {
-            let body = std::mem::replace(&mut self.parts[1], zmq::Message::new());
-            bytes::Bytes::from_owner(Frame(body))
-        });
-        // Only the frames this message has: each look at a frame is two calls into libzmq.
-        let mut slices: [&[u8]; 4] = [&[]; 4];
-        for (slice, part) in slices.iter_mut().zip(&self.parts).take(count) {
-            *slice = part;
+        if !(M::SHARES_PAYLOAD && native_pair && slices[1].len() >= SHARE_MIN) {
+            let outcome = self.tracker.accept::<M>(self.codec, &slices, count, None);
+            return self.closing_on_disconnect(outcome);
         }
-        if let Some(frame) = &frame {
-            slices[1] = frame;
-        }
+        let body = std::mem::replace(&mut self.parts[1], zmq::Message::new());
+        let frame = bytes::Bytes::from_owner(Frame(body));
+        let slices: [&[u8]; 4] = [&self.parts[0], &frame, &[], &[]];
         let outcome = self
             .tracker
-            .accept::<M>(self.codec, &slices, count, frame.as_ref());
+            .accept::<M>(self.codec, &slices, count, Some(&frame));
         self.closing_on_disconnect(outcome)
     }
 
