@@ -140,18 +140,7 @@ fn draw_load(report: &Report, file: &Path) -> Result<(), String> {
                 .iter()
                 .map(|p| (f64::from(p.percent), value(p).max(0.1)))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), style))
-                .map_err(|e| fail(&e))?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-            chart
-                .draw_series(
-                    points
-                        .into_iter()
-                        .map(|p| Circle::new(p, 3, style.filled())),
-                )
-                .map_err(|e| fail(&e))?;
+            line_with_dots(&mut chart, name, style, points).map_err(|e| fail(&e))?;
         }
         chart
             .configure_series_labels()
@@ -167,6 +156,34 @@ fn draw_load(report: &Report, file: &Path) -> Result<(), String> {
 }
 
 /// `64 B`, `1 KiB`, `64 KiB`.
+/// Draws `points` as a line in `style` with a dot of `style` at each, labelled `name` in the
+/// legend: the latency series of both plots.
+fn line_with_dots<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    name: &str,
+    style: ShapeStyle,
+    points: Vec<(f64, f64)>,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .draw_series(LineSeries::new(points.clone(), style))
+        .map_err(|e| e.to_string())?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    chart
+        .draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 3, style.filled())),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 fn payload_name(bytes: usize) -> String {
     if bytes >= 1024 && bytes.is_multiple_of(1024) {
         format!("{} KiB", bytes / 1024)
@@ -288,18 +305,7 @@ fn draw_by_size(report: &Report, file: &Path) -> Result<(), String> {
     ];
     for (name, style, value) in lines {
         let points: Vec<(f64, f64)> = rows.iter().map(|r| (xs(r), value(r))).collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), style))
-            .map_err(|e| fail(&e))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, style.filled())),
-            )
-            .map_err(|e| fail(&e))?;
+        line_with_dots(&mut chart, name, style, points).map_err(|e| fail(&e))?;
     }
     chart
         .configure_series_labels()
