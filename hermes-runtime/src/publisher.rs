@@ -143,7 +143,6 @@ impl<M: Message> Publisher<M> {
     /// context is terminating; [`Error::Zmq`] otherwise.
     pub fn send(&mut self, message: &M) -> Result<()> {
         let seq = self.next_seq;
-        self.next_seq += 1;
         let stamp = Stamp {
             codec: self.codec,
             topic: &self.topic,
@@ -153,11 +152,11 @@ impl<M: Message> Publisher<M> {
             timestamp_ns: self.transport.now_ns(),
             python_layout: self.python_layout.unwrap_or(M::PYTHON_LAYOUT),
         };
-        let sent = Self::dispatch(&self.transport, &stamp, message, &mut self.frames);
-        if sent.is_err() {
-            self.next_seq -= 1;
+        let dispatched = Self::dispatch(&self.transport, &stamp, message, &mut self.frames);
+        if dispatched.is_ok() {
+            self.next_seq += 1;
         }
-        self.after_send(sent?)?;
+        self.after_send(dispatched?)?;
         if let Some(sent) = &self.sent_metric {
             sent.inc();
         }
