@@ -19,7 +19,7 @@ pub enum Scenario {
     Pipeline,
     /// As `proxy`, with the proxy's capture socket on and a tap reading it.
     Capture,
-    /// As `proxy`, with the publisher batching under load (`Batching::DEFAULT`: 50 µs, 16 KiB).
+    /// As `proxy`, with the publisher batching under load (`Batching::DEFAULT`: 50 µs, 64 KiB).
     Batched,
     /// As `proxy`, with the `json` codec.
     Json,

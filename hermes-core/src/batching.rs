@@ -17,7 +17,7 @@
 /// use hermes_core::Batching;
 ///
 /// let batching = Batching::DEFAULT;
-/// assert_eq!((batching.max_delay_us, batching.max_bytes), (50, 16 * 1024));
+/// assert_eq!((batching.max_delay_us, batching.max_bytes), (50, 64 * 1024));
 /// assert!(batching.validate().is_ok());
 /// assert!(Batching { max_bytes: 10, ..Batching::DEFAULT }.validate().is_err());
 /// ```
@@ -39,11 +39,13 @@ impl Batching {
     /// The longest `max_delay_us` (1 s).
     pub const MAX_DELAY_US: u32 = 1_000_000;
 
-    /// 50 µs and 16 KiB: a publisher sending 10,000 envelopes a second or fewer sends each at
-    /// once, and one flooding its socket sends a message per 16 KiB.
+    /// 50 µs and 64 KiB: a publisher sending 10,000 envelopes a second or fewer sends each at
+    /// once, and one flooding its socket sends a message per 64 KiB (Zenoh's batch size too).
+    /// A queue at its high-water mark holds that many batches, so memory there grows with
+    /// `max_bytes`.
     pub const DEFAULT: Batching = Batching {
         max_delay_us: 50,
-        max_bytes: 16 * 1024,
+        max_bytes: 64 * 1024,
     };
 
     /// Checks that both bounds are within their limits.

@@ -128,7 +128,7 @@ pub struct BatchSettings {
     /// after the one before. 50 when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_delay_us: Option<Spanned<u32>>,
-    /// A batch goes out once it holds this many bytes (256 to 16 MiB). 16384 when not given.
+    /// A batch goes out once it holds this many bytes (256 to 16 MiB). 65536 when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<Spanned<u32>>,
 }
