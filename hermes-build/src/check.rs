@@ -143,6 +143,7 @@ const CHECKS: &[Check] = &[
     check_pointless_security,
     check_security_pins,
     check_batching,
+    check_resources,
 ];
 
 /// Runs every rule.
@@ -1802,6 +1803,109 @@ fn check_batching(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     .with_help(format!("write a value from {min} to {max}")),
                 );
             }
+        }
+    }
+}
+
+/// `hermes::invalid_value`: `resources:` are quantities Kubernetes accepts, so a typo is found
+/// here rather than when `kubectl apply` refuses the exported Deployment (offline validators
+/// take any string).
+fn check_resources(cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let topology = cx.topology;
+    let sections = std::iter::once((
+        "`defaults`".to_owned(),
+        topology.defaults.resources.as_ref(),
+    ))
+    .chain(
+        topology
+            .proxies
+            .iter()
+            .map(|(name, proxy)| (format!("proxy `{name}`"), proxy.resources.as_ref())),
+    )
+    .chain(
+        topology
+            .nodes
+            .iter()
+            .map(|(name, node)| (format!("node `{name}`"), node.resources.as_ref())),
+    );
+    for (owner, section) in sections {
+        let Some(section) = section else { continue };
+        let keys = [
+            ("cpu", section.cpu.as_ref(), "`100m` or `0.5`"),
+            ("memory", section.memory.as_ref(), "`64Mi` or `1Gi`"),
+        ];
+        for (key, value, examples) in keys {
+            let Some(value) = value else { continue };
+            if !is_kubernetes_quantity(&value.value) {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!(
+                            "`resources.{key}` of {owner} is `{}`, expected a Kubernetes \
+                             quantity such as {examples}",
+                            value.value
+                        ),
+                    )
+                    .with_label(cx.file, value.span, "not a quantity")
+                    .with_help(
+                        "write a number with an optional suffix: `m`, `k`, `M`, `G`, `T`, `P`, \
+                         `E`, or `Ki`, `Mi`, `Gi`, `Ti`, `Pi`, `Ei`",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Whether `text` is a non-negative Kubernetes quantity: digits with an optional fraction,
+/// then an SI suffix (`m`, `k`, `M` … `E`), a binary one (`Ki` … `Ei`), or an exponent (`e3`).
+fn is_kubernetes_quantity(text: &str) -> bool {
+    let text = text.strip_prefix('+').unwrap_or(text);
+    let number_end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(number_end);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.len() + fraction.len() == 0 || !digits(whole) || !digits(fraction) {
+        return false;
+    }
+    match suffix {
+        "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" => true,
+        "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" => true,
+        _ => suffix
+            .strip_prefix(['e', 'E'])
+            .map(|exponent| exponent.strip_prefix(['+', '-']).unwrap_or(exponent))
+            .is_some_and(|exponent| !exponent.is_empty() && digits(exponent)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_kubernetes_quantity;
+
+    #[test]
+    fn kubernetes_quantities_are_numbers_with_a_suffix_or_an_exponent() {
+        for valid in [
+            "100m",
+            "0.5",
+            "2",
+            "1.",
+            ".5",
+            "64Mi",
+            "1Gi",
+            "128974848",
+            "129e6",
+            "1E3",
+            "+1k",
+            "0",
+        ] {
+            assert!(is_kubernetes_quantity(valid), "{valid}");
+        }
+        for invalid in [
+            "", "lots", "-1", ".", "64MB", "1 Gi", "1.2.3", "e3", "1e", "Mi", "100mm", "1e+",
+        ] {
+            assert!(!is_kubernetes_quantity(invalid), "{invalid}");
         }
     }
 }

@@ -217,6 +217,48 @@ fn batching_bounds_out_of_range_are_invalid_values_at_their_lines() {
     assert!(rendered.contains("topology.yaml:7:25"), "{rendered}");
 }
 
+#[test]
+fn resources_that_are_not_kubernetes_quantities_are_invalid_values_at_their_lines() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("messages.yaml"),
+        "package: demo\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n",
+    )
+    .expect("write messages");
+    let topology = dir.path().join("topology.yaml");
+    std::fs::write(
+        &topology,
+        "name: demo\nmessages: [messages.yaml]\ndefaults:\n  resources: { cpu: 100m, memory: 64MB }\nnodes:\n  \
+         feed:\n    resources: { cpu: lots }\n    publishes:\n      - { topic: ticks, message: Tick, bind: \"tcp://127.0.0.1:7000\" }\n  \
+         sink:\n    resources: { cpu: \"0.5\", memory: 1Gi }\n    subscribes:\n      - { topic: ticks, message: Tick, connect: \"tcp://127.0.0.1:7000\" }\n",
+    )
+    .expect("write topology");
+    let report = report_of(&topology);
+    let rendered = report.render_human();
+    assert_eq!(
+        codes_of(&report),
+        ["hermes::invalid_value", "hermes::invalid_value"],
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains(
+            "`resources.memory` of `defaults` is `64MB`, expected a Kubernetes quantity such as \
+             `64Mi` or `1Gi`"
+        ),
+        "{rendered}"
+    );
+    assert!(rendered.contains("topology.yaml:4:35"), "{rendered}");
+    assert!(
+        rendered.contains(
+            "`resources.cpu` of node `feed` is `lots`, expected a Kubernetes quantity such as \
+             `100m` or `0.5`"
+        ),
+        "{rendered}"
+    );
+    assert!(rendered.contains("topology.yaml:7:23"), "{rendered}");
+    assert!(rendered.contains("help: write a number with"), "{rendered}");
+}
+
 /// The codes of a messages-only topology whose messages were `locked` when `hermes.lock` was
 /// written and are `now` when loaded.
 fn codes_against_lock(locked: &str, now: &str) -> Vec<String> {

@@ -350,9 +350,15 @@ fn an_ipc_link_between_processes_is_refused_for_kubernetes() {
 
 /// The secured fixture copied into a temporary directory, with `hermes keygen`'s keys.
 fn secured_with_keys() -> tempfile::TempDir {
+    with_keys(&fixture("secured"))
+}
+
+/// The topology and messages files of `fixture` copied into a temporary directory, with
+/// `hermes keygen`'s keys.
+fn with_keys(fixture: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary directory");
     for name in ["topology.yaml", "messages.yaml"] {
-        std::fs::copy(fixture("secured").join(name), dir.path().join(name)).expect("copy");
+        std::fs::copy(fixture.join(name), dir.path().join(name)).expect("copy");
     }
     let output = hermes(&["keygen".as_ref(), dir.path().as_os_str()]);
     assert!(
@@ -445,4 +451,124 @@ fn a_secured_topology_without_keys_is_refused() {
         stderr.contains("is missing") && stderr.contains("help: run `hermes keygen"),
         "{stderr}"
     );
+}
+
+/// hermes-build's two-host desk: `image:` and `resources:` in `defaults:` and on `router`, and
+/// a node, `strategy`, that binds `tcp://*:7000` for `router` to connect to.
+fn two_host_desk() -> tempfile::TempDir {
+    with_keys(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../hermes-build/tests/fixtures/valid/two_hosts"),
+    )
+}
+
+/// The document of `kind` named `name` among `text`'s `---`-separated documents.
+fn document<'a>(text: &'a str, kind: &str, name: &str) -> &'a str {
+    text.split("\n---\n")
+        .find(|document| {
+            document.contains(&format!("\nkind: {kind}\n"))
+                && document.contains(&format!("\n  name: {name}\n"))
+        })
+        .unwrap_or_else(|| panic!("no {kind} `{name}` in:\n{text}"))
+}
+
+#[test]
+fn a_binding_node_gets_recreate_and_a_service_that_its_peers_connect_to_by_name() {
+    let topology = two_host_desk();
+    let out = export("k8s", topology.path(), &[]);
+    let read = |path: &str| std::fs::read_to_string(out.path().join(path)).expect("written");
+    let strategy = read("strategy.yaml");
+    let deployment = document(&strategy, "Deployment", "strategy");
+    assert!(
+        deployment.contains("\n  strategy:\n    type: Recreate\n"),
+        "{deployment}"
+    );
+    assert!(
+        deployment
+            .contains("- name: HERMES_STRATEGY_ORDERS\n              value: \"tcp://*:7000\"\n"),
+        "{deployment}"
+    );
+    assert!(
+        deployment.contains("- containerPort: 7000\n"),
+        "{deployment}"
+    );
+    let service = document(&strategy, "Service", "strategy-orders");
+    assert!(
+        service.contains(
+            "    - name: zmtp\n      port: 7000\n      protocol: TCP\n      targetPort: 7000\n"
+        ),
+        "{service}"
+    );
+    assert!(
+        service.contains("  selector:\n    app.kubernetes.io/name: strategy\n"),
+        "{service}"
+    );
+    // `router` connects to the Service by its DNS name and, binding nothing, rolls.
+    let router = read("router.yaml");
+    assert!(
+        router.contains(
+            "- name: HERMES_STRATEGY_ORDERS\n              value: tcp://strategy-orders:7000\n"
+        ),
+        "{router}"
+    );
+    assert!(router.contains("\n    type: RollingUpdate\n"), "{router}");
+    assert!(!router.contains("kind: Service"), "{router}");
+    let mut validate = Command::new(validators().join("kubernetes-validate"));
+    validate
+        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
+        .args(yaml_files(out.path()));
+    must_pass(validate, "kubernetes-validate");
+}
+
+#[test]
+fn images_and_resource_requests_come_from_the_yaml_key_by_key() {
+    let topology = two_host_desk();
+    let out = export("k8s", topology.path(), &[]);
+    let read = |path: &str| std::fs::read_to_string(out.path().join(path)).expect("written");
+    let requests = |cpu: &str, memory: &str| {
+        format!(
+            "resources:\n            requests:\n              cpu: \"{cpu}\"\n              memory: \"{memory}\"\n"
+        )
+    };
+    // `router` names its own image and memory; its cpu is `defaults.resources`'.
+    let router = read("router.yaml");
+    assert!(
+        router.contains("image: registry.example/router:2.1\n"),
+        "{router}"
+    );
+    assert!(router.contains(&requests("100m", "256Mi")), "{router}");
+    // The others take `defaults:` whole.
+    for process in ["market", "feed", "strategy"] {
+        let text = read(&format!("{process}.yaml"));
+        assert!(
+            text.contains("image: registry.example/desk:1.0\n"),
+            "{text}"
+        );
+        assert!(text.contains(&requests("100m", "64Mi")), "{text}");
+    }
+    let mut validate = Command::new(validators().join("kubernetes-validate"));
+    validate
+        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
+        .args(yaml_files(out.path()));
+    must_pass(validate, "kubernetes-validate");
+}
+
+#[test]
+fn the_two_host_desk_exports_to_a_valid_compose_file() {
+    let topology = two_host_desk();
+    let out = export("compose", topology.path(), &[]);
+    let compose = std::fs::read_to_string(out.path().join("compose.yaml")).expect("written");
+    assert!(
+        compose.contains("HERMES_STRATEGY_ORDERS: tcp://strategy:7000\n"),
+        "{compose}"
+    );
+    assert!(
+        compose.contains("image: registry.example/router:2.1\n"),
+        "{compose}"
+    );
+    let mut check = Command::new(validators().join("check-jsonschema"));
+    check
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(out.path().join("compose.yaml"));
+    must_pass(check, "check-jsonschema");
 }

@@ -6,9 +6,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Tick, await_subscription, eventually, unique};
+use common::{DEADLINE, Other, Tick, await_subscription, eventually, unique};
 use hermes_runtime::topology::{NoArgs, Options, TopologyInfo};
-use hermes_runtime::{Error, ProxyConfig, Publisher, Receiver, Runtime};
+use hermes_runtime::{Codec, Context, Error, Message, ProxyConfig, Publisher, Receiver, Runtime};
 
 /// Sends `request` as is and returns the status and the body; the server closes the
 /// connection after one response.
@@ -199,6 +199,133 @@ fn a_sequence_gap_shows_in_lost_total_exactly() {
         sample(&text, "hermes_sent_total", &[("node", "flood")]),
         publisher.sent()
     );
+}
+
+/// The frame sets a real publisher of `M` sends for each of `messages` on topic `t` as
+/// `origin`, caught by a raw SUB socket: valid envelopes to send again, or to spoil, without a
+/// second encoder.
+fn frames_of<M: Message>(context: &Context, origin: &str, messages: &[M]) -> Vec<Vec<Vec<u8>>> {
+    let endpoint = format!("inproc://{}", unique("frames"));
+    let catcher = hermes_runtime::__private::zmq_context(context)
+        .socket(zmq::SUB)
+        .unwrap();
+    catcher.set_subscribe(b"").unwrap();
+    catcher.bind(&endpoint).unwrap();
+    let mut publisher = Publisher::<M>::builder(context)
+        .topic("t")
+        .origin(origin)
+        .connect(&endpoint)
+        .unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    messages
+        .iter()
+        .map(|message| {
+            loop {
+                publisher.send(message).unwrap();
+                if catcher.poll(zmq::POLLIN, 20).unwrap() > 0 {
+                    break catcher.recv_multipart(0).unwrap();
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the catcher never got an envelope"
+                );
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn undecodable_and_mistyped_envelopes_are_counted_exactly() {
+    let mut runtime = Runtime::new().unwrap();
+    let address = runtime.serve_metrics("127.0.0.1:0").unwrap();
+    let context = runtime.context().clone();
+    let mut receiver = Receiver::<Tick>::builder(&context)
+        .topic("t")
+        .bind("tcp://127.0.0.1:0")
+        .unwrap();
+    let endpoint = receiver.endpoints()[0].clone();
+    assert!(
+        endpoint.starts_with("tcp://127.0.0.1:") && !endpoint.ends_with(":0"),
+        "{endpoint}"
+    );
+    let marker = Tick::new(u64::MAX);
+    let [tick, marker_frames]: [Vec<Vec<u8>>; 2] =
+        frames_of(&context, "feed", &[Tick::new(1), marker.clone()])
+            .try_into()
+            .unwrap();
+    let [other]: [Vec<Vec<u8>>; 1] = frames_of(&context, "impostor", &[Other { value: 1.0 }])
+        .try_into()
+        .unwrap();
+    // `feed`'s envelope with its payload replaced by field 1 of wire type 7, which no protobuf
+    // decoder accepts: the header names the pair, the payload cannot be decoded.
+    let mut payload = Vec::new();
+    Tick::new(1).encode(Codec::Protobuf, &mut payload).unwrap();
+    let mut spoiled = tick.clone();
+    let body = spoiled.last_mut().unwrap();
+    body.truncate(body.len() - payload.len());
+    body.push(0x0f);
+
+    let raw = hermes_runtime::__private::zmq_context(&context)
+        .socket(zmq::PUB)
+        .unwrap();
+    raw.set_sndhwm(0).unwrap();
+    raw.connect(&endpoint).unwrap();
+    // The raw socket's subscription must have arrived before what it sends counts.
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        raw.send_multipart(tick.iter().map(Vec::as_slice), 0)
+            .unwrap();
+        match receiver.recv_timeout(Duration::from_millis(20)) {
+            Ok(_) => break,
+            Err(Error::Timeout) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the raw socket never got the subscription"
+                );
+            }
+            Err(err) => panic!("receive failed: {err}"),
+        }
+    }
+    while receiver.recv_timeout(Duration::from_millis(50)).is_ok() {}
+
+    let (spoiled_sent, others_sent) = (3, 4);
+    for _ in 0..spoiled_sent {
+        raw.send_multipart(spoiled.iter().map(Vec::as_slice), 0)
+            .unwrap();
+    }
+    for _ in 0..others_sent {
+        raw.send_multipart(other.iter().map(Vec::as_slice), 0)
+            .unwrap();
+    }
+    // One socket keeps order: when the marker arrives, everything before it was counted.
+    raw.send_multipart(marker_frames.iter().map(Vec::as_slice), 0)
+        .unwrap();
+    let envelope = receiver.recv_timeout(DEADLINE).expect("the marker arrives");
+    assert_eq!(
+        envelope.message, marker,
+        "nothing spoiled or mistyped is delivered"
+    );
+
+    let stats = receiver.stats();
+    assert_eq!(
+        (stats.decode_errors, stats.type_mismatches),
+        (spoiled_sent, others_sent),
+        "{stats:?}"
+    );
+    let text = scrape(address);
+    let feed = [("topic", "t"), ("publisher", "feed")];
+    let impostor = [("topic", "t"), ("publisher", "impostor")];
+    assert_eq!(
+        sample(&text, "hermes_decode_errors_total", &feed),
+        spoiled_sent
+    );
+    assert_eq!(sample(&text, "hermes_type_mismatches_total", &feed), 0);
+    assert_eq!(
+        sample(&text, "hermes_type_mismatches_total", &impostor),
+        others_sent
+    );
+    assert_eq!(sample(&text, "hermes_decode_errors_total", &impostor), 0);
+    assert_eq!(sample(&text, "hermes_received_total", &impostor), 0);
 }
 
 #[test]

@@ -16,7 +16,7 @@ pub use named_map::NamedMap;
 pub use spanned::{Span, Spanned};
 pub use topology::{
     BatchSettings, Batching, Codec, Defaults, Direction, Host, Lint, Liveness, LivenessSettings,
-    Metrics, Node, Pins, Port, PortSettings, Proxy, PythonLayout, Resources, RestartPolicy,
-    RunCommand, Security, SlowSubscriber, SlowSubscriberAction, Topology,
+    Metrics, Node, Pins, Port, PortSettings, Proxy, PythonLayout, ResourceRequests, Resources,
+    RestartPolicy, RunCommand, Security, SlowSubscriber, SlowSubscriberAction, Topology,
 };
 pub use types::{FieldType, ScalarType, TypeError};

@@ -144,16 +144,40 @@ pub struct Metrics {
     pub port: Spanned<u16>,
 }
 
-/// Resources a process asks of a cluster (`hermes export k8s`: the container's requests).
+/// Resources a process asks of a cluster (`hermes export k8s`: the container's requests, never
+/// limits). A process's own key wins, else the key from `defaults.resources`, else the
+/// built-in default.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resources {
-    /// CPU, as Kubernetes writes it: `100m` is a tenth of a core, `2` two cores.
+    /// CPU, as Kubernetes writes it: `100m` is a tenth of a core, `2` two cores. `50m` when
+    /// not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<Spanned<String>>,
-    /// Memory, as Kubernetes writes it: `64Mi`, `1Gi`.
+    /// Memory, as Kubernetes writes it: `64Mi`, `1Gi`. `64Mi` when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Spanned<String>>,
+}
+
+/// The requests a process's container makes, every key resolved ([`Topology::resources`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceRequests {
+    /// CPU, as Kubernetes writes it.
+    pub cpu: String,
+    /// Memory, as Kubernetes writes it.
+    pub memory: String,
+}
+
+impl ResourceRequests {
+    /// The CPU a process asks for when the YAML does not say. A hermes process is small: one
+    /// ZeroMQ I/O thread, sockets whose queues the high-water mark bounds (1000 messages per
+    /// peer), and its own loop; idle it uses a few MiB and next to no CPU. A twentieth of a
+    /// core and 64 MiB place it on any node without reserving much, and being requests, not
+    /// limits, they never throttle a burst or kill a process that grows past them. Every
+    /// container carries requests, so none is the first evicted under pressure (`BestEffort`).
+    pub const DEFAULT_CPU: &str = "50m";
+    /// See [`ResourceRequests::DEFAULT_CPU`].
+    pub const DEFAULT_MEMORY: &str = "64Mi";
 }
 
 /// Pinned public keys, by node, proxy and operator name.
@@ -209,7 +233,8 @@ pub struct Defaults {
     /// The container image of nodes that do not name their own (`hermes export`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Spanned<String>>,
-    /// The resources of processes that do not give their own (`hermes export k8s`).
+    /// The resource requests of processes, key by key where they do not give their own
+    /// (`hermes export k8s`); `cpu: 50m` and `memory: 64Mi` when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
 }
@@ -299,7 +324,7 @@ pub struct Proxy {
     /// The container image to run it from (`hermes export`); `defaults.image` when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Spanned<String>>,
-    /// Overrides `defaults.resources`.
+    /// Overrides `defaults.resources` key by key (`hermes export k8s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
 }
@@ -345,7 +370,7 @@ pub struct Node {
     /// The container image to run it from (`hermes export`); `defaults.image` when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Spanned<String>>,
-    /// Overrides `defaults.resources`.
+    /// Overrides `defaults.resources` key by key (`hermes export k8s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
 }
@@ -566,9 +591,21 @@ impl Topology {
             .map(|image| image.value.as_str())
     }
 
-    /// The resources of a process whose own are `own`: its own, else `defaults.resources`.
-    pub fn resources<'a>(&'a self, own: Option<&'a Resources>) -> Option<&'a Resources> {
-        own.or(self.defaults.resources.as_ref())
+    /// The requests of a process whose own resources are `own`: each key from `own`, else
+    /// `defaults.resources`, else [`ResourceRequests::DEFAULT_CPU`] and
+    /// [`ResourceRequests::DEFAULT_MEMORY`].
+    pub fn resources(&self, own: Option<&Resources>) -> ResourceRequests {
+        let defaults = self.defaults.resources.as_ref();
+        let pick = |key: fn(&Resources) -> Option<&Spanned<String>>, default: &str| {
+            own.and_then(key)
+                .or_else(|| defaults.and_then(key))
+                .map_or(default, |value| value.value.as_str())
+                .to_owned()
+        };
+        ResourceRequests {
+            cpu: pick(|r| r.cpu.as_ref(), ResourceRequests::DEFAULT_CPU),
+            memory: pick(|r| r.memory.as_ref(), ResourceRequests::DEFAULT_MEMORY),
+        }
     }
 
     /// The address other hosts reach host `name` at, when `hosts:` declares it.

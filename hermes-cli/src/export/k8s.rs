@@ -165,6 +165,10 @@ fn deployment(
         "workingDir": CONFIG_DIR,
         "env": env,
         "ports": ports,
+        // Requests only: a limit would throttle a burst or kill a process that grows.
+        "resources": {
+            "requests": { "cpu": process.resources.cpu, "memory": process.resources.memory },
+        },
         "readinessProbe": {
             "httpGet": { "path": "/readyz", "port": "metrics" },
             "periodSeconds": 5,
@@ -185,16 +189,6 @@ fn deployment(
         if let Some(mounts) = container["volumeMounts"].as_array_mut() {
             mounts.push(json!({ "name": "keys", "mountPath": KEYS_DIR, "readOnly": true }));
         }
-    }
-    if let Some(resources) = &process.resources {
-        let mut requests = Map::new();
-        if let Some(cpu) = &resources.cpu {
-            requests.insert("cpu".into(), json!(cpu.as_str()));
-        }
-        if let Some(memory) = &resources.memory {
-            requests.insert("memory".into(), json!(memory.as_str()));
-        }
-        container["resources"] = json!({ "requests": requests });
     }
     // A bound socket is one address: two replicas would split its subscribers, and a rolling
     // update would run two binders at once.

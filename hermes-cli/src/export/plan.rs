@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use hermes_build::Loaded;
 use hermes_build::graph::{BindingOwner, Channel, Transport};
-use hermes_build::model::{Direction, Resources, RestartPolicy, RunCommand};
+use hermes_build::model::{Direction, ResourceRequests, RestartPolicy, RunCommand};
 use hermes_core::{Endpoint, ProxySide};
 
 /// Whether a process runs proxies only, or nodes.
@@ -90,8 +90,8 @@ pub struct Process {
     pub image: String,
     /// Whether the image is the default one, built by the exported Dockerfile.
     pub default_image: bool,
-    /// Resource requests.
-    pub resources: Option<Resources>,
+    /// Resource requests, the YAML's or the defaults.
+    pub resources: ResourceRequests,
     /// Whether it publishes (and so should wait for its subscribers).
     pub publishes: bool,
     /// The sockets it binds.
@@ -307,7 +307,7 @@ pub fn plan<'a>(loaded: &'a Loaded, topology_file: &Path) -> Result<Plan<'a>, St
             restart,
             default_image: image.is_none(),
             image: image.map_or_else(|| fallback_image.clone(), str::to_owned),
-            resources: topology.resources(own_resources).cloned(),
+            resources: topology.resources(own_resources),
             binds: Vec::new(),
             uses: BTreeMap::new(),
         });
