@@ -1,6 +1,9 @@
-//! `hermes record` and `hermes replay` end to end: the trading desk recorded over private ipc
-//! endpoints, the file read by the `mcap` Python packages, replayed into a proxy and tapped, and
-//! a recorder killed outright. Real processes and sockets; every wait is bounded.
+//! `hermes record` and `hermes replay` end to end: the trading desk, every node its own process
+//! around a `hermes proxy` on private ipc endpoints, recorded while `hermes stats` counts and
+//! `hermes tap` prints the same capture socket. The file is read by the `mcap` Python packages
+//! and checked against tap's decoding, replayed into a proxy and tapped again (all of it, some
+//! topics, in a loop), and a recorder is killed mid-stream beside one that stops by itself and
+//! splits its files. Real processes and sockets; every wait is bounded.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -590,7 +593,7 @@ fn a_replayed_recording_taps_as_the_same_topics_and_payloads_in_order() {
 }
 
 #[test]
-fn a_killed_recorder_leaves_a_file_python_reads_and_a_timed_one_split_files() {
+fn a_killed_recorder_leaves_a_prefix_python_reads_and_a_timed_one_complete_split_files() {
     let dir = tempfile::tempdir().unwrap();
     let mut desk = Desk::proxy(dir.path());
     let file = dir.path().join("killed.mcap");
