@@ -748,3 +748,39 @@ fn garbage_is_refused_by_replay_with_a_clear_error() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not a valid MCAP file"), "{stderr}");
 }
+
+#[test]
+fn replay_to_a_proxy_the_topology_lacks_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (topology, _, _) = desk_topology(dir.path());
+    let file = dir.path().join("one.mcap");
+    let writer = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    let mut recorder =
+        hermes_runtime::recording::Recorder::new(writer, hermes_runtime::recording::NoSchemas)
+            .unwrap();
+    let envelope = hermes_runtime::RawEnvelope::new(
+        "fills",
+        "executor",
+        hermes_runtime::Codec::Json,
+        None,
+        1,
+        0,
+        1,
+        b"{}".to_vec(),
+    );
+    recorder.record(&envelope, 1).unwrap();
+    recorder.finish().unwrap();
+    let output = hermes()
+        .arg("replay")
+        .arg(&file)
+        .arg(&topology)
+        .args(["--proxy", "exchange"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: no proxy `exchange` in the topology"),
+        "{stderr}"
+    );
+}
