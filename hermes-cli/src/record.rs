@@ -415,6 +415,7 @@ fn topic_falls_under(publication: &str, topic: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hermes_runtime::RawEnvelope;
 
     #[test]
     fn split_files_number_before_the_extension() {
@@ -423,6 +424,126 @@ mod tests {
             Path::new("out/desk-2.mcap")
         );
         assert_eq!(split_path(Path::new("desk"), 1), Path::new("desk-1"));
+    }
+
+    /// Records `envelopes` with the schemas of the topology at `path`, and returns each channel's
+    /// topic, message encoding and schema as an MCAP reader sees them.
+    fn recorded_channels(
+        path: &str,
+        envelopes: &[RawEnvelope],
+    ) -> HashMap<String, (String, mcap::Schema<'static>)> {
+        let loaded = hermes_build::load(path).expect("valid");
+        let mut recorder = Recorder::new(Vec::new(), SchemaTable::new(&loaded)).unwrap();
+        for envelope in envelopes {
+            recorder.record(envelope, 1).unwrap();
+        }
+        let bytes = recorder.finish().unwrap();
+        let summary = mcap::Summary::read(&bytes).unwrap().expect("a summary");
+        summary
+            .channels
+            .values()
+            .map(|channel| {
+                let schema = channel.schema.as_deref().expect("a schema").clone();
+                let schema = mcap::Schema {
+                    data: schema.data.into_owned().into(),
+                    ..schema
+                };
+                (
+                    channel.topic.clone(),
+                    (channel.message_encoding.clone(), schema),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn json_and_python_json_channels_carry_json_schemas() {
+        let path = "tests/fixtures/live/topology.yaml";
+        let types = Types::new(&hermes_build::load(path).expect("valid"));
+        let fingerprint = |name| types.fingerprint(name);
+        let envelope = |topic, codec, fingerprint, payload: &str| {
+            RawEnvelope::new(topic, "feed", codec, fingerprint, 1, 0, 1, payload.into())
+        };
+        let channels = recorded_channels(
+            path,
+            &[
+                envelope("levels", Codec::Protobuf, fingerprint("Level"), ""),
+                envelope(
+                    "notes",
+                    Codec::Json,
+                    fingerprint("Note"),
+                    r#"{"text":"hi","side":"bid"}"#,
+                ),
+                envelope(
+                    "legacy",
+                    Codec::PythonJson,
+                    None,
+                    r#"["Level",1.0,2.5,3.0]"#,
+                ),
+            ],
+        );
+        let (encoding, levels) = &channels["levels"];
+        assert_eq!(
+            (
+                encoding.as_str(),
+                levels.encoding.as_str(),
+                levels.name.as_str()
+            ),
+            ("protobuf", "protobuf", "live.Level")
+        );
+        for (topic, name) in [("notes", "live.Note"), ("legacy", "live.Level")] {
+            let (encoding, schema) = &channels[topic];
+            assert_eq!(encoding, "json", "{topic}");
+            assert_eq!(schema.encoding, "jsonschema", "{topic}");
+            assert_eq!(schema.name, name);
+            let json: serde_json::Value = serde_json::from_slice(&schema.data).expect("JSON");
+            assert_eq!(json["title"], name, "{json}");
+            assert_eq!(
+                json["$schema"], "https://json-schema.org/draft/2020-12/schema",
+                "{json}"
+            );
+        }
+        // `json` writes an object of the fields; `python-json` (default layout `message`) a
+        // list led by the type's name and the send time.
+        let notes: serde_json::Value = serde_json::from_slice(&channels["notes"].1.data).unwrap();
+        assert!(notes["properties"]["text"].is_object(), "{notes}");
+        let legacy: serde_json::Value = serde_json::from_slice(&channels["legacy"].1.data).unwrap();
+        assert_eq!(legacy["prefixItems"][0]["const"], "Level", "{legacy}");
+        assert_eq!(legacy["minItems"], 4, "{legacy}");
+    }
+
+    #[test]
+    fn a_protobuf_schema_holds_the_files_its_message_imports() {
+        // `evo.Order` has a field of type `book.Level`, declared in another package's file.
+        let path = "../hermes-build/tests/fixtures/evolution/move_message_to_other_package/new/topology.yaml";
+        let types = Types::new(&hermes_build::load(path).expect("valid"));
+        let order = RawEnvelope::new(
+            "orders",
+            "trader",
+            Codec::Protobuf,
+            types.fingerprint("Order"),
+            1,
+            0,
+            1,
+            Vec::new(),
+        );
+        let channels = recorded_channels(path, &[order]);
+        let (_, schema) = &channels["orders"];
+        assert_eq!(
+            (schema.name.as_str(), schema.encoding.as_str()),
+            ("evo.Order", "protobuf")
+        );
+        let set = <prost_types::FileDescriptorSet as prost::Message>::decode(&schema.data[..])
+            .expect("a FileDescriptorSet");
+        let packages: Vec<_> = set.file.iter().map(|file| file.package()).collect();
+        // Imports come before the files that import them, as protoc writes a set.
+        assert_eq!(packages, ["book", "evo"]);
+        assert_eq!(set.file[1].dependency, [set.file[0].name()]);
+        // The set stands alone: a reader resolves `Order`'s field to `book.Level` from it.
+        let pool = prost_reflect::DescriptorPool::from_file_descriptor_set(set).expect("complete");
+        let order = pool.get_message_by_name("evo.Order").unwrap();
+        let field = order.get_field_by_name("x").unwrap();
+        assert_eq!(field.kind().as_message().unwrap().full_name(), "book.Level");
     }
 
     #[test]

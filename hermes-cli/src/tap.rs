@@ -123,6 +123,8 @@ pub fn run(args: &Args) -> u8 {
         let received = match receiver.recv_timeout(Duration::from_millis(100)) {
             Ok(received) => received,
             Err(Error::Timeout) => continue,
+            // A signal interrupts the wait: Ctrl-C is the normal way to stop.
+            Err(_) if interrupt.is_set() => break SUCCESS,
             Err(error) => {
                 eprintln!("error: cannot receive from `{endpoint}`: {error}");
                 break FINDINGS;
