@@ -267,13 +267,18 @@ pub struct Latency {
     pub raw: Percentiles,
     /// Hermes.
     pub hermes: Percentiles,
-    /// Hermes / raw at p50, over every sample of every round.
+    /// Hermes / raw at p50: the median of the rounds' ratios (`raw` and `hermes` pool every
+    /// round's samples).
     pub ratio_p50: f64,
-    /// Hermes / raw at p99, over every sample of every round.
+    /// Hermes / raw at p99: the median of the rounds' ratios.
     pub ratio_p99: f64,
     /// Hermes / raw at p50 in each round.
     #[serde(default)]
     pub ratio_p50_spread: Spread,
+    /// Hermes / raw at p99 in each round: whether a tail is Hermes' in every round, or one
+    /// round's (a stall of the machine) that pooled samples would take whole.
+    #[serde(default)]
+    pub ratio_p99_spread: Spread,
 }
 
 /// Percentiles over every sample of every run.
@@ -722,15 +727,15 @@ impl Report {
             );
             out.push_str(
                 "| scenario | transport | payload | codec | raw p50 | p99 | p99.9 | hermes p50 | p99 \
-                 | p99.9 | ratio p50 | min–max | ratio p99 | RTT raw p50 | p99 | RTT hermes p50 | p99 \
-                 | ratio p50 | min–max |\n",
+                 | p99.9 | ratio p50 | min–max | ratio p99 | min–max | RTT raw p50 | p99 | RTT hermes p50 \
+                 | p99 | ratio p50 | min–max |\n",
             );
-            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+            out.push_str("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
             for row in &self.rows {
                 let (l, r) = (&row.latency, &row.round_trip);
                 let _ = writeln!(
                     out,
-                    "{} {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.2}** | {} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {} |",
+                    "{} {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | **{:.2}** | {} | {:.2} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {} |",
                     row.label(),
                     l.raw.p50_us,
                     l.raw.p99_us,
@@ -741,6 +746,7 @@ impl Report {
                     l.ratio_p50,
                     l.ratio_p50_spread.range(),
                     l.ratio_p99,
+                    l.ratio_p99_spread.range(),
                     r.raw.p50_us,
                     r.raw.p99_us,
                     r.hermes.p50_us,
