@@ -4,14 +4,16 @@
 //!
 //! ```text
 //! cargo bench -p hermes-runtime --bench pubsub -- [--messages N] [--runs R] [--transport tcp|ipc|inproc]
-//!                                                 [--raw-padding BYTES] [--raw-zero-copy]
-//!                                                 [--only raw|hermes]
+//!                                                 [--payload BYTES] [--raw-padding BYTES]
+//!                                                 [--raw-zero-copy] [--only raw|hermes]
 //! ```
 //!
 //! `--raw-padding` adds bytes to each raw message, to separate what the envelope header's size
 //! costs from what Hermes' code costs; `--raw-zero-copy` sends them the way Hermes' publisher
 //! sends frames of 81 to 120 bytes (see `hand_over` in `src/publisher.rs`). `--only` runs one
-//! side, for a profiler.
+//! side, for a profiler. `--payload` (default 64) is the protobuf payload's size in bytes,
+//! the same for both sides; Hermes' blob is a `Bytes` field, so from 512 bytes the receiver
+//! shares the received frame instead of copying it.
 
 use std::time::{Duration, Instant};
 
@@ -19,23 +21,33 @@ use hermes_runtime::{
     Context, HermesMessage, Node, Proxy, ProxyConfig, Publisher, Receiver, Runtime,
 };
 
-const PAYLOAD: usize = 64;
 const TOPIC: &str = "bench/ticks";
 
-/// 64 bytes of protobuf: a 4-byte field and a 58-byte blob.
+/// `--payload` bytes of protobuf: a 4-byte field and a blob.
 #[derive(Clone, PartialEq, prost::Message, HermesMessage)]
 #[hermes(name = "bench.Blob")]
 struct Blob {
     #[prost(fixed32, tag = "1")]
     n: u32,
-    #[prost(bytes = "vec", tag = "2")]
-    data: Vec<u8>,
+    #[prost(bytes = "bytes", tag = "2")]
+    data: bytes::Bytes,
+}
+
+/// The blob's length that makes a [`Blob`] encode to `payload` bytes: the fixed32 field takes
+/// 5, the blob's tag 1 and its length a varint.
+fn blob_len(payload: usize) -> usize {
+    let varint = |n: usize| (usize::BITS - n.max(1).leading_zeros()).div_ceil(7) as usize;
+    (0..payload.saturating_sub(6))
+        .rev()
+        .find(|&len| 6 + varint(len) + len == payload)
+        .unwrap_or_else(|| panic!("no blob encodes to {payload} bytes"))
 }
 
 struct Options {
     messages: u64,
     runs: usize,
     transport: String,
+    payload: usize,
     raw_padding: usize,
     /// Hand each raw message to libzmq as a buffer of its own instead of letting it copy.
     raw_zero_copy: bool,
@@ -86,7 +98,7 @@ fn raw(options: &Options, run: usize) -> f64 {
     publisher.set_sndhwm(0).unwrap();
     publisher.connect(&front).unwrap();
     // Extra bytes per message, to measure what the envelope header's size alone costs.
-    let payload = vec![7u8; PAYLOAD + options.raw_padding];
+    let payload = vec![7u8; options.payload + options.raw_padding];
     // Handshake: send until the subscription has reached the publisher.
     loop {
         publisher.send(TOPIC, zmq::SNDMORE).unwrap();
@@ -118,7 +130,7 @@ fn raw(options: &Options, run: usize) -> f64 {
     for _ in 0..messages {
         subscriber.recv(&mut topic, 0).unwrap();
         subscriber.recv(&mut body, 0).unwrap();
-        assert_eq!(body.len(), PAYLOAD + options.raw_padding);
+        assert_eq!(body.len(), options.payload + options.raw_padding);
     }
     let elapsed = started.elapsed();
     drop(sender.join());
@@ -143,9 +155,10 @@ fn hermes(options: &Options, run: usize) -> f64 {
         .hwm(0)
         .connect(proxy.frontend())
         .unwrap();
+    let blob_len = blob_len(options.payload);
     let blob = Blob {
         n: 0,
-        data: vec![7u8; PAYLOAD - 6],
+        data: bytes::Bytes::from(vec![7u8; blob_len]),
     };
     loop {
         publisher.send(&blob).unwrap();
@@ -166,7 +179,7 @@ fn hermes(options: &Options, run: usize) -> f64 {
     let started = Instant::now();
     for _ in 0..messages {
         let envelope = receiver.recv().unwrap();
-        assert_eq!(envelope.message.data.len(), PAYLOAD - 6);
+        assert_eq!(envelope.message.data.len(), blob_len);
     }
     let elapsed = started.elapsed();
     drop(sender.join());
@@ -222,6 +235,7 @@ fn main() {
         messages: 200_000,
         runs: 5,
         transport: "tcp".into(),
+        payload: 64,
         raw_padding: 0,
         raw_zero_copy: false,
         only: None,
@@ -237,6 +251,12 @@ fn main() {
             }
             "--runs" => options.runs = args.next().and_then(|v| v.parse().ok()).expect("--runs R"),
             "--transport" => options.transport = args.next().expect("--transport tcp|ipc|inproc"),
+            "--payload" => {
+                options.payload = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--payload BYTES")
+            }
             "--raw-padding" => {
                 options.raw_padding = args
                     .next()
@@ -274,7 +294,7 @@ fn main() {
     let (raw_cpu, hermes_cpu) = (median(raw_cpu), median(hermes_cpu));
     println!(
         "pub → proxy → sub, {} B payload, {}, {} messages × {} alternating runs (median){}",
-        PAYLOAD,
+        options.payload,
         options.transport,
         options.messages,
         options.runs,
@@ -295,7 +315,7 @@ fn main() {
     ] {
         println!(
             "| {name} | {rate:.0} | {:.1} | {cpu:.2} |",
-            rate * PAYLOAD as f64 / 1e6
+            rate * options.payload as f64 / 1e6
         );
     }
     println!("ratio hermes/raw: {:.3} (target ≥ 0.95)", hermes / raw);
