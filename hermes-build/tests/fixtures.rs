@@ -26,6 +26,16 @@ fn report_of(path: &Path) -> Report {
 }
 
 /// The report of a topology with no nodes whose one messages file is `messages`.
+/// The report on `topology`, written beside a `messages.yaml` with one message, `Tick`.
+fn report_of_topology(topology: &str) -> Report {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let messages =
+        "package: demo\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n";
+    std::fs::write(dir.path().join("messages.yaml"), messages).expect("messages");
+    std::fs::write(dir.path().join("topology.yaml"), topology).expect("topology");
+    report_of(&dir.path().join("topology.yaml"))
+}
+
 fn report_of_messages(messages: &str) -> Report {
     let dir = tempfile::tempdir().expect("temporary directory");
     std::fs::write(dir.path().join("messages.yaml"), messages).expect("messages");
@@ -184,21 +194,11 @@ fn a_zero_version_is_an_invalid_value_at_its_line() {
 
 #[test]
 fn batching_bounds_out_of_range_are_invalid_values_at_their_lines() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    std::fs::write(
-        dir.path().join("messages.yaml"),
-        "package: demo\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n",
-    )
-    .expect("write messages");
-    let topology = dir.path().join("topology.yaml");
-    std::fs::write(
-        &topology,
+    let report = report_of_topology(
         "name: demo\nmessages: [messages.yaml]\ndefaults:\n  batch: { max_delay_us: 0 }\nnodes:\n  \
          feed:\n    batch: { max_bytes: 100 }\n    publishes:\n      - { topic: ticks, message: Tick, bind: \"tcp://127.0.0.1:7000\" }\n  \
          sink:\n    subscribes:\n      - { topic: ticks, message: Tick, connect: \"tcp://127.0.0.1:7000\" }\n",
-    )
-    .expect("write topology");
-    let report = report_of(&topology);
+    );
     let rendered = report.render_human();
     assert_eq!(
         codes_of(&report),
@@ -219,21 +219,11 @@ fn batching_bounds_out_of_range_are_invalid_values_at_their_lines() {
 
 #[test]
 fn resources_that_are_not_kubernetes_quantities_are_invalid_values_at_their_lines() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    std::fs::write(
-        dir.path().join("messages.yaml"),
-        "package: demo\nmessages:\n  Tick:\n    fields:\n      - { name: n, type: u64 }\n",
-    )
-    .expect("write messages");
-    let topology = dir.path().join("topology.yaml");
-    std::fs::write(
-        &topology,
+    let report = report_of_topology(
         "name: demo\nmessages: [messages.yaml]\ndefaults:\n  resources: { cpu: 100m, memory: 64MB }\nnodes:\n  \
          feed:\n    resources: { cpu: lots }\n    publishes:\n      - { topic: ticks, message: Tick, bind: \"tcp://127.0.0.1:7000\" }\n  \
          sink:\n    resources: { cpu: \"0.5\", memory: 1Gi }\n    subscribes:\n      - { topic: ticks, message: Tick, connect: \"tcp://127.0.0.1:7000\" }\n",
-    )
-    .expect("write topology");
-    let report = report_of(&topology);
+    );
     let rendered = report.render_human();
     assert_eq!(
         codes_of(&report),

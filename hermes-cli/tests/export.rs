@@ -162,6 +162,24 @@ fn must_pass(mut command: Command, what: &str) {
     eprintln!("{what}: {shown} passed");
 }
 
+/// `kubernetes-validate --strict` on `manifests`, at the Kubernetes version the tests pin.
+fn must_pass_kubernetes_validate(manifests: &[PathBuf]) {
+    let mut validate = Command::new(validators().join("kubernetes-validate"));
+    validate
+        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
+        .args(manifests);
+    must_pass(validate, "kubernetes-validate");
+}
+
+/// `check-jsonschema` with its vendored compose spec on `compose_file`.
+fn must_pass_compose_spec(compose_file: &Path) {
+    let mut check = Command::new(validators().join("check-jsonschema"));
+    check
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(compose_file);
+    must_pass(check, "check-jsonschema");
+}
+
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     files(dir)
         .into_iter()
@@ -175,21 +193,13 @@ fn kubernetes_manifests_pass_kubernetes_validate() {
     let out = export("k8s", &trading(), &[]);
     let manifests = yaml_files(out.path());
     assert!(manifests.len() >= 9, "{manifests:?}");
-    let mut validate = Command::new(validators().join("kubernetes-validate"));
-    validate
-        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
-        .args(&manifests);
-    must_pass(validate, "kubernetes-validate");
+    must_pass_kubernetes_validate(&manifests);
 }
 
 #[test]
 fn the_compose_file_passes_the_compose_spec() {
     let out = export("compose", &trading(), &[]);
-    let mut check = Command::new(validators().join("check-jsonschema"));
-    check
-        .args(["--builtin-schema", "vendor.compose-spec"])
-        .arg(out.path().join("compose.yaml"));
-    must_pass(check, "check-jsonschema");
+    must_pass_compose_spec(&out.path().join("compose.yaml"));
 }
 
 #[test]
@@ -210,11 +220,7 @@ fn compose_with_metrics_gets_healthchecks_and_scrape_labels() {
     // The default image is debian with bash; `logger` runs the same image, so all three.
     assert_eq!(compose.matches("healthcheck:").count(), 3, "{compose}");
     assert!(compose.contains("restart: \"no\""), "{compose}");
-    let mut check = Command::new(validators().join("check-jsonschema"));
-    check
-        .args(["--builtin-schema", "vendor.compose-spec"])
-        .arg(out.path().join("compose.yaml"));
-    must_pass(check, "check-jsonschema");
+    must_pass_compose_spec(&out.path().join("compose.yaml"));
 }
 
 /// A prefix whose `bin` holds an executable stub for every program the units start, since
@@ -405,11 +411,7 @@ fn a_secured_topology_gets_a_secret_per_process_in_a_private_file() {
     );
     assert!(hub.contains("secretName: vault-hub-keys"), "{hub}");
     assert!(!hub.contains("- proxy\n"), "{hub}");
-    let mut validate = Command::new(validators().join("kubernetes-validate"));
-    validate
-        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
-        .args(yaml_files(out.path()));
-    must_pass(validate, "kubernetes-validate");
+    must_pass_kubernetes_validate(&yaml_files(out.path()));
 }
 
 #[test]
@@ -427,11 +429,7 @@ fn a_secured_compose_file_mounts_each_service_its_own_secret_key_by_absolute_pat
         "{compose}"
     );
     assert_eq!(compose.matches("HERMES_KEYS: /etc/hermes-keys").count(), 3);
-    let mut check = Command::new(validators().join("check-jsonschema"));
-    check
-        .args(["--builtin-schema", "vendor.compose-spec"])
-        .arg(out.path().join("compose.yaml"));
-    must_pass(check, "check-jsonschema");
+    must_pass_compose_spec(&out.path().join("compose.yaml"));
 }
 
 #[test]
@@ -513,11 +511,7 @@ fn a_binding_node_gets_recreate_and_a_service_that_its_peers_connect_to_by_name(
     );
     assert!(router.contains("\n    type: RollingUpdate\n"), "{router}");
     assert!(!router.contains("kind: Service"), "{router}");
-    let mut validate = Command::new(validators().join("kubernetes-validate"));
-    validate
-        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
-        .args(yaml_files(out.path()));
-    must_pass(validate, "kubernetes-validate");
+    must_pass_kubernetes_validate(&yaml_files(out.path()));
 }
 
 #[test]
@@ -546,11 +540,7 @@ fn images_and_resource_requests_come_from_the_yaml_key_by_key() {
         );
         assert!(text.contains(&requests("100m", "64Mi")), "{text}");
     }
-    let mut validate = Command::new(validators().join("kubernetes-validate"));
-    validate
-        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
-        .args(yaml_files(out.path()));
-    must_pass(validate, "kubernetes-validate");
+    must_pass_kubernetes_validate(&yaml_files(out.path()));
 }
 
 #[test]
@@ -566,9 +556,5 @@ fn the_two_host_desk_exports_to_a_valid_compose_file() {
         compose.contains("image: registry.example/router:2.1\n"),
         "{compose}"
     );
-    let mut check = Command::new(validators().join("check-jsonschema"));
-    check
-        .args(["--builtin-schema", "vendor.compose-spec"])
-        .arg(out.path().join("compose.yaml"));
-    must_pass(check, "check-jsonschema");
+    must_pass_compose_spec(&out.path().join("compose.yaml"));
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{DEADLINE, Tick, await_subscription, unique};
+use common::{DEADLINE, Tick, await_subscription, frames_of, unique};
 use hermes_runtime::{Codec, Context, Message, Publisher, Receiver};
 
 /// A small deterministic generator, so a failure reproduces.
@@ -21,39 +21,6 @@ impl Lcg {
         let len = self.next() % (max + 1);
         (0..len).map(|_| self.next() as u8).collect()
     }
-}
-
-/// The frames a real publisher sends for each of `messages` on topic `t` from origin `o`,
-/// caught by a raw SUB socket: valid envelopes to cut up, without a second encoder.
-fn frames_of(context: &Context, codec: Codec, messages: &[Tick]) -> Vec<Vec<Vec<u8>>> {
-    let endpoint = format!("inproc://{}", unique("frames"));
-    let catcher = hermes_runtime::__private::zmq_context(context)
-        .socket(zmq::SUB)
-        .unwrap();
-    catcher.set_subscribe(b"").unwrap();
-    catcher.bind(&endpoint).unwrap();
-    let mut publisher = Publisher::<Tick>::builder(context)
-        .topic("t")
-        .origin("o")
-        .codec(codec)
-        .connect(&endpoint)
-        .unwrap();
-    let deadline = std::time::Instant::now() + DEADLINE;
-    messages
-        .iter()
-        .map(|message| {
-            loop {
-                publisher.send(message).unwrap();
-                if catcher.poll(zmq::POLLIN, 20).unwrap() > 0 {
-                    break catcher.recv_multipart(0).unwrap();
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "the catcher never got an envelope"
-                );
-            }
-        })
-        .collect()
 }
 
 fn garbage_then_valid(codec: Codec) {
@@ -87,7 +54,7 @@ fn garbage_then_valid(codec: Codec) {
     };
     // A real envelope, to truncate, and the marker's.
     let [valid, marker_frames]: [Vec<Vec<u8>>; 2] =
-        frames_of(&context, codec, &[Tick::new(5), marker.clone()])
+        frames_of(&context, "o", codec, &[Tick::new(5), marker.clone()])
             .try_into()
             .unwrap();
     // The raw socket's subscription must arrive too before its garbage counts.

@@ -6,9 +6,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Other, Tick, await_subscription, eventually, unique};
+use common::{DEADLINE, Other, Tick, await_subscription, eventually, frames_of, unique};
 use hermes_runtime::topology::{NoArgs, Options, TopologyInfo};
-use hermes_runtime::{Codec, Context, Error, Message, ProxyConfig, Publisher, Receiver, Runtime};
+use hermes_runtime::{Codec, Error, Message, ProxyConfig, Publisher, Receiver, Runtime};
 
 /// Sends `request` as is and returns the status and the body; the server closes the
 /// connection after one response.
@@ -201,39 +201,6 @@ fn a_sequence_gap_shows_in_lost_total_exactly() {
     );
 }
 
-/// The frame sets a real publisher of `M` sends for each of `messages` on topic `t` as
-/// `origin`, caught by a raw SUB socket: valid envelopes to send again, or to spoil, without a
-/// second encoder.
-fn frames_of<M: Message>(context: &Context, origin: &str, messages: &[M]) -> Vec<Vec<Vec<u8>>> {
-    let endpoint = format!("inproc://{}", unique("frames"));
-    let catcher = hermes_runtime::__private::zmq_context(context)
-        .socket(zmq::SUB)
-        .unwrap();
-    catcher.set_subscribe(b"").unwrap();
-    catcher.bind(&endpoint).unwrap();
-    let mut publisher = Publisher::<M>::builder(context)
-        .topic("t")
-        .origin(origin)
-        .connect(&endpoint)
-        .unwrap();
-    let deadline = Instant::now() + DEADLINE;
-    messages
-        .iter()
-        .map(|message| {
-            loop {
-                publisher.send(message).unwrap();
-                if catcher.poll(zmq::POLLIN, 20).unwrap() > 0 {
-                    break catcher.recv_multipart(0).unwrap();
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "the catcher never got an envelope"
-                );
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn undecodable_and_mistyped_envelopes_are_counted_exactly() {
     let mut runtime = Runtime::new().unwrap();
@@ -249,13 +216,22 @@ fn undecodable_and_mistyped_envelopes_are_counted_exactly() {
         "{endpoint}"
     );
     let marker = Tick::new(u64::MAX);
-    let [tick, marker_frames]: [Vec<Vec<u8>>; 2] =
-        frames_of(&context, "feed", &[Tick::new(1), marker.clone()])
-            .try_into()
-            .unwrap();
-    let [other]: [Vec<Vec<u8>>; 1] = frames_of(&context, "impostor", &[Other { value: 1.0 }])
-        .try_into()
-        .unwrap();
+    let [tick, marker_frames]: [Vec<Vec<u8>>; 2] = frames_of(
+        &context,
+        "feed",
+        Codec::Protobuf,
+        &[Tick::new(1), marker.clone()],
+    )
+    .try_into()
+    .unwrap();
+    let [other]: [Vec<Vec<u8>>; 1] = frames_of(
+        &context,
+        "impostor",
+        Codec::Protobuf,
+        &[Other { value: 1.0 }],
+    )
+    .try_into()
+    .unwrap();
     // `feed`'s envelope with its payload replaced by field 1 of wire type 7, which no protobuf
     // decoder accepts: the header names the pair, the payload cannot be decoded.
     let mut payload = Vec::new();

@@ -237,3 +237,42 @@ impl ChildLines {
         }
     }
 }
+
+/// The frame sets a real publisher of `M` sends for each of `messages` on topic `t` from
+/// `origin` in `codec`, caught by a raw SUB socket: valid envelopes to send again, spoil or cut
+/// up, without a second encoder.
+pub fn frames_of<M: Message>(
+    context: &Context,
+    origin: &str,
+    codec: hermes_runtime::Codec,
+    messages: &[M],
+) -> Vec<Vec<Vec<u8>>> {
+    let endpoint = format!("inproc://{}", unique("frames"));
+    let catcher = hermes_runtime::__private::zmq_context(context)
+        .socket(zmq::SUB)
+        .unwrap();
+    catcher.set_subscribe(b"").unwrap();
+    catcher.bind(&endpoint).unwrap();
+    let mut publisher = Publisher::<M>::builder(context)
+        .topic("t")
+        .origin(origin)
+        .codec(codec)
+        .connect(&endpoint)
+        .unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    messages
+        .iter()
+        .map(|message| {
+            loop {
+                publisher.send(message).unwrap();
+                if catcher.poll(zmq::POLLIN, 20).unwrap() > 0 {
+                    break catcher.recv_multipart(0).unwrap();
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the catcher never got an envelope"
+                );
+            }
+        })
+        .collect()
+}
