@@ -155,9 +155,8 @@ fn draw_load(report: &Report, file: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `64 B`, `1 KiB`, `64 KiB`.
 /// Draws `points` as a line in `style` with a dot of `style` at each, labelled `name` in the
-/// legend: the latency series of both plots.
+/// legend: every series of both plots.
 fn line_with_dots<'a, DB, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     name: &str,
@@ -184,6 +183,7 @@ where
     Ok(())
 }
 
+/// `64 B`, `1 KiB`, `64 KiB`.
 fn payload_name(bytes: usize) -> String {
     if bytes >= 1024 && bytes.is_multiple_of(1024) {
         format!("{} KiB", bytes / 1024)
@@ -244,24 +244,17 @@ fn draw_by_size(report: &Report, file: &Path) -> Result<(), String> {
         .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()
         .map_err(|e| fail(&e))?;
-    let lines: [Line<RGBColor>; 2] = [
-        ("raw libzmq", BLUE, |r| r.throughput.raw.msg_per_s),
-        ("hermes", RED, |r| r.throughput.hermes.msg_per_s),
+    let lines: [Line<ShapeStyle>; 2] = [
+        ("raw libzmq", BLUE.stroke_width(2), |r| {
+            r.throughput.raw.msg_per_s
+        }),
+        ("hermes", RED.stroke_width(2), |r| {
+            r.throughput.hermes.msg_per_s
+        }),
     ];
-    for (name, color, value) in lines {
+    for (name, style, value) in lines {
         let points: Vec<(f64, f64)> = rows.iter().map(|r| (xs(r), value(r))).collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-            .map_err(|e| fail(&e))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 4, color.filled())),
-            )
-            .map_err(|e| fail(&e))?;
+        line_with_dots(&mut chart, name, style, points).map_err(|e| fail(&e))?;
     }
     chart
         .configure_series_labels()
